@@ -1,0 +1,10 @@
+//! Git persistence of the data repository: opening and creating it, batch commits,
+//! the ledger read from history, the run lock, push and crash recovery.
+
+pub mod commit;
+pub mod ledger;
+pub mod lock;
+pub mod message;
+pub mod push;
+pub mod recovery;
+pub mod repo;

@@ -1,0 +1,13 @@
+//! `nes`: evolve a Git-backed open-data repository through numbered, reviewable migrations.
+//!
+//! Layers, top to bottom: [`cli`] (argument parsing, one file per command) →
+//! [`migration`] (discovery, registry, runner, context) → [`store`] (IDs, layout,
+//! canonical JSON, publication API) → [`git`] (ledger, batch commits, lock, push).
+
+pub mod cli;
+pub mod error;
+pub mod git;
+pub mod migration;
+pub mod prelude;
+pub mod stats;
+pub mod store;
