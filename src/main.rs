@@ -1,1 +1,8 @@
-fn main() {}
+//! The `nes` binary: the migrations of `migrations/`, compiled in by `build.rs`, and the
+//! command line of the `nes` library.
+
+include!(concat!(env!("OUT_DIR"), "/migrations.rs"));
+
+fn main() -> std::process::ExitCode {
+    nes::cli::main(builtin_migrations())
+}

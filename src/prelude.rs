@@ -4,5 +4,9 @@ pub use anyhow::{anyhow, bail, ensure, Context as _};
 pub use serde::{Deserialize, Serialize};
 pub use serde_json::{json, Value};
 
+pub use crate::migration::context::Context;
+pub use crate::store::publication::{Entity, PutOutcome, Relationship};
+pub use crate::store::slug::text_to_slug;
+
 /// The result type of `migrate`, `check` and `verify`: any error converts through `?`.
 pub type Result<T = (), E = anyhow::Error> = std::result::Result<T, E>;

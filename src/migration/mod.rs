@@ -2,5 +2,12 @@
 //! and the runner that applies them.
 
 pub mod checksum;
+pub mod context;
+pub mod discover;
+pub mod fault;
 pub mod naming;
 pub mod readers;
+pub mod registry;
+pub mod runner;
+pub mod scaffold;
+pub mod status;

@@ -1,0 +1,27 @@
+//! `nes migrate list`.
+
+use super::{open_repo, output, runner, GlobalArgs};
+use crate::error::ExitCode;
+use crate::migration::registry::Registry;
+use crate::migration::runner::SCHEMA_VERSION;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Print one JSON document (`{"schema_version": 1, "migrations": [...]}`).
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn exec(g: &GlobalArgs, registry: &Registry, args: Args) -> anyhow::Result<ExitCode> {
+    let runner = runner(g, registry)?;
+    let rows = runner.statuses(&open_repo(&g.db_repo)?)?;
+    if args.json {
+        output::json(&output::MigrationList {
+            schema_version: SCHEMA_VERSION,
+            migrations: &rows,
+        })?;
+    } else {
+        output::migration_table(&rows);
+    }
+    Ok(ExitCode::Success)
+}

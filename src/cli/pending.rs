@@ -1,0 +1,29 @@
+//! `nes migrate pending`.
+
+use super::{open_repo, output, runner, GlobalArgs};
+use crate::error::ExitCode;
+use crate::migration::registry::Registry;
+use crate::migration::runner::SCHEMA_VERSION;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Print one JSON document (`{"schema_version": 1, "migrations": [...]}`).
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn exec(g: &GlobalArgs, registry: &Registry, args: Args) -> anyhow::Result<ExitCode> {
+    let runner = runner(g, registry)?;
+    let mut rows = runner.statuses(&open_repo(&g.db_repo)?)?;
+    rows.retain(|r| r.status.is_pending());
+    if args.json {
+        output::json(&output::MigrationList {
+            schema_version: SCHEMA_VERSION,
+            migrations: &rows,
+        })?;
+    } else {
+        output::migration_table(&rows);
+        println!("{} pending", rows.len());
+    }
+    Ok(ExitCode::Success)
+}

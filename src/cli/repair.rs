@@ -1,0 +1,60 @@
+//! `nes migrate repair`.
+
+use super::{open_repo, GlobalArgs};
+use crate::error::{ExitCode, NesError};
+use crate::git::recovery::{self, RepairMode};
+
+/// Resolve an interrupted run: finish its remaining batch commits, or roll back to the
+/// commit before it started (--rollback).
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The migration whose run was interrupted (as `nes migrate status` names it).
+    pub name: String,
+    /// Return branch, index and working tree to the commit before the run.
+    #[arg(long)]
+    pub rollback: bool,
+    /// Commit identity, "Name <email>".
+    #[arg(long, env = "NES_GIT_AUTHOR", value_name = "IDENTITY")]
+    pub git_author: Option<String>,
+}
+
+pub fn exec(g: &GlobalArgs, args: Args) -> anyhow::Result<ExitCode> {
+    let repo = open_repo(&g.db_repo)?;
+    let _lock = crate::git::lock::acquire(&repo, false)?;
+    let Some(run) = recovery::interrupted(&repo)? else {
+        return Err(NesError::usage("no interrupted run to repair")
+            .hint("`nes migrate status` shows each migration's state")
+            .into());
+    };
+    if run.migration != args.name && !run.migration.starts_with(&format!("{}-", args.name)) {
+        return Err(NesError::usage(format!(
+            "the interrupted run is of {}, not {}",
+            run.migration, args.name
+        ))
+        .into());
+    }
+    // Without a saved plan only a rollback is possible: the run crashed before committing.
+    let mode = if args.rollback || run.planned_batches == 0 {
+        RepairMode::Rollback
+    } else {
+        RepairMode::Complete
+    };
+    let (signature, warning) = repo.signature(args.git_author.as_deref())?;
+    if let Some(w) = warning {
+        super::output::warn(&w, g.color_stderr());
+    }
+    recovery::repair(&repo, mode, &signature)?;
+    match mode {
+        RepairMode::Complete => println!(
+            "completed run {} of {}: all {} batches committed",
+            run.run_id, run.migration, run.planned_batches
+        ),
+        RepairMode::Rollback => println!(
+            "rolled back run {} of {} to {}",
+            run.run_id,
+            run.migration,
+            &run.pre_run_commit[..12.min(run.pre_run_commit.len())]
+        ),
+    }
+    Ok(ExitCode::Success)
+}

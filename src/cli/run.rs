@@ -1,0 +1,116 @@
+//! `nes migrate run`.
+
+use std::time::Duration;
+
+use super::{output, runner, GlobalArgs};
+use crate::error::{ExitCode, NesError};
+use crate::git::repo::DataRepo;
+use crate::migration::registry::Registry;
+use crate::migration::runner::{RunOptions, Target, DEFAULT_BATCH_SIZE};
+
+/// Run migrations and commit their changes to the data repository.
+///
+/// Creates the data repository when it does not exist yet. Without --dry-run, each
+/// migration's changes are committed in batches and the branch is pushed to its remote.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The migration to run: full name (`004-foo`) or prefix (`004`).
+    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    pub name: Option<String>,
+    /// Run every pending migration in prefix order (applied ones are skipped).
+    #[arg(long)]
+    pub all: bool,
+    /// Run the migration code but change nothing in the data repository.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Run an already applied migration again.
+    #[arg(long)]
+    pub force: bool,
+    /// With --all, go on after a failed migration.
+    #[arg(long)]
+    pub continue_on_failure: bool,
+    /// Run pending migrations numbered below an applied one.
+    #[arg(long)]
+    pub allow_out_of_order: bool,
+    /// Derive timestamps from each migration's DATE, so replays give identical files.
+    #[arg(long)]
+    pub reproducible: bool,
+    /// Files per commit.
+    #[arg(long, default_value_t = DEFAULT_BATCH_SIZE as u32, value_parser = clap::value_parser!(u32).range(1..))]
+    pub batch_size: u32,
+    /// Commit identity, "Name <email>" (else the data repository's git config).
+    #[arg(long, env = "NES_GIT_AUTHOR", value_name = "IDENTITY")]
+    pub git_author: Option<String>,
+    /// Do not push after committing.
+    #[arg(long)]
+    pub no_push: bool,
+    /// Remote to push to (default: the branch's upstream, else origin).
+    #[arg(long, value_name = "NAME")]
+    pub remote: Option<String>,
+    /// Seconds to wait for the push.
+    #[arg(long, default_value_t = 300, value_name = "SECONDS")]
+    pub push_timeout: u64,
+    /// Remove a lock left behind by a run that died.
+    #[arg(long)]
+    pub break_lock: bool,
+    /// Print the result as one JSON document.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn exec(g: &GlobalArgs, registry: &Registry, args: Args) -> anyhow::Result<ExitCode> {
+    let color = g.color_stderr();
+    let runner = runner(g, registry)?;
+    let repo = if g.db_repo.exists() {
+        DataRepo::open(&g.db_repo)?
+    } else if args.dry_run {
+        return Err(
+            NesError::usage(format!("no data repository at {}", g.db_repo.display()))
+                .hint("a dry run does not create one: run `nes db init` first")
+                .into(),
+        );
+    } else {
+        if !g.quiet {
+            eprintln!("creating data repository at {}", g.db_repo.display());
+        }
+        DataRepo::init(&g.db_repo, None)?
+    };
+    let target = match args.name {
+        Some(name) => Target::Named(vec![name]),
+        None => Target::AllPending,
+    };
+    let options = RunOptions {
+        dry_run: args.dry_run,
+        force: args.force,
+        continue_on_failure: args.continue_on_failure,
+        allow_out_of_order: args.allow_out_of_order,
+        reproducible: args.reproducible,
+        batch_size: args.batch_size as usize,
+        git_author: args.git_author,
+        push: !args.no_push,
+        remote: args.remote,
+        push_timeout: Duration::from_secs(args.push_timeout),
+        break_lock: args.break_lock,
+        progress: !g.quiet && !args.json,
+        stream_logs: !g.quiet,
+    };
+    let report = runner.run(&repo, &target, &options)?;
+    if args.json {
+        output::json(&report)?;
+    } else {
+        output::run_summary(&report, color);
+    }
+    let rejected = matches!(report.push, Some(crate::git::push::PushOutcome::Rejected { .. }));
+    if rejected {
+        output::warn(
+            "the push was rejected: the remote has commits this repository does not; your commits are kept. \
+             Integrate the remote's commits, then run `nes migrate push`",
+            color,
+        );
+    }
+    Ok(if report.failed() || rejected {
+        ExitCode::Failure
+    } else {
+        ExitCode::Success
+    })
+}

@@ -1,0 +1,70 @@
+//! `nes migrate status`.
+
+use super::{open_repo, output, runner, GlobalArgs};
+use crate::error::ExitCode;
+use crate::git::recovery;
+use crate::migration::registry::Registry;
+use crate::migration::runner::SCHEMA_VERSION;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Print one JSON document with commits and run IDs.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn exec(g: &GlobalArgs, registry: &Registry, args: Args) -> anyhow::Result<ExitCode> {
+    let runner = runner(g, registry)?;
+    let repo = open_repo(&g.db_repo)?;
+    let rows = runner.statuses(&repo)?;
+    let interrupted = recovery::interrupted(&repo)?;
+    if args.json {
+        #[derive(serde::Serialize)]
+        struct Doc<'a> {
+            schema_version: u32,
+            migrations: &'a [crate::migration::status::MigrationStatus],
+            interrupted: Option<recovery::Interrupted>,
+        }
+        output::json(&Doc {
+            schema_version: SCHEMA_VERSION,
+            migrations: &rows,
+            interrupted,
+        })?;
+        return Ok(ExitCode::Success);
+    }
+    let width = rows.iter().map(|r| r.name.len()).max().unwrap_or(4).max(4);
+    println!(
+        "{:<width$}  {:<12}  {:<8}  {:<22}  RUN",
+        "NAME", "STATUS", "COMMITS", "RECORDED"
+    );
+    for r in &rows {
+        let ledger = r.ledger.as_ref();
+        let commits = ledger.map_or("-".to_string(), |l| match (l.python_log, l.commits.first()) {
+            (true, _) => "log".to_string(),
+            (_, Some(c)) => format!("{} ({})", &c[..7.min(c.len())], l.commits.len()),
+            _ => "-".to_string(),
+        });
+        let recorded = ledger.and_then(|l| l.date.clone()).unwrap_or_else(|| "-".into());
+        let run = ledger
+            .and_then(|l| l.run_id.clone())
+            .unwrap_or_else(|| "-".into());
+        println!(
+            "{:<width$}  {:<12}  {:<8}  {:<22}  {run}",
+            r.name,
+            r.status.as_str(),
+            commits,
+            recorded
+        );
+    }
+    if let Some(run) = interrupted {
+        output::warn(
+            &format!(
+                "run {} of {} was interrupted after {} of {} batch commits; resolve it with \
+                 `nes migrate repair {}`",
+                run.run_id, run.migration, run.committed_batches, run.planned_batches, run.migration
+            ),
+            g.color_stderr(),
+        );
+    }
+    Ok(ExitCode::Success)
+}

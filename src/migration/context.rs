@@ -1,0 +1,116 @@
+//! The context migration code receives: its folder, its log, source readers, and (through
+//! `Deref`) the publication API that changes data.
+
+use std::ops::{Deref, DerefMut};
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::readers::{self, CsvOptions, CsvRow, SheetRow};
+use crate::store::publication::Publication;
+
+/// What `migrate`, `check` and `verify` get. Publication methods (`create_entity`,
+/// `update_entity`, `create_relationship`, ...) are called on it directly.
+pub struct Context {
+    name: String,
+    dir: PathBuf,
+    logs: Vec<String>,
+    on_log: Box<dyn FnMut(&str) + Send>,
+    publication: Publication,
+}
+
+impl Context {
+    /// A context for the migration `name` whose sources are in `dir`.
+    pub fn new(name: &str, dir: PathBuf, publication: Publication) -> Self {
+        Self {
+            name: name.to_string(),
+            dir,
+            logs: Vec::new(),
+            on_log: Box::new(|_| {}),
+            publication,
+        }
+    }
+
+    /// Streams each log line as it is written (the runner prints them).
+    pub fn on_log(&mut self, sink: impl FnMut(&str) + Send + 'static) {
+        self.on_log = Box::new(sink);
+    }
+
+    /// The migration's folder name, `004-source-election-constituencies`.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The migration's folder, where its source files are.
+    pub fn migration_dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Records a line in the run's log (kept with its result and printed as it happens).
+    pub fn log(&mut self, message: impl Into<String>) {
+        let message = message.into();
+        (self.on_log)(&message);
+        self.logs.push(message);
+    }
+
+    /// Everything logged so far.
+    pub fn logs(&self) -> &[String] {
+        &self.logs
+    }
+
+    /// Reads a comma-separated file with a header row into header → value maps.
+    pub fn read_csv(&self, name: &str) -> Result<Vec<CsvRow>> {
+        Ok(readers::read_csv(&self.dir, name, CsvOptions::default())?)
+    }
+
+    /// Reads a CSV file with another delimiter (real sources use `b'|'`).
+    pub fn read_csv_with(&self, name: &str, delimiter: u8) -> Result<Vec<CsvRow>> {
+        Ok(readers::read_csv(&self.dir, name, CsvOptions { delimiter })?)
+    }
+
+    /// Reads a comma-separated file into typed rows, by header name.
+    pub fn read_csv_as<T: DeserializeOwned>(&self, name: &str) -> Result<Vec<T>> {
+        Ok(readers::read_csv_as(&self.dir, name, CsvOptions::default())?)
+    }
+
+    /// Reads a JSON document.
+    pub fn read_json(&self, name: &str) -> Result<Value> {
+        Ok(readers::read_json(&self.dir, name)?)
+    }
+
+    /// Reads a JSON document into a typed value.
+    pub fn read_json_as<T: DeserializeOwned>(&self, name: &str) -> Result<T> {
+        Ok(readers::read_json_as(&self.dir, name)?)
+    }
+
+    /// Reads JSON Lines, one document per line.
+    pub fn read_jsonl(&self, name: &str) -> Result<Vec<Value>> {
+        Ok(readers::read_jsonl(&self.dir, name)?)
+    }
+
+    /// Reads a spreadsheet (xlsx, xls, ods): the named sheet, or the first when `None`.
+    pub fn read_excel(&self, name: &str, sheet: Option<&str>) -> Result<Vec<SheetRow>> {
+        Ok(readers::read_excel(&self.dir, name, sheet)?)
+    }
+
+    /// Takes the publication back when the migration is done.
+    pub fn into_publication(self) -> (Publication, Vec<String>) {
+        (self.publication, self.logs)
+    }
+}
+
+impl Deref for Context {
+    type Target = Publication;
+
+    fn deref(&self) -> &Publication {
+        &self.publication
+    }
+}
+
+impl DerefMut for Context {
+    fn deref_mut(&mut self) -> &mut Publication {
+        &mut self.publication
+    }
+}

@@ -1,0 +1,568 @@
+//! The runner: applies migrations to the data repository, or dry-runs them, and reports.
+//!
+//! A real run writes through the working tree, then commits in batches; a failure or panic
+//! restores every touched path from HEAD, so nothing is recorded unless it all succeeded.
+//! A dry run writes into one in-memory overlay shared by the migrations it runs in order.
+
+use std::collections::BTreeMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+
+use super::checksum::folder_checksum;
+use super::context::Context;
+use super::discover;
+use super::fault;
+use super::registry::{Migration, MigrationFn, Registry};
+use super::status::{self, MigrationStatus, Status};
+use crate::error::NesError;
+use crate::git::commit::{commit_batches, plan_batches};
+use crate::git::ledger::read_ledger;
+use crate::git::message::CommitMeta;
+use crate::git::push::{push, PushOutcome};
+use crate::git::repo::DataRepo;
+use crate::git::{lock, recovery};
+use crate::stats::Stats;
+use crate::store::backend::{Backend, Overlay, WorkTree};
+use crate::store::clock::{Clock, ReproducibleClock, SystemClock};
+use crate::store::journal::ChangeKind;
+use crate::store::publication::{AuthorRef, KindCounts, Publication};
+use crate::store::slug;
+
+/// Version of the JSON documents `nes` prints; bumped on incompatible changes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Default number of files per batch commit.
+pub const DEFAULT_BATCH_SIZE: usize = 1000;
+
+/// How to run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Run the code but change nothing in the data repository.
+    pub dry_run: bool,
+    /// Re-run migrations that are already applied.
+    pub force: bool,
+    /// Go on with the next migration after a failure.
+    pub continue_on_failure: bool,
+    /// Run pending migrations numbered below an applied one.
+    pub allow_out_of_order: bool,
+    /// Timestamps from the migration's DATE and a counter, for byte-identical replays.
+    pub reproducible: bool,
+    pub batch_size: usize,
+    /// `"Name <email>"` for the commits.
+    pub git_author: Option<String>,
+    /// Push after committing.
+    pub push: bool,
+    pub remote: Option<String>,
+    pub push_timeout: Duration,
+    pub break_lock: bool,
+    /// Draw progress bars (they also hide themselves when stderr is not a terminal).
+    pub progress: bool,
+    /// Stream migration logs to stderr as they happen.
+    pub stream_logs: bool,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        Self {
+            dry_run: false,
+            force: false,
+            continue_on_failure: false,
+            allow_out_of_order: false,
+            reproducible: false,
+            batch_size: DEFAULT_BATCH_SIZE,
+            git_author: None,
+            push: true,
+            remote: None,
+            push_timeout: Duration::from_secs(300),
+            break_lock: false,
+            progress: true,
+            stream_logs: true,
+        }
+    }
+}
+
+/// Which migrations to run.
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// Every pending migration, in prefix order.
+    AllPending,
+    /// These, by name or prefix, in prefix order.
+    Named(Vec<String>),
+}
+
+/// How one migration's run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Completed,
+    Failed,
+    Skipped,
+}
+
+/// A file a run added, changed or deleted.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileReport {
+    pub path: String,
+    pub change: ChangeKind,
+}
+
+/// The result of one migration.
+#[derive(Debug, Clone, Serialize)]
+pub struct MigrationReport {
+    pub name: String,
+    pub status: Outcome,
+    pub duration_seconds: f64,
+    #[serde(flatten)]
+    pub stats: Stats,
+    /// Counts by `type/subtype`, with sample names of created objects.
+    pub by_kind: BTreeMap<String, KindCounts>,
+    pub logs: Vec<String>,
+    /// Why it was skipped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The error and its causes, outermost first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub error: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<String>,
+    /// Commits made (hex), oldest first.
+    pub commits: Vec<String>,
+    /// Files added, changed or deleted (sorted by path).
+    pub files: Vec<FileReport>,
+}
+
+impl MigrationReport {
+    fn new(name: &str, status: Outcome) -> Self {
+        Self {
+            name: name.to_string(),
+            status,
+            duration_seconds: 0.0,
+            stats: Stats::default(),
+            by_kind: BTreeMap::new(),
+            logs: Vec::new(),
+            reason: None,
+            error: Vec::new(),
+            run_id: None,
+            commits: Vec::new(),
+            files: Vec::new(),
+        }
+    }
+}
+
+/// The result of `nes migrate run` (and of previews).
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    pub schema_version: u32,
+    pub dry_run: bool,
+    pub migrations: Vec<MigrationReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub push: Option<PushOutcome>,
+    pub warnings: Vec<String>,
+}
+
+impl RunReport {
+    /// Whether any migration failed.
+    pub fn failed(&self) -> bool {
+        self.migrations.iter().any(|m| m.status == Outcome::Failed)
+    }
+}
+
+/// Receives migration log lines as they happen: `(migration, line)`.
+pub type LogSink = Arc<dyn Fn(&str, &str) + Send + Sync>;
+
+/// Applies migrations from a registry whose source folders live in `migrations_dir`.
+pub struct Runner<'a> {
+    pub registry: &'a Registry,
+    pub migrations_dir: PathBuf,
+    pub on_log: LogSink,
+}
+
+impl<'a> Runner<'a> {
+    /// A runner that prints logs to stderr.
+    pub fn new(registry: &'a Registry, migrations_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            registry,
+            migrations_dir: migrations_dir.into(),
+            on_log: Arc::new(|name, line| eprintln!("[{name}] {line}")),
+        }
+    }
+
+    /// Status of every migration, from the data repository's history.
+    pub fn statuses(&self, repo: &DataRepo) -> Result<Vec<MigrationStatus>> {
+        let ledger = read_ledger(repo)?;
+        let folders = discover::folders(&self.migrations_dir)
+            .with_context(|| format!("reading {}", self.migrations_dir.display()))?;
+        Ok(status::statuses(self.registry, &folders, &ledger))
+    }
+
+    /// Warnings every command prints: folders on disk that are not compiled in.
+    pub fn warnings(&self) -> Result<Vec<String>> {
+        let missing = discover::not_compiled(&self.migrations_dir, self.registry)?;
+        Ok(discover::not_compiled_warning(&missing).into_iter().collect())
+    }
+
+    /// Runs (or dry-runs) the target migrations.
+    pub fn run(&self, repo: &DataRepo, target: &Target, options: &RunOptions) -> Result<RunReport> {
+        let _lock = if options.dry_run {
+            None
+        } else {
+            Some(lock::acquire(repo, options.break_lock)?)
+        };
+        if !options.dry_run {
+            if let Some(run) = recovery::interrupted(repo)? {
+                return Err(NesError::failed(format!(
+                    "run {} of {} was interrupted ({} of {} batches committed)",
+                    run.run_id, run.migration, run.committed_batches, run.planned_batches
+                ))
+                .hint(format!(
+                    "resolve it first with `nes migrate repair {}`",
+                    run.migration
+                ))
+                .into());
+            }
+        }
+        // Read under the lock: another run may have just finished.
+        let statuses = self.statuses(repo)?;
+        let mut report = RunReport {
+            schema_version: SCHEMA_VERSION,
+            dry_run: options.dry_run,
+            migrations: Vec::new(),
+            push: None,
+            warnings: self.warnings()?,
+        };
+        if let Some(partial) = statuses.iter().find(|s| s.status == Status::Partial) {
+            return Err(NesError::failed(format!(
+                "migration {} is partially applied: some of its batch commits are missing from history",
+                partial.name
+            ))
+            .hint(format!(
+                "run `nes migrate repair {}` before running migrations",
+                partial.name
+            ))
+            .into());
+        }
+        let selected = self.select(&statuses, target, options, &mut report)?;
+        if !options.dry_run && !selected.is_empty() {
+            repo.ensure_clean()?;
+        }
+        let (signature, identity_warning) = repo.signature(options.git_author.as_deref())?;
+        report.warnings.extend(identity_warning);
+
+        let mut overlay: Option<Box<dyn Backend>> = None;
+        let mut committed = false;
+        for migration in selected {
+            let result = if options.dry_run {
+                let backend = overlay
+                    .take()
+                    .unwrap_or_else(|| Box::new(Overlay::new(repo.root())));
+                let (result, backend) = self.dry_run_one(repo, migration, backend, options);
+                overlay = Some(backend);
+                result
+            } else {
+                self.apply_one(repo, migration, &signature, options)?
+            };
+            committed |= !result.commits.is_empty();
+            let failed = result.status == Outcome::Failed;
+            report.migrations.push(result);
+            if failed && !options.continue_on_failure {
+                break;
+            }
+        }
+        if committed && options.push {
+            fault::point("before-push");
+            report.push = Some(push(repo, options.remote.as_deref(), options.push_timeout)?);
+        }
+        Ok(report)
+    }
+
+    fn select(
+        &self,
+        statuses: &[MigrationStatus],
+        target: &Target,
+        options: &RunOptions,
+        report: &mut RunReport,
+    ) -> Result<Vec<&'a Migration>> {
+        let status_of = |name: &str| {
+            statuses
+                .iter()
+                .find(|s| s.name == name)
+                .map_or(Status::Pending, |s| s.status)
+        };
+        let mut selected = Vec::new();
+        match target {
+            Target::AllPending => {
+                for m in self.registry.all() {
+                    match status_of(m.name) {
+                        Status::Pending => selected.push(m),
+                        Status::OutOfOrder if options.allow_out_of_order => selected.push(m),
+                        Status::OutOfOrder => report.warnings.push(format!(
+                            "{} is numbered below an applied migration and was not run; \
+                             run it with --allow-out-of-order after checking it does not conflict",
+                            m.name
+                        )),
+                        _ => {}
+                    }
+                }
+            }
+            Target::Named(names) => {
+                for name in names {
+                    let m = self.registry.find(name).ok_or_else(|| {
+                        NesError::usage(format!(
+                            "no migration named `{name}` is compiled into this binary"
+                        ))
+                        .hint("see `nes migrate list`; a folder added after the build needs `cargo build`")
+                    })?;
+                    match status_of(m.name) {
+                        Status::Applied | Status::Unpushed if !options.force => {
+                            let mut skipped = MigrationReport::new(m.name, Outcome::Skipped);
+                            skipped.reason = Some("already applied; use --force to run it again".into());
+                            report.migrations.push(skipped);
+                        }
+                        Status::OutOfOrder if !options.allow_out_of_order => {
+                            return Err(NesError::usage(format!(
+                                "{} is numbered below an applied migration (out of order)",
+                                m.name
+                            ))
+                            .hint("check it does not conflict with later migrations, then pass --allow-out-of-order")
+                            .into())
+                        }
+                        _ => selected.push(m),
+                    }
+                }
+                selected.sort_by_key(|m| m.prefix);
+                selected.dedup_by_key(|m| m.prefix);
+            }
+        }
+        Ok(selected)
+    }
+
+    /// Runs one migration for real: write, then commit in batches, or restore on failure.
+    fn apply_one(
+        &self,
+        repo: &DataRepo,
+        m: &Migration,
+        signature: &git2::Signature<'_>,
+        options: &RunOptions,
+    ) -> Result<MigrationReport> {
+        let run_id = new_run_id();
+        let dir = self.migrations_dir.join(m.name);
+        let checksum =
+            folder_checksum(&dir).with_context(|| format!("computing the checksum of {}", dir.display()))?;
+        recovery::record_pre_run(repo, &run_id, m.name)?;
+        let backend = Box::new(WorkTree::new(repo.root()));
+        let (outcome, publication, logs, elapsed) = self.execute(m, dir, backend, options);
+        let mut report = self.report(m, &publication, logs, elapsed);
+        report.run_id = Some(run_id.clone());
+        let journal = publication.journal();
+        if let Err(err) = outcome {
+            recovery::restore_paths(repo, &journal.touched()).context("restoring the working tree")?;
+            recovery::finish_run(repo)?;
+            report.status = Outcome::Failed;
+            report.error = err.chain().map(|e| e.to_string()).collect();
+            return Ok(report);
+        }
+        report.files = changed_files(&publication, |p| repo.head_blob(p).ok().flatten());
+        fault::point("before-commit");
+        let units = journal.units(|p| repo.root().join(p).exists());
+        let mut batches = plan_batches(&units, options.batch_size);
+        if batches.is_empty() {
+            // Nothing changed, but history must still record that the migration ran.
+            batches.push(Vec::new());
+        }
+        let meta = CommitMeta {
+            migration: m.name.to_string(),
+            description: m.description.to_string(),
+            author: m.author.to_string(),
+            date: m.date.to_string(),
+            stats: publication.stats(),
+            duration: elapsed,
+            run_id,
+            checksum,
+        };
+        recovery::save_plan(repo, &meta, &batches)?;
+        let bar = progress_bar(options.progress, batches.len() as u64, "committing batches");
+        let commits = commit_batches(repo, &batches, &meta, signature, &mut |done, total| {
+            bar.set_position(done as u64);
+            if done == 1 && total > 1 {
+                fault::point("between-batches");
+            }
+        })
+        .map_err(|e| {
+            e.context(NesError::failed(format!("committing {} failed part-way", m.name)).hint(format!(
+                "history may hold some of its batches; run `nes migrate status`, then `nes migrate repair {}`",
+                m.name
+            )))
+        })?;
+        bar.finish_and_clear();
+        recovery::finish_run(repo)?;
+        report.commits = commits.iter().map(|c| c.to_string()).collect();
+        Ok(report)
+    }
+
+    /// Runs one migration into an overlay; nothing reaches the repository.
+    fn dry_run_one(
+        &self,
+        repo: &DataRepo,
+        m: &Migration,
+        backend: Box<dyn Backend>,
+        options: &RunOptions,
+    ) -> (MigrationReport, Box<dyn Backend>) {
+        let dir = self.migrations_dir.join(m.name);
+        let (outcome, publication, logs, elapsed) = self.execute(m, dir, backend, options);
+        let mut report = self.report(m, &publication, logs, elapsed);
+        match outcome {
+            Ok(()) => {
+                report.files = changed_files(&publication, |p| std::fs::read(repo.root().join(p)).ok());
+            }
+            Err(err) => {
+                report.status = Outcome::Failed;
+                report.error = err.chain().map(|e| e.to_string()).collect();
+            }
+        }
+        (report, publication.into_backend())
+    }
+
+    /// Runs `check`, `migrate` and `verify`, turning panics into errors.
+    fn execute(
+        &self,
+        m: &Migration,
+        dir: PathBuf,
+        backend: Box<dyn Backend>,
+        options: &RunOptions,
+    ) -> (Result<()>, Publication, Vec<String>, Duration) {
+        let start = Instant::now();
+        let clock: Box<dyn Clock> = if options.reproducible {
+            Box::new(ReproducibleClock::new(m.date))
+        } else {
+            Box::new(SystemClock)
+        };
+        let mut publication = Publication::new(backend, clock, default_author(m));
+        publication.allow_deletes(m.deletes);
+        let bar = progress_bar(options.progress, 0, &format!("{}: objects written", m.name));
+        publication.set_progress(bar.clone());
+        let mut ctx = Context::new(m.name, dir, publication);
+        if options.stream_logs {
+            let (sink, name, bar) = (self.on_log.clone(), m.name.to_string(), bar.clone());
+            ctx.on_log(move |line| bar.suspend(|| sink(&name, line)));
+        }
+        let mut outcome = run_step(m, "check", m.check, &mut ctx)
+            .and_then(|()| run_step(m, "migrate", Some(m.migrate), &mut ctx))
+            .and_then(|()| {
+                fault::point("during-migration");
+                run_step(m, "verify", m.verify, &mut ctx)
+            });
+        if outcome.is_ok() && !ctx.migration_dir().is_dir() {
+            outcome = Err(anyhow::anyhow!(
+                "migration folder {} is missing",
+                ctx.migration_dir().display()
+            ));
+        }
+        bar.finish_and_clear();
+        let (publication, logs) = ctx.into_publication();
+        (outcome, publication, logs, start.elapsed())
+    }
+
+    fn report(
+        &self,
+        m: &Migration,
+        publication: &Publication,
+        logs: Vec<String>,
+        elapsed: Duration,
+    ) -> MigrationReport {
+        let mut report = MigrationReport::new(m.name, Outcome::Completed);
+        report.duration_seconds = elapsed.as_secs_f64();
+        report.stats = publication.stats();
+        report.by_kind = publication.counts_by_kind().clone();
+        report.logs = logs;
+        report
+    }
+}
+
+/// Calls one entry point; an error or panic becomes an error naming the migration and step.
+fn run_step(m: &Migration, step: &str, f: Option<MigrationFn>, ctx: &mut Context) -> Result<()> {
+    let Some(f) = f else { return Ok(()) };
+    match catch_unwind(AssertUnwindSafe(|| f(ctx))) {
+        Ok(result) => result.with_context(|| format!("migration {} failed in `{step}`", m.name)),
+        Err(payload) => {
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            Err(anyhow::anyhow!("panicked: {message}"))
+                .with_context(|| format!("migration {} failed in `{step}`", m.name))
+        }
+    }
+}
+
+/// The migration's AUTHOR as an author object (`migration-<name>` when it slugs to nothing).
+pub fn default_author(m: &Migration) -> AuthorRef {
+    let slug = slug::text_to_slug(m.author);
+    let slug = if slug::validate_slug(&slug).is_ok() {
+        slug
+    } else {
+        format!("migration-{}", m.name)
+    };
+    AuthorRef {
+        slug,
+        name: Some(m.author.to_string()),
+    }
+}
+
+/// The files a run changed, compared with their content before the run.
+fn changed_files(publication: &Publication, original: impl Fn(&str) -> Option<Vec<u8>>) -> Vec<FileReport> {
+    let backend = publication.backend();
+    publication
+        .journal()
+        .changes(
+            |p| backend.exists(p).unwrap_or(false),
+            |p| backend.read(p).ok().flatten() != original(p),
+        )
+        .into_iter()
+        .map(|(path, change)| FileReport { path, change })
+        .collect()
+}
+
+/// A unique run ID: UTC time and a short hash of time and process.
+pub fn new_run_id() -> String {
+    use sha2::{Digest, Sha256};
+    let now = chrono::Utc::now();
+    let seed = format!(
+        "{}-{}-{}",
+        now.timestamp_nanos_opt().unwrap_or_default(),
+        std::process::id(),
+        gethostname::gethostname().to_string_lossy()
+    );
+    let hash = Sha256::digest(seed.as_bytes());
+    let short: String = hash.iter().take(4).map(|b| format!("{b:02x}")).collect();
+    format!("{}-{short}", now.format("%Y%m%dT%H%M%SZ"))
+}
+
+fn progress_bar(enabled: bool, len: u64, message: &str) -> ProgressBar {
+    if !enabled {
+        return ProgressBar::hidden();
+    }
+    let bar = if len == 0 {
+        ProgressBar::new_spinner()
+    } else {
+        ProgressBar::new(len)
+    };
+    let template = if len == 0 {
+        "{spinner} {msg}: {pos} ({per_sec})"
+    } else {
+        "{msg} [{bar:30}] {pos}/{len}"
+    };
+    bar.set_style(
+        ProgressStyle::with_template(template)
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_message(message.to_string());
+    bar
+}

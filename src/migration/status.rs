@@ -1,0 +1,135 @@
+//! Status of every migration: the registry and the folders on disk, against the ledger
+//! read from the data repository's history.
+
+use serde::Serialize;
+
+use super::discover::Folder;
+use super::registry::Registry;
+use crate::git::ledger::{Ledger, LedgerEntry, Recorded};
+
+/// Where a migration stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    /// Every batch of a run is in history, and on the remote (or there is none).
+    Applied,
+    /// Applied locally, but some commits are not on the remote yet: `nes migrate push`.
+    Unpushed,
+    /// Not in history.
+    Pending,
+    /// Not in history, numbered below an applied migration (merged late).
+    OutOfOrder,
+    /// Some but not all batches of a run are in history: `nes migrate repair`.
+    Partial,
+    /// A folder on disk that this binary does not contain: rebuild.
+    NotCompiled,
+}
+
+impl Status {
+    /// The kebab-case word used in tables and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Applied => "applied",
+            Status::Unpushed => "unpushed",
+            Status::Pending => "pending",
+            Status::OutOfOrder => "out-of-order",
+            Status::Partial => "partial",
+            Status::NotCompiled => "not-compiled",
+        }
+    }
+
+    /// Whether the migration still has to run.
+    pub fn is_pending(self) -> bool {
+        matches!(self, Status::Pending | Status::OutOfOrder)
+    }
+}
+
+/// One row of `list`, `pending` and `status`.
+#[derive(Debug, Clone, Serialize)]
+pub struct MigrationStatus {
+    pub name: String,
+    pub prefix: Option<u16>,
+    pub author: Option<String>,
+    pub date: Option<String>,
+    pub description: Option<String>,
+    pub status: Status,
+    /// Compiled into this binary.
+    pub compiled: bool,
+    /// What history records, when it records anything.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ledger: Option<LedgerEntry>,
+}
+
+/// Status of every migration known to the registry, the folders on disk or the ledger,
+/// sorted by name (prefix first).
+pub fn statuses(registry: &Registry, folders: &[Folder], ledger: &Ledger) -> Vec<MigrationStatus> {
+    let highest_applied = ledger
+        .entries
+        .values()
+        .filter(|e| e.recorded == Recorded::Applied)
+        .filter_map(|e| e.name.get(..3)?.parse::<u16>().ok())
+        .max();
+    let mut rows: Vec<MigrationStatus> = registry
+        .all()
+        .iter()
+        .map(|m| {
+            let entry = ledger.entries.get(m.name).cloned();
+            let status = match &entry {
+                Some(e) => recorded_status(e),
+                None if highest_applied.is_some_and(|h| h > m.prefix) => Status::OutOfOrder,
+                None => Status::Pending,
+            };
+            MigrationStatus {
+                name: m.name.to_string(),
+                prefix: Some(m.prefix),
+                author: Some(m.author.to_string()),
+                date: Some(m.date.to_string()),
+                description: Some(m.description.to_string()),
+                status,
+                compiled: true,
+                ledger: entry,
+            }
+        })
+        .collect();
+    for folder in folders {
+        if rows.iter().any(|r| r.name == folder.name) {
+            continue;
+        }
+        let entry = ledger.entries.get(&folder.name).cloned();
+        rows.push(MigrationStatus {
+            name: folder.name.clone(),
+            prefix: folder.prefix,
+            author: entry.as_ref().and_then(|e| e.author.clone()),
+            date: entry.as_ref().and_then(|e| e.date.clone()),
+            description: None,
+            status: entry.as_ref().map_or(Status::NotCompiled, recorded_status),
+            compiled: false,
+            ledger: entry,
+        });
+    }
+    for (name, entry) in &ledger.entries {
+        if rows.iter().any(|r| &r.name == name) {
+            continue;
+        }
+        rows.push(MigrationStatus {
+            name: name.clone(),
+            prefix: name.get(..3).and_then(|p| p.parse().ok()),
+            author: entry.author.clone(),
+            date: entry.date.clone(),
+            description: None,
+            status: recorded_status(entry),
+            compiled: false,
+            ledger: Some(entry.clone()),
+        });
+    }
+    rows.sort_by(|a, b| a.name.cmp(&b.name));
+    rows
+}
+
+fn recorded_status(entry: &LedgerEntry) -> Status {
+    match entry.recorded {
+        Recorded::Partial => Status::Partial,
+        Recorded::Applied if entry.unpushed => Status::Unpushed,
+        Recorded::Applied => Status::Applied,
+    }
+}

@@ -1,0 +1,814 @@
+//! The publication API: the only way migrations change data. Every create and update
+//! writes the object file and its next version file, attributed to an author, in the
+//! NES v2 format (FORMAT.md §3-§6), and is counted and journaled for the runner.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use anyhow::{bail, Context as _, Result};
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+
+use super::backend::Backend;
+use super::clock::Clock;
+use super::id::{AuthorId, EntityId, ObjectId, RelationshipId};
+use super::journal::Journal;
+use super::layout::repo_path;
+use super::model::{self, Model};
+use super::{json as canonical, slug};
+use crate::stats::Stats;
+
+/// An author as embedded in versions: `{id, name, slug}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthorRef {
+    pub slug: String,
+    pub name: Option<String>,
+}
+
+impl AuthorRef {
+    /// `author:<slug>`.
+    pub fn id(&self) -> String {
+        format!("author:{}", self.slug)
+    }
+
+    fn embedded(&self) -> Value {
+        json!({ "id": self.id(), "name": self.name, "slug": self.slug })
+    }
+
+    fn file(&self) -> Value {
+        json!({ "name": self.name, "slug": self.slug })
+    }
+}
+
+/// An entity as stored: its ID and its document (without computed fields).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entity {
+    pub id: EntityId,
+    pub doc: Value,
+}
+
+impl Entity {
+    /// The English full name of the first PRIMARY name, else of any name.
+    pub fn primary_name(&self) -> Option<&str> {
+        let names = self.doc.get("names")?.as_array()?;
+        let primary = names.iter().find(|n| n["kind"] == "PRIMARY").or(names.first())?;
+        primary["en"]["full"]
+            .as_str()
+            .or_else(|| primary["ne"]["full"].as_str())
+    }
+}
+
+/// A relationship as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Relationship {
+    pub id: RelationshipId,
+    pub doc: Value,
+}
+
+/// What [`Publication::put_entity`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PutOutcome {
+    Created,
+    Updated,
+    Unchanged,
+}
+
+/// Created/updated/deleted counts for one `type/subtype`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct KindCounts {
+    pub created: u64,
+    pub updated: u64,
+    pub deleted: u64,
+    /// Primary names of the first few created objects, for previews.
+    pub samples: Vec<String>,
+}
+
+/// What a run read and wrote, for dependency analysis between migrations.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Access {
+    /// Object IDs read.
+    pub reads: BTreeSet<String>,
+    /// Listings made, as `entity:<type>[/<subtype>]` or `relationship:*`.
+    pub listings: BTreeSet<String>,
+    /// Object IDs created, updated or deleted.
+    pub writes: BTreeSet<String>,
+}
+
+const SAMPLES: usize = 5;
+const CACHE_LIMIT: usize = 4096;
+/// Keys the API manages itself; migration code cannot set them.
+const MANAGED_KEYS: &[&str] = &["version_summary", "created_at"];
+/// Keys that exist only in snapshots; the original reader rejects them in object files.
+const SNAPSHOT_ONLY_KEYS: &[&str] = &["id", "location_type", "administrative_level"];
+
+/// The publication service of one run.
+pub struct Publication {
+    backend: Box<dyn Backend>,
+    clock: Box<dyn Clock>,
+    author: AuthorRef,
+    /// Whether the current author's file was written (or found identical) this run.
+    author_saved: bool,
+    allow_deletes: bool,
+    progress: Option<indicatif::ProgressBar>,
+    stats: Stats,
+    by_kind: BTreeMap<String, KindCounts>,
+    journal: Journal,
+    access: Access,
+    cache: HashMap<String, Value>,
+}
+
+impl Publication {
+    /// A publication writing through `backend`, attributing changes to `author` by default.
+    pub fn new(backend: Box<dyn Backend>, clock: Box<dyn Clock>, author: AuthorRef) -> Self {
+        Self {
+            backend,
+            clock,
+            author,
+            author_saved: false,
+            allow_deletes: false,
+            progress: None,
+            stats: Stats::default(),
+            by_kind: BTreeMap::new(),
+            journal: Journal::default(),
+            access: Access::default(),
+            cache: HashMap::new(),
+        }
+    }
+
+    /// Allows deletions (a migration declares `pub const DELETES: bool = true;`).
+    pub fn allow_deletes(&mut self, allow: bool) {
+        self.allow_deletes = allow;
+    }
+
+    /// Ticks `bar` once per object written.
+    pub fn set_progress(&mut self, bar: indicatif::ProgressBar) {
+        self.progress = Some(bar);
+    }
+
+    /// Gives the backend back (a dry run carries its overlay on to the next migration).
+    pub fn into_backend(self) -> Box<dyn Backend> {
+        self.backend
+    }
+
+    /// Counts of what this run changed so far.
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    /// Counts by `type/subtype` (e.g. `location/district`, `relationship/MEMBER_OF`).
+    pub fn counts_by_kind(&self) -> &BTreeMap<String, KindCounts> {
+        &self.by_kind
+    }
+
+    /// Files touched, in commit units.
+    pub fn journal(&self) -> &Journal {
+        &self.journal
+    }
+
+    /// IDs read, listed and written.
+    pub fn access(&self) -> &Access {
+        &self.access
+    }
+
+    /// The backend (the runner reads the final state of touched files through it).
+    pub fn backend(&self) -> &dyn Backend {
+        self.backend.as_ref()
+    }
+
+    /// The author new changes are attributed to.
+    pub fn current_author(&self) -> &AuthorRef {
+        &self.author
+    }
+
+    // ---- authors ---------------------------------------------------------------------
+
+    /// Gets or creates an author from a display name (`"Damodar Dahal"`, slugged) or an ID
+    /// (`"author:damodar-dahal"`), writing `author/<slug>.json` when missing or different,
+    /// and makes it the author of the following changes.
+    pub fn use_author(&mut self, name_or_id: &str) -> Result<AuthorRef> {
+        let author = if let Some(id) = name_or_id.strip_prefix("author:") {
+            let id = AuthorId::new(id)?;
+            let path = repo_path(&id.rel_path());
+            match self.read_doc(&path)? {
+                Some(doc) => AuthorRef {
+                    slug: id.slug,
+                    name: doc.get("name").and_then(Value::as_str).map(str::to_string),
+                },
+                None => AuthorRef {
+                    slug: id.slug,
+                    name: None,
+                },
+            }
+        } else {
+            let slug = slug::text_to_slug(name_or_id);
+            slug::validate_slug(&slug).with_context(|| {
+                format!("author name `{name_or_id}` gives no valid slug; pass an ID like `author:some-slug`")
+            })?;
+            AuthorRef {
+                slug,
+                name: Some(name_or_id.to_string()),
+            }
+        };
+        self.save_author(&author)?;
+        self.author = author.clone();
+        self.author_saved = true;
+        Ok(author)
+    }
+
+    fn save_author(&mut self, author: &AuthorRef) -> Result<()> {
+        let path = repo_path(&AuthorId::new(&author.slug)?.rel_path());
+        let bytes = canonical::to_vec(&author.file());
+        if self.backend.read(&path)?.as_deref() != Some(&bytes[..]) {
+            self.write_unit(vec![(path, Some(bytes))])?;
+        }
+        Ok(())
+    }
+
+    // ---- entities --------------------------------------------------------------------
+
+    /// Creates an entity from its fields (names, attributes, ...); refuses an existing ID.
+    pub fn create_entity(&mut self, id: &str, fields: Value, change: &str) -> Result<EntityId> {
+        let id = EntityId::parse(id)?;
+        let path = entity_path(&id);
+        if self.backend.exists(&path)? {
+            bail!("cannot create {id}: it already exists ({path}); use update_entity or put_entity");
+        }
+        let doc = self.prepare_entity(&id, fields, None)?;
+        self.write_object(ObjectId::Entity(id.clone()), doc, None, change)?;
+        Ok(id)
+    }
+
+    /// Creates an entity from a typed value that serialises to its fields.
+    pub fn create_entity_from<T: Serialize>(
+        &mut self,
+        id: &str,
+        fields: &T,
+        change: &str,
+    ) -> Result<EntityId> {
+        let fields = serde_json::to_value(fields).context("serialising entity fields")?;
+        self.create_entity(id, fields, change)
+    }
+
+    /// Replaces an existing entity's fields, writing a new version.
+    pub fn update_entity(&mut self, id: &str, fields: Value, change: &str) -> Result<()> {
+        let id = EntityId::parse(id)?;
+        let old = self.require_entity(&id, "update")?;
+        let doc = self.prepare_entity(&id, fields, Some(&old))?;
+        self.write_object(ObjectId::Entity(id), doc, Some(old), change)
+    }
+
+    /// Applies a JSON merge patch (RFC 7386) to an existing entity, writing a new version.
+    pub fn patch_entity(&mut self, id: &str, patch: Value, change: &str) -> Result<()> {
+        let parsed = EntityId::parse(id)?;
+        let old = self.require_entity(&parsed, "patch")?;
+        let mut fields = old.clone();
+        merge_patch(&mut fields, &patch);
+        let doc = self.prepare_entity(&parsed, fields, Some(&old))?;
+        self.write_object(ObjectId::Entity(parsed), doc, Some(old), change)
+    }
+
+    /// Creates the entity, or updates it when its content differs; identical content writes
+    /// nothing, so a migration built on `put` can be re-run with `--force`.
+    pub fn put_entity(&mut self, id: &str, fields: Value, change: &str) -> Result<PutOutcome> {
+        let parsed = EntityId::parse(id)?;
+        let Some(old) = self.read_doc(&entity_path(&parsed))? else {
+            self.create_entity(id, fields, change)?;
+            return Ok(PutOutcome::Created);
+        };
+        let doc = self.prepare_entity(&parsed, fields, Some(&old))?;
+        if same_content(&doc, &old) {
+            return Ok(PutOutcome::Unchanged);
+        }
+        self.write_object(ObjectId::Entity(parsed), doc, Some(old), change)?;
+        Ok(PutOutcome::Updated)
+    }
+
+    /// Deletes an entity's file (its versions stay, as in the original); the migration must
+    /// declare `DELETES`.
+    pub fn delete_entity(&mut self, id: &str) -> Result<()> {
+        let id = EntityId::parse(id)?;
+        self.require_entity(&id, "delete")?;
+        self.delete_object(&ObjectId::Entity(id))
+    }
+
+    /// The entity with this ID, if it exists (including this run's writes).
+    pub fn get_entity(&mut self, id: &str) -> Result<Option<Entity>> {
+        let id = EntityId::parse(id)?;
+        self.access.reads.insert(id.to_string());
+        Ok(self.read_doc(&entity_path(&id))?.map(|doc| Entity { id, doc }))
+    }
+
+    /// Whether an entity exists.
+    pub fn entity_exists(&mut self, id: &str) -> Result<bool> {
+        let id = EntityId::parse(id)?;
+        self.access.reads.insert(id.to_string());
+        Ok(self.backend.exists(&entity_path(&id))?)
+    }
+
+    /// Entities of a type, optionally of one subtype (`None`: every subtype), whose fields
+    /// equal the given values; a filter key is a JSON pointer-like dotted path
+    /// (`"parent"`, `"names.0.en.full"`).
+    pub fn list_entities(
+        &mut self,
+        entity_type: &str,
+        sub_type: Option<&str>,
+        filters: &[(&str, Value)],
+    ) -> Result<Vec<Entity>> {
+        let dir = listing_dir(entity_type, sub_type)?;
+        self.access
+            .listings
+            .insert(format!("entity:{}", dir.trim_start_matches("v2/entity/")));
+        let mut out = Vec::new();
+        for path in self.backend.list_json(&dir)? {
+            let id = entity_id_from_path(&path)?;
+            let doc = self.read_doc(&path)?.expect("listed file exists");
+            if filters.iter().all(|(key, want)| lookup(&doc, key) == Some(want)) {
+                out.push(Entity { id, doc });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Entities of a type whose English or Nepali names (misspelled names included) match
+    /// `name` exactly or after normalisation (case, spacing and punctuation ignored).
+    pub fn find_entities_by_name(&mut self, entity_type: &str, name: &str) -> Result<Vec<Entity>> {
+        let wanted = normalise_name(name);
+        let mut exact = Vec::new();
+        let mut loose = Vec::new();
+        for entity in self.list_entities(entity_type, None, &[])? {
+            let names = name_strings(&entity.doc);
+            if names.contains(&name) {
+                exact.push(entity);
+            } else if names.iter().any(|n| normalise_name(n) == wanted) {
+                loose.push(entity);
+            }
+        }
+        exact.extend(loose);
+        Ok(exact)
+    }
+
+    // ---- relationships ---------------------------------------------------------------
+
+    /// Creates a relationship between two existing entities; `fields` may hold
+    /// `start_date`, `end_date`, `attributes` and `attributions`.
+    pub fn create_relationship(
+        &mut self,
+        source: &str,
+        target: &str,
+        rel_type: &str,
+        fields: Value,
+        change: &str,
+    ) -> Result<RelationshipId> {
+        let id = RelationshipId::new(EntityId::parse(source)?, EntityId::parse(target)?, rel_type)?;
+        let path = repo_path(&id.rel_path());
+        if self.backend.exists(&path)? {
+            bail!("cannot create {id}: it already exists ({path}); use update_relationship");
+        }
+        let doc = self.prepare_relationship(&id, fields, None)?;
+        self.write_object(ObjectId::Relationship(id.clone()), doc, None, change)?;
+        Ok(id)
+    }
+
+    /// Replaces an existing relationship's fields, writing a new version.
+    pub fn update_relationship(&mut self, id: &str, fields: Value, change: &str) -> Result<()> {
+        let id = RelationshipId::parse(id)?;
+        let old = self.require_relationship(&id, "update")?;
+        let doc = self.prepare_relationship(&id, fields, Some(&old))?;
+        self.write_object(ObjectId::Relationship(id), doc, Some(old), change)
+    }
+
+    /// Deletes a relationship's file; the migration must declare `DELETES`.
+    pub fn delete_relationship(&mut self, id: &str) -> Result<()> {
+        let id = RelationshipId::parse(id)?;
+        self.require_relationship(&id, "delete")?;
+        self.delete_object(&ObjectId::Relationship(id))
+    }
+
+    /// The relationship with this ID, if it exists.
+    pub fn get_relationship(&mut self, id: &str) -> Result<Option<Relationship>> {
+        let id = RelationshipId::parse(id)?;
+        self.access.reads.insert(id.to_string());
+        Ok(self
+            .read_doc(&repo_path(&id.rel_path()))?
+            .map(|doc| Relationship { id, doc }))
+    }
+
+    /// Relationships where the entity is the source or the target.
+    pub fn relationships_of(&mut self, entity: &str) -> Result<Vec<Relationship>> {
+        let entity = EntityId::parse(entity)?;
+        self.access.listings.insert(format!("relationship:{entity}"));
+        let mut out = Vec::new();
+        for path in self.backend.list_json("v2/relationship")? {
+            let doc = self.read_doc(&path)?.expect("listed file exists");
+            let (Some(src), Some(tgt), Some(ty)) = (
+                doc["source_entity_id"].as_str(),
+                doc["target_entity_id"].as_str(),
+                doc["type"].as_str(),
+            ) else {
+                continue;
+            };
+            let (src, tgt) = (EntityId::parse(src)?, EntityId::parse(tgt)?);
+            if src == entity || tgt == entity {
+                let id = RelationshipId::new(src, tgt, ty)?;
+                out.push(Relationship { id, doc });
+            }
+        }
+        Ok(out)
+    }
+
+    // ---- internals -------------------------------------------------------------------
+
+    fn require_entity(&mut self, id: &EntityId, action: &str) -> Result<Value> {
+        self.access.reads.insert(id.to_string());
+        match self.read_doc(&entity_path(id))? {
+            Some(doc) => Ok(doc),
+            None => bail!("cannot {action} {id}: it does not exist ({})", entity_path(id)),
+        }
+    }
+
+    fn require_relationship(&mut self, id: &RelationshipId, action: &str) -> Result<Value> {
+        self.access.reads.insert(id.to_string());
+        let path = repo_path(&id.rel_path());
+        match self.read_doc(&path)? {
+            Some(doc) => Ok(doc),
+            None => bail!("cannot {action} {id}: it does not exist ({path})"),
+        }
+    }
+
+    /// Turns migration-supplied fields into a complete, validated entity document
+    /// (without `version_summary`/`created_at`, which [`Self::write_object`] sets).
+    fn prepare_entity(&mut self, id: &EntityId, fields: Value, old: Option<&Value>) -> Result<Value> {
+        let mut doc = own_fields(fields, &id.to_string())?;
+        let ty = id.entity_type.as_str();
+        let sub = id.sub_type.as_deref();
+        let fixed = [
+            ("slug", json!(id.slug)),
+            ("type", json!(ty)),
+            ("sub_type", json!(sub)),
+        ];
+        for (key, value) in fixed {
+            match doc.get(key) {
+                Some(given) if given != &value => {
+                    bail!("{id}: field `{key}` is {given} but the ID says {value}; the ID decides them")
+                }
+                _ => doc.insert(key.to_string(), value),
+            };
+        }
+        let mut doc = Value::Object(doc);
+        let model = Model::Entity {
+            entity_type: ty,
+            sub_type: sub,
+        };
+        model::complete(model, &mut doc);
+        if let Some(old) = old {
+            model::keep_absent(&mut doc, old);
+        }
+        self.check_document(&id.to_string(), model, &doc)?;
+        Ok(doc)
+    }
+
+    fn prepare_relationship(
+        &mut self,
+        id: &RelationshipId,
+        fields: Value,
+        old: Option<&Value>,
+    ) -> Result<Value> {
+        let mut doc = own_fields(fields, &id.to_string())?;
+        doc.insert("source_entity_id".into(), json!(id.source.to_string()));
+        doc.insert("target_entity_id".into(), json!(id.target.to_string()));
+        doc.insert("type".into(), json!(id.rel_type));
+        let mut doc = Value::Object(doc);
+        model::complete(Model::Relationship, &mut doc);
+        if let Some(old) = old {
+            model::keep_absent(&mut doc, old);
+        }
+        self.check_document(&id.to_string(), Model::Relationship, &doc)?;
+        Ok(doc)
+    }
+
+    /// Validates a document (with placeholder metadata) and that its references resolve.
+    fn check_document(&mut self, id: &str, model: Model<'_>, doc: &Value) -> Result<()> {
+        let mut probe = doc.clone();
+        probe["created_at"] = json!("2000-01-01T00:00:00.000000Z");
+        probe["version_summary"] = json!({
+            "author": self.author.embedded(), "change_description": "", "created_at": "2000-01-01T00:00:00.000000Z",
+            "entity_or_relationship_id": id, "type": if matches!(model, Model::Relationship) { "RELATIONSHIP" } else { "ENTITY" },
+            "version_number": 1,
+        });
+        if let Err(violations) = model::validate(model, &probe) {
+            let list: Vec<String> = violations.iter().map(|v| format!("  - {v}")).collect();
+            bail!("{id} is not a valid document:\n{}", list.join("\n"));
+        }
+        for (field, target) in model::references(doc) {
+            let target_id = EntityId::parse(&target).with_context(|| format!("{id}: `{field}`"))?;
+            self.access.reads.insert(target_id.to_string());
+            if !self.backend.exists(&entity_path(&target_id))? {
+                bail!(
+                    "{id}: `{field}` refers to {target_id}, which does not exist; create it first \
+                     (in this migration or an earlier one)"
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the object file and its next version file as one commit unit.
+    fn write_object(&mut self, id: ObjectId, mut doc: Value, old: Option<Value>, change: &str) -> Result<()> {
+        if !self.author_saved {
+            let author = self.author.clone();
+            self.save_author(&author)?;
+            self.author_saved = true;
+        }
+        let number = match &old {
+            Some(old) => old["version_summary"]["version_number"].as_u64().unwrap_or(0) + 1,
+            None => 1,
+        };
+        let summary = json!({
+            "author": self.author.embedded(),
+            "change_description": change,
+            "created_at": self.clock.now(),
+            "entity_or_relationship_id": id.to_string(),
+            "type": id.kind_label(),
+            "version_number": number,
+        });
+        doc["version_summary"] = summary.clone();
+        // The original takes the object's creation time from a second clock reading, after
+        // the summary's; an update keeps it.
+        doc["created_at"] = match &old {
+            Some(old) => old["created_at"].clone(),
+            None => json!(self.clock.now()),
+        };
+        let mut snapshot = doc.clone();
+        snapshot["id"] = json!(id.to_string());
+        snapshot["version_summary"]["id"] = json!(format!("version:{id}:{number}"));
+        if let ObjectId::Entity(e) = &id {
+            let model = Model::Entity {
+                entity_type: &e.entity_type,
+                sub_type: e.sub_type.as_deref(),
+            };
+            for (key, value) in model::computed_fields(model) {
+                snapshot[key] = value;
+            }
+        }
+        let mut version = summary;
+        version["snapshot"] = snapshot;
+
+        let object_path = repo_path(&id.rel_path());
+        let version_path = repo_path(&id.version_rel_path(number));
+        let object_bytes = canonical::to_vec(&doc);
+        self.write_unit(vec![
+            (object_path.clone(), Some(object_bytes)),
+            (version_path, Some(canonical::to_vec(&version))),
+        ])?;
+        self.remember(object_path, doc);
+
+        let counts = self.by_kind.entry(kind_key(&id)).or_default();
+        let is_entity = matches!(id, ObjectId::Entity(_));
+        if old.is_none() {
+            counts.created += 1;
+            if counts.samples.len() < SAMPLES {
+                let name = match &id {
+                    ObjectId::Entity(e) => {
+                        let entity = Entity {
+                            id: e.clone(),
+                            doc: version["snapshot"].clone(),
+                        };
+                        entity.primary_name().unwrap_or(&e.slug).to_string()
+                    }
+                    ObjectId::Relationship(r) => r.to_string(),
+                };
+                counts.samples.push(name);
+            }
+            *if is_entity {
+                &mut self.stats.entities_created
+            } else {
+                &mut self.stats.relationships_created
+            } += 1;
+        } else {
+            counts.updated += 1;
+            *if is_entity {
+                &mut self.stats.entities_updated
+            } else {
+                &mut self.stats.relationships_updated
+            } += 1;
+        }
+        self.stats.versions_created += 1;
+        self.access.writes.insert(id.to_string());
+        if let Some(bar) = &self.progress {
+            bar.inc(1);
+        }
+        Ok(())
+    }
+
+    fn delete_object(&mut self, id: &ObjectId) -> Result<()> {
+        if !self.allow_deletes {
+            bail!(
+                "refusing to delete {id}: this migration does not declare deletions; add \
+                 `pub const DELETES: bool = true;` to its migrate.rs if deleting is intended"
+            );
+        }
+        let path = repo_path(&id.rel_path());
+        self.write_unit(vec![(path.clone(), None)])?;
+        self.cache.remove(&path);
+        self.by_kind.entry(kind_key(id)).or_default().deleted += 1;
+        match id {
+            ObjectId::Entity(_) => self.stats.entities_deleted += 1,
+            ObjectId::Relationship(_) => self.stats.relationships_deleted += 1,
+        }
+        self.access.writes.insert(id.to_string());
+        Ok(())
+    }
+
+    /// Writes (`Some`) or deletes (`None`) files and journals them as one unit.
+    fn write_unit(&mut self, files: Vec<(String, Option<Vec<u8>>)>) -> Result<()> {
+        let backend = &self.backend;
+        self.journal
+            .record(files.iter().map(|(p, _)| p.clone()).collect(), |p| {
+                backend.exists(p).unwrap_or(false)
+            });
+        for (path, bytes) in files {
+            match bytes {
+                Some(bytes) => self
+                    .backend
+                    .write(&path, &bytes)
+                    .with_context(|| format!("writing {path}"))?,
+                None => self
+                    .backend
+                    .delete(&path)
+                    .with_context(|| format!("deleting {path}"))?,
+            }
+        }
+        Ok(())
+    }
+
+    fn read_doc(&mut self, path: &str) -> Result<Option<Value>> {
+        if let Some(doc) = self.cache.get(path) {
+            return Ok(Some(doc.clone()));
+        }
+        let Some(bytes) = self
+            .backend
+            .read(path)
+            .with_context(|| format!("reading {path}"))?
+        else {
+            return Ok(None);
+        };
+        let doc = canonical::from_slice(&bytes).with_context(|| format!("{path} is not valid JSON"))?;
+        self.remember(path.to_string(), doc.clone());
+        Ok(Some(doc))
+    }
+
+    fn remember(&mut self, path: String, doc: Value) {
+        // A bounded cache: repeated lookups are cheap without holding a large run twice.
+        if self.cache.len() >= CACHE_LIMIT {
+            self.cache.clear();
+        }
+        self.cache.insert(path, doc);
+    }
+}
+
+fn entity_path(id: &EntityId) -> String {
+    repo_path(&id.rel_path())
+}
+
+fn kind_key(id: &ObjectId) -> String {
+    match id {
+        ObjectId::Entity(e) => match &e.sub_type {
+            Some(sub) => format!("{}/{sub}", e.entity_type),
+            None => e.entity_type.clone(),
+        },
+        ObjectId::Relationship(r) => format!("relationship/{}", r.rel_type),
+    }
+}
+
+/// The directory listing an entity type (and subtype) reads.
+fn listing_dir(entity_type: &str, sub_type: Option<&str>) -> Result<String> {
+    let Some(allowed) = model::subtypes(entity_type) else {
+        bail!(
+            "unknown entity type `{entity_type}`; known types: {}",
+            model::ENTITY_TYPES.join(", ")
+        );
+    };
+    Ok(match sub_type {
+        Some(sub) if allowed.contains(&sub) => format!("v2/entity/{entity_type}/{sub}"),
+        Some(sub) => bail!(
+            "`{sub}` is not a subtype of {entity_type}; allowed: {}",
+            allowed.join(", ")
+        ),
+        None => format!("v2/entity/{entity_type}"),
+    })
+}
+
+/// The entity ID of a file path `v2/entity/<type>[/<subtype>]/<slug>.json`.
+fn entity_id_from_path(path: &str) -> Result<EntityId> {
+    let inner = path
+        .strip_prefix("v2/entity/")
+        .and_then(|p| p.strip_suffix(".json"))
+        .with_context(|| format!("{path} is not an entity path"))?;
+    Ok(EntityId::parse(&format!("entity:{inner}"))?)
+}
+
+/// The object's own fields as a map, refusing keys that only snapshots may hold.
+fn own_fields(fields: Value, id: &str) -> Result<Map<String, Value>> {
+    let Value::Object(mut map) = fields else {
+        bail!("{id}: fields must be a JSON object, got {fields}");
+    };
+    if let Some(key) = SNAPSHOT_ONLY_KEYS.iter().find(|k| map.contains_key(**k)) {
+        bail!("{id}: `{key}` is computed from the ID and appears only in version snapshots; remove it");
+    }
+    for key in MANAGED_KEYS {
+        map.remove(*key);
+    }
+    Ok(map)
+}
+
+/// Equal apart from the keys every write sets anew.
+fn same_content(new: &Value, old: &Value) -> bool {
+    let strip = |v: &Value| {
+        let mut v = v.clone();
+        if let Some(map) = v.as_object_mut() {
+            for key in MANAGED_KEYS {
+                map.remove(*key);
+            }
+        }
+        v
+    };
+    strip(new) == strip(old)
+}
+
+/// RFC 7386 JSON merge patch.
+fn merge_patch(target: &mut Value, patch: &Value) {
+    let Value::Object(patch) = patch else {
+        *target = patch.clone();
+        return;
+    };
+    if !target.is_object() {
+        *target = Value::Object(Map::new());
+    }
+    let map = target.as_object_mut().expect("made an object above");
+    for (key, value) in patch {
+        if value.is_null() {
+            map.remove(key);
+        } else {
+            merge_patch(map.entry(key.clone()).or_insert(Value::Null), value);
+        }
+    }
+}
+
+fn lookup<'a>(doc: &'a Value, dotted: &str) -> Option<&'a Value> {
+    dotted.split('.').try_fold(doc, |v, key| match v {
+        Value::Array(items) => items.get(key.parse::<usize>().ok()?),
+        _ => v.get(key),
+    })
+}
+
+/// Every full name and name part of `names` and `misspelled_names`.
+fn name_strings(doc: &Value) -> Vec<&str> {
+    let mut out = Vec::new();
+    for list in ["names", "misspelled_names"] {
+        for name in doc[list].as_array().into_iter().flatten() {
+            for lang in ["en", "ne"] {
+                if let Some(parts) = name[lang].as_object() {
+                    out.extend(parts.values().filter_map(Value::as_str));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Lowercase, without whitespace and ASCII punctuation, so `"Kathmandu-10 "` matches `"kathmandu 10"`.
+fn normalise_name(name: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    name.nfc()
+        .flat_map(char::to_lowercase)
+        .filter(|c| !c.is_whitespace() && !c.is_ascii_punctuation() && !matches!(c, '–' | '—' | '।'))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merge_patch_follows_rfc_7386() {
+        let mut doc = json!({"a": "b", "c": {"d": "e", "f": "g"}});
+        merge_patch(&mut doc, &json!({"a": "z", "c": {"f": null}}));
+        assert_eq!(doc, json!({"a": "z", "c": {"d": "e"}}));
+        merge_patch(&mut doc, &json!({"x": [1]}));
+        assert_eq!(doc["x"], json!([1]));
+    }
+
+    #[test]
+    fn names_normalise_across_case_spacing_and_punctuation() {
+        assert_eq!(normalise_name("Kathmandu - 10"), normalise_name("kathmandu10"));
+        assert_eq!(normalise_name("CPN (UML)"), "cpnuml");
+        assert_eq!(normalise_name("काठमाडौं"), "काठमाडौं");
+    }
+
+    #[test]
+    fn lookup_walks_objects_and_arrays() {
+        let doc = json!({"names": [{"en": {"full": "A"}}]});
+        assert_eq!(lookup(&doc, "names.0.en.full"), Some(&json!("A")));
+        assert_eq!(lookup(&doc, "names.1"), None);
+    }
+}
