@@ -1,0 +1,196 @@
+//! The runner on real Git repositories, with migrations registered in code.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use nes::git::repo::DataRepo;
+use nes::migration::registry::{Migration, Registry};
+use nes::migration::runner::{Outcome, RunOptions, Runner, Target};
+use nes::prelude::*;
+use tempfile::TempDir;
+
+fn migration(name: &'static str, migrate: fn(&mut Context) -> Result<()>) -> Migration {
+    Migration {
+        name,
+        prefix: name[..3].parse().unwrap(),
+        author: "Test Author",
+        date: "2026-11-21",
+        description: "A test migration.",
+        migrate,
+        check: None,
+        verify: None,
+        deletes: false,
+    }
+}
+
+struct Fixture {
+    _dir: TempDir,
+    repo: DataRepo,
+    migrations: std::path::PathBuf,
+}
+
+fn fixture(names: &[&str]) -> Fixture {
+    let dir = TempDir::new().unwrap();
+    let repo = DataRepo::init(&dir.path().join("db"), None).unwrap();
+    common::set_identity(repo.root());
+    let migrations = dir.path().join("migrations");
+    for name in names {
+        std::fs::create_dir_all(migrations.join(name)).unwrap();
+        std::fs::write(migrations.join(name).join("README.md"), "test").unwrap();
+    }
+    Fixture { _dir: dir, repo, migrations }
+}
+
+fn options() -> RunOptions {
+    RunOptions { progress: false, stream_logs: false, push: false, ..RunOptions::default() }
+}
+
+fn git(repo: &Path, args: &[&str]) -> String {
+    let out = Command::new("git").arg("-C").arg(repo).args(args).output().unwrap();
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn province(ctx: &mut Context, slug: &str) -> Result<()> {
+    ctx.create_entity(
+        &format!("entity:location/province/{slug}"),
+        json!({"names": [{"kind": "PRIMARY", "en": {"full": slug}}]}),
+        "add",
+    )?;
+    Ok(())
+}
+
+/// 2 author files + 1249 entities x (object + version) = 2500 files.
+fn many_provinces(ctx: &mut Context) -> Result<()> {
+    ctx.use_author("author:first-author")?;
+    ctx.use_author("Second Author")?;
+    for i in 0..1249 {
+        province(ctx, &format!("province-{i:04}"))?;
+    }
+    Ok(())
+}
+
+#[test]
+fn a_run_of_2500_files_gives_three_batch_commits() {
+    let f = fixture(&["001-many"]);
+    let registry = Registry::new(vec![migration("001-many", many_provinces)]).unwrap();
+    let runner = Runner::new(&registry, &f.migrations);
+    let report = runner.run(&f.repo, &Target::AllPending, &options()).unwrap();
+    let m = &report.migrations[0];
+    assert_eq!(m.status, Outcome::Completed, "{:?}", m.error);
+    assert_eq!(m.stats.entities_created, 1249);
+    assert_eq!(m.commits.len(), 3);
+    let subjects = git(f.repo.root(), &["log", "--format=%s", "-3"]);
+    assert_eq!(
+        subjects.lines().collect::<Vec<_>>(),
+        ["Migration: 001-many (Batch 3/3)", "Migration: 001-many (Batch 2/3)", "Migration: 001-many (Batch 1/3)"]
+    );
+    let counts: Vec<usize> = (0..3)
+        .map(|i| {
+            let rev = format!("HEAD~{i}");
+            git(f.repo.root(), &["diff-tree", "--no-commit-id", "--name-only", "-r", &rev]).lines().count()
+        })
+        .collect();
+    assert_eq!(counts, [500, 1000, 1000]);
+    assert_eq!(git(f.repo.root(), &["status", "--porcelain"]), "");
+
+    // Applied now: a second `--all` has nothing to do.
+    let again = runner.run(&f.repo, &Target::AllPending, &options()).unwrap();
+    assert!(again.migrations.is_empty());
+    assert_eq!(git(f.repo.root(), &["rev-list", "--count", "HEAD"]).trim(), "4");
+}
+
+fn writes_then_fails(ctx: &mut Context) -> Result<()> {
+    province(ctx, "first")?;
+    bail!("source row 3 is broken")
+}
+
+fn writes_then_panics(ctx: &mut Context) -> Result<()> {
+    province(ctx, "first")?;
+    panic!("unexpected state")
+}
+
+#[test]
+fn a_failed_or_panicking_migration_leaves_the_repository_untouched() {
+    for (name, f) in [("001-fails", writes_then_fails as fn(&mut Context) -> Result<()>), ("001-panics", writes_then_panics)]
+    {
+        let fx = fixture(&[name]);
+        let head = fx.repo.head().unwrap();
+        let registry = Registry::new(vec![migration(name, f)]).unwrap();
+        let report = Runner::new(&registry, &fx.migrations).run(&fx.repo, &Target::AllPending, &options()).unwrap();
+        let m = &report.migrations[0];
+        assert_eq!(m.status, Outcome::Failed);
+        assert!(m.error.iter().any(|e| e.contains("broken") || e.contains("unexpected state")), "{:?}", m.error);
+        assert_eq!(fx.repo.head().unwrap(), head);
+        assert_eq!(git(fx.repo.root(), &["status", "--porcelain", "--untracked-files=all"]), "");
+        assert!(!fx.repo.root().join("v2").exists());
+    }
+}
+
+#[test]
+fn a_dry_run_changes_nothing_and_reports_files() {
+    let f = fixture(&["001-many"]);
+    let registry = Registry::new(vec![migration("001-many", many_provinces)]).unwrap();
+    let before = git(f.repo.root(), &["for-each-ref"]);
+    let objects = git(f.repo.root(), &["count-objects", "-v"]);
+    let index = std::fs::read(f.repo.root().join(".git/index")).unwrap();
+    let options = RunOptions { dry_run: true, ..options() };
+    let report = Runner::new(&registry, &f.migrations).run(&f.repo, &Target::AllPending, &options).unwrap();
+    assert_eq!(report.migrations[0].status, Outcome::Completed);
+    assert_eq!(report.migrations[0].files.len(), 2500);
+    assert_eq!(git(f.repo.root(), &["for-each-ref"]), before);
+    assert_eq!(git(f.repo.root(), &["count-objects", "-v"]), objects);
+    assert_eq!(std::fs::read(f.repo.root().join(".git/index")).unwrap(), index);
+    assert_eq!(git(f.repo.root(), &["status", "--porcelain", "--untracked-files=all"]), "");
+}
+
+fn deletes(ctx: &mut Context) -> Result<()> {
+    province(ctx, "doomed")?;
+    ctx.delete_entity("entity:location/province/doomed")
+}
+
+#[test]
+fn an_undeclared_deletion_fails_the_run() {
+    let f = fixture(&["001-deletes"]);
+    let registry = Registry::new(vec![migration("001-deletes", deletes)]).unwrap();
+    let report = Runner::new(&registry, &f.migrations).run(&f.repo, &Target::AllPending, &options()).unwrap();
+    let m = &report.migrations[0];
+    assert_eq!(m.status, Outcome::Failed);
+    assert!(m.error.iter().any(|e| e.contains("DELETES")), "{:?}", m.error);
+
+    let mut declared = migration("001-deletes", deletes);
+    declared.deletes = true;
+    let registry = Registry::new(vec![declared]).unwrap();
+    let report = Runner::new(&registry, &f.migrations).run(&f.repo, &Target::AllPending, &options()).unwrap();
+    assert_eq!(report.migrations[0].status, Outcome::Completed, "{:?}", report.migrations[0].error);
+    assert_eq!(report.migrations[0].stats.entities_deleted, 1);
+}
+
+fn tree_of(repo: &Path) -> String {
+    git(repo, &["rev-parse", "HEAD^{tree}"])
+}
+
+#[test]
+fn reproducible_runs_give_identical_trees() {
+    let trees: Vec<String> = (0..2)
+        .map(|_| {
+            let f = fixture(&["001-many"]);
+            let registry = Registry::new(vec![migration("001-many", many_provinces)]).unwrap();
+            let options = RunOptions { reproducible: true, ..options() };
+            Runner::new(&registry, &f.migrations).run(&f.repo, &Target::AllPending, &options).unwrap();
+            tree_of(f.repo.root())
+        })
+        .collect();
+    assert_eq!(trees[0], trees[1]);
+}
+
+#[test]
+fn a_dirty_working_tree_is_refused() {
+    let f = fixture(&["001-many"]);
+    std::fs::write(f.repo.root().join("stray.txt"), "x").unwrap();
+    let registry = Registry::new(vec![migration("001-many", many_provinces)]).unwrap();
+    let err = Runner::new(&registry, &f.migrations).run(&f.repo, &Target::AllPending, &options()).unwrap_err();
+    assert!(format!("{err:#}").contains("stray.txt"), "{err:#}");
+}
