@@ -25,12 +25,23 @@ fn nes(cwd: &Path, args: &[&str]) -> Output {
 }
 
 fn json(out: &Output) -> Value {
-    assert!(out.status.success(), "nes failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "nes failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).expect("stdout is one JSON document")
 }
 
 fn status_of<'a>(doc: &'a Value, name: &str) -> &'a str {
-    doc["migrations"].as_array().unwrap().iter().find(|m| m["name"] == name).unwrap()["status"].as_str().unwrap()
+    doc["migrations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == name)
+        .unwrap()["status"]
+        .as_str()
+        .unwrap()
 }
 
 #[test]
@@ -46,7 +57,11 @@ fn run_all_creates_the_data_repository_and_records_the_example() {
     assert_eq!(example["relationships_created"], 1);
     let db = dir.path().join("database-repo");
     assert!(db.join("v2/entity/location/province/bagmati.json").is_file());
-    assert!(db.join("v2/relationship/person/sita-example-sharma/organization/ngo/example-civic-forum/MEMBER_OF.json").is_file());
+    assert!(db
+        .join(
+            "v2/relationship/person/sita-example-sharma/organization/ngo/example-civic-forum/MEMBER_OF.json"
+        )
+        .is_file());
 
     let list = json(&nes(dir.path(), &["migrate", "list", "--json"]));
     assert_eq!(status_of(&list, "000-example-migration"), "applied");
@@ -64,8 +79,16 @@ fn run_all_creates_the_data_repository_and_records_the_example() {
 
     // Nothing pending: a second run makes no commit.
     let head = |db: &Path| {
-        String::from_utf8(Command::new("git").arg("-C").arg(db).args(["rev-parse", "HEAD"]).output().unwrap().stdout)
-            .unwrap()
+        String::from_utf8(
+            Command::new("git")
+                .arg("-C")
+                .arg(db)
+                .args(["rev-parse", "HEAD"])
+                .output()
+                .unwrap()
+                .stdout,
+        )
+        .unwrap()
     };
     let before = head(&db);
     let again = json(&nes(dir.path(), &["migrate", "run", "--all", "--json"]));
@@ -101,7 +124,13 @@ fn create_scaffolds_the_next_prefix_and_refuses_bad_names() {
             .output()
             .unwrap()
     };
-    let out = create(&["source-districts", "--author", "Test Author", "--date", "2026-11-21"]);
+    let out = create(&[
+        "source-districts",
+        "--author",
+        "Test Author",
+        "--date",
+        "2026-11-21",
+    ]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let folder = migrations.join("001-source-districts");
     let source = std::fs::read_to_string(folder.join("migrate.rs")).unwrap();
@@ -132,15 +161,28 @@ fn a_dry_run_lists_files_and_writes_nothing() {
     assert!(nes(dir.path(), &["db", "init"]).status.success());
     let db = dir.path().join("database-repo");
     let snapshot = |db: &Path| {
-        let out = Command::new("git").arg("-C").arg(db).args(["status", "--porcelain", "--untracked-files=all"]).output();
-        let refs = Command::new("git").arg("-C").arg(db).args(["for-each-ref"]).output();
+        let out = Command::new("git")
+            .arg("-C")
+            .arg(db)
+            .args(["status", "--porcelain", "--untracked-files=all"])
+            .output();
+        let refs = Command::new("git")
+            .arg("-C")
+            .arg(db)
+            .args(["for-each-ref"])
+            .output();
         (out.unwrap().stdout, refs.unwrap().stdout)
     };
     let before = snapshot(&db);
-    let report = json(&nes(dir.path(), &["migrate", "run", "--all", "--dry-run", "--json"]));
+    let report = json(&nes(
+        dir.path(),
+        &["migrate", "run", "--all", "--dry-run", "--json"],
+    ));
     assert_eq!(report["dry_run"], true);
     let files = report["migrations"][0]["files"].as_array().unwrap();
-    assert!(files.iter().any(|f| f["path"] == "v2/entity/person/sita-example-sharma.json" && f["change"] == "added"));
+    assert!(files
+        .iter()
+        .any(|f| f["path"] == "v2/entity/person/sita-example-sharma.json" && f["change"] == "added"));
     assert_eq!(snapshot(&db), before);
 }
 
@@ -150,6 +192,9 @@ fn completions_are_generated() {
     for shell in ["bash", "zsh", "fish"] {
         let out = nes(dir.path(), &["completions", shell]);
         assert!(out.status.success());
-        assert!(String::from_utf8_lossy(&out.stdout).contains("migrate"), "{shell}");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("migrate"),
+            "{shell}"
+        );
     }
 }

@@ -40,16 +40,34 @@ fn fixture(names: &[&str]) -> Fixture {
         std::fs::create_dir_all(migrations.join(name)).unwrap();
         std::fs::write(migrations.join(name).join("README.md"), "test").unwrap();
     }
-    Fixture { _dir: dir, repo, migrations }
+    Fixture {
+        _dir: dir,
+        repo,
+        migrations,
+    }
 }
 
 fn options() -> RunOptions {
-    RunOptions { progress: false, stream_logs: false, push: false, ..RunOptions::default() }
+    RunOptions {
+        progress: false,
+        stream_logs: false,
+        push: false,
+        ..RunOptions::default()
+    }
 }
 
 fn git(repo: &Path, args: &[&str]) -> String {
-    let out = Command::new("git").arg("-C").arg(repo).args(args).output().unwrap();
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(repo)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -85,12 +103,21 @@ fn a_run_of_2500_files_gives_three_batch_commits() {
     let subjects = git(f.repo.root(), &["log", "--format=%s", "-3"]);
     assert_eq!(
         subjects.lines().collect::<Vec<_>>(),
-        ["Migration: 001-many (Batch 3/3)", "Migration: 001-many (Batch 2/3)", "Migration: 001-many (Batch 1/3)"]
+        [
+            "Migration: 001-many (Batch 3/3)",
+            "Migration: 001-many (Batch 2/3)",
+            "Migration: 001-many (Batch 1/3)"
+        ]
     );
     let counts: Vec<usize> = (0..3)
         .map(|i| {
             let rev = format!("HEAD~{i}");
-            git(f.repo.root(), &["diff-tree", "--no-commit-id", "--name-only", "-r", &rev]).lines().count()
+            git(
+                f.repo.root(),
+                &["diff-tree", "--no-commit-id", "--name-only", "-r", &rev],
+            )
+            .lines()
+            .count()
         })
         .collect();
     assert_eq!(counts, [500, 1000, 1000]);
@@ -114,17 +141,33 @@ fn writes_then_panics(ctx: &mut Context) -> Result<()> {
 
 #[test]
 fn a_failed_or_panicking_migration_leaves_the_repository_untouched() {
-    for (name, f) in [("001-fails", writes_then_fails as fn(&mut Context) -> Result<()>), ("001-panics", writes_then_panics)]
-    {
+    for (name, f) in [
+        ("001-fails", writes_then_fails as fn(&mut Context) -> Result<()>),
+        ("001-panics", writes_then_panics),
+    ] {
         let fx = fixture(&[name]);
         let head = fx.repo.head().unwrap();
         let registry = Registry::new(vec![migration(name, f)]).unwrap();
-        let report = Runner::new(&registry, &fx.migrations).run(&fx.repo, &Target::AllPending, &options()).unwrap();
+        let report = Runner::new(&registry, &fx.migrations)
+            .run(&fx.repo, &Target::AllPending, &options())
+            .unwrap();
         let m = &report.migrations[0];
         assert_eq!(m.status, Outcome::Failed);
-        assert!(m.error.iter().any(|e| e.contains("broken") || e.contains("unexpected state")), "{:?}", m.error);
+        assert!(
+            m.error
+                .iter()
+                .any(|e| e.contains("broken") || e.contains("unexpected state")),
+            "{:?}",
+            m.error
+        );
         assert_eq!(fx.repo.head().unwrap(), head);
-        assert_eq!(git(fx.repo.root(), &["status", "--porcelain", "--untracked-files=all"]), "");
+        assert_eq!(
+            git(
+                fx.repo.root(),
+                &["status", "--porcelain", "--untracked-files=all"]
+            ),
+            ""
+        );
         assert!(!fx.repo.root().join("v2").exists());
     }
 }
@@ -136,14 +179,22 @@ fn a_dry_run_changes_nothing_and_reports_files() {
     let before = git(f.repo.root(), &["for-each-ref"]);
     let objects = git(f.repo.root(), &["count-objects", "-v"]);
     let index = std::fs::read(f.repo.root().join(".git/index")).unwrap();
-    let options = RunOptions { dry_run: true, ..options() };
-    let report = Runner::new(&registry, &f.migrations).run(&f.repo, &Target::AllPending, &options).unwrap();
+    let options = RunOptions {
+        dry_run: true,
+        ..options()
+    };
+    let report = Runner::new(&registry, &f.migrations)
+        .run(&f.repo, &Target::AllPending, &options)
+        .unwrap();
     assert_eq!(report.migrations[0].status, Outcome::Completed);
     assert_eq!(report.migrations[0].files.len(), 2500);
     assert_eq!(git(f.repo.root(), &["for-each-ref"]), before);
     assert_eq!(git(f.repo.root(), &["count-objects", "-v"]), objects);
     assert_eq!(std::fs::read(f.repo.root().join(".git/index")).unwrap(), index);
-    assert_eq!(git(f.repo.root(), &["status", "--porcelain", "--untracked-files=all"]), "");
+    assert_eq!(
+        git(f.repo.root(), &["status", "--porcelain", "--untracked-files=all"]),
+        ""
+    );
 }
 
 fn deletes(ctx: &mut Context) -> Result<()> {
@@ -155,7 +206,9 @@ fn deletes(ctx: &mut Context) -> Result<()> {
 fn an_undeclared_deletion_fails_the_run() {
     let f = fixture(&["001-deletes"]);
     let registry = Registry::new(vec![migration("001-deletes", deletes)]).unwrap();
-    let report = Runner::new(&registry, &f.migrations).run(&f.repo, &Target::AllPending, &options()).unwrap();
+    let report = Runner::new(&registry, &f.migrations)
+        .run(&f.repo, &Target::AllPending, &options())
+        .unwrap();
     let m = &report.migrations[0];
     assert_eq!(m.status, Outcome::Failed);
     assert!(m.error.iter().any(|e| e.contains("DELETES")), "{:?}", m.error);
@@ -163,8 +216,15 @@ fn an_undeclared_deletion_fails_the_run() {
     let mut declared = migration("001-deletes", deletes);
     declared.deletes = true;
     let registry = Registry::new(vec![declared]).unwrap();
-    let report = Runner::new(&registry, &f.migrations).run(&f.repo, &Target::AllPending, &options()).unwrap();
-    assert_eq!(report.migrations[0].status, Outcome::Completed, "{:?}", report.migrations[0].error);
+    let report = Runner::new(&registry, &f.migrations)
+        .run(&f.repo, &Target::AllPending, &options())
+        .unwrap();
+    assert_eq!(
+        report.migrations[0].status,
+        Outcome::Completed,
+        "{:?}",
+        report.migrations[0].error
+    );
     assert_eq!(report.migrations[0].stats.entities_deleted, 1);
 }
 
@@ -178,8 +238,13 @@ fn reproducible_runs_give_identical_trees() {
         .map(|_| {
             let f = fixture(&["001-many"]);
             let registry = Registry::new(vec![migration("001-many", many_provinces)]).unwrap();
-            let options = RunOptions { reproducible: true, ..options() };
-            Runner::new(&registry, &f.migrations).run(&f.repo, &Target::AllPending, &options).unwrap();
+            let options = RunOptions {
+                reproducible: true,
+                ..options()
+            };
+            Runner::new(&registry, &f.migrations)
+                .run(&f.repo, &Target::AllPending, &options)
+                .unwrap();
             tree_of(f.repo.root())
         })
         .collect();
@@ -191,6 +256,8 @@ fn a_dirty_working_tree_is_refused() {
     let f = fixture(&["001-many"]);
     std::fs::write(f.repo.root().join("stray.txt"), "x").unwrap();
     let registry = Registry::new(vec![migration("001-many", many_provinces)]).unwrap();
-    let err = Runner::new(&registry, &f.migrations).run(&f.repo, &Target::AllPending, &options()).unwrap_err();
+    let err = Runner::new(&registry, &f.migrations)
+        .run(&f.repo, &Target::AllPending, &options())
+        .unwrap_err();
     assert!(format!("{err:#}").contains("stray.txt"), "{err:#}");
 }

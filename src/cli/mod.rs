@@ -7,6 +7,7 @@ mod db_init;
 mod list;
 mod output;
 mod pending;
+mod preview;
 mod push;
 mod repair;
 mod run;
@@ -96,7 +97,7 @@ impl GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Create, list, run and repair migrations.
+    /// Create, list, preview, run and repair migrations.
     #[command(subcommand)]
     Migrate(MigrateCommand),
     /// Create and check the data repository.
@@ -116,6 +117,8 @@ pub enum MigrateCommand {
     Status(status::Args),
     /// Run one migration, or every pending one with --all.
     Run(run::Args),
+    /// Dry-run migrations and report what they would change (for pull requests).
+    Preview(preview::Args),
     /// Scaffold a new migration folder with the next free prefix.
     Create(create::Args),
     /// Resolve a run that was interrupted (crash, kill, failed commit).
@@ -153,6 +156,7 @@ fn dispatch(cli: Cli, builtin: Vec<Migration>) -> anyhow::Result<ExitCode> {
             MigrateCommand::Pending(args) => pending::exec(g, &registry, args),
             MigrateCommand::Status(args) => status::exec(g, &registry, args),
             MigrateCommand::Run(args) => run::exec(g, &registry, args),
+            MigrateCommand::Preview(args) => preview::exec(g, &registry, args),
             MigrateCommand::Create(args) => create::exec(g, &registry, args),
             MigrateCommand::Repair(args) => repair::exec(g, args),
             MigrateCommand::Push(args) => push::exec(g, args),

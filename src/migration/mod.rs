@@ -6,6 +6,7 @@ pub mod context;
 pub mod discover;
 pub mod fault;
 pub mod naming;
+pub mod preview;
 pub mod readers;
 pub mod registry;
 pub mod runner;

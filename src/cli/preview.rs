@@ -1,0 +1,88 @@
+//! `nes migrate preview`.
+
+use super::{open_repo, output, runner, GlobalArgs};
+use crate::error::{ExitCode, NesError};
+use crate::migration::preview;
+use crate::migration::registry::Registry;
+use crate::migration::runner::{RunOptions, Target};
+
+/// Dry-run migrations and report what they would change, as a pull-request comment
+/// (markdown) or JSON. Nothing in the data repository changes.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Migrations to preview (names or prefixes).
+    pub names: Vec<String>,
+    /// Preview the migrations whose folders changed since this ref of the tool repository
+    /// (e.g. `origin/main`); also fails on prefixes clashing with that ref.
+    #[arg(long, value_name = "REF")]
+    pub changed_since: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Markdown)]
+    pub format: Format,
+    /// Same as `--format json`.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Markdown,
+    Json,
+}
+
+pub fn exec(g: &GlobalArgs, registry: &Registry, args: Args) -> anyhow::Result<ExitCode> {
+    let runner = runner(g, registry)?;
+    let repo = open_repo(&g.db_repo)?;
+    let mut names = args.names;
+    let mut clashes = Vec::new();
+    if let Some(base) = &args.changed_since {
+        names.extend(preview::changed_since(&g.migrations_dir, base)?);
+        clashes = preview::duplicate_prefixes(&g.migrations_dir, base)?;
+    } else if names.is_empty() {
+        return Err(NesError::usage("name the migrations to preview, or pass --changed-since REF").into());
+    }
+    names.sort();
+    names.dedup();
+    let options = RunOptions {
+        dry_run: true,
+        force: true,
+        allow_out_of_order: true,
+        progress: false,
+        stream_logs: !g.quiet,
+        continue_on_failure: true,
+        ..RunOptions::default()
+    };
+    let mut report = if names.is_empty() {
+        crate::migration::runner::RunReport {
+            schema_version: crate::migration::runner::SCHEMA_VERSION,
+            dry_run: true,
+            migrations: Vec::new(),
+            push: None,
+            warnings: runner.warnings()?,
+        }
+    } else {
+        runner.run(&repo, &Target::Named(names), &options)?
+    };
+    for (a, b) in &clashes {
+        report.warnings.push(format!("{a} and {b} share a prefix"));
+    }
+    if args.json || args.format == Format::Json {
+        #[derive(serde::Serialize)]
+        struct Doc<'a> {
+            #[serde(flatten)]
+            report: &'a crate::migration::runner::RunReport,
+            duplicate_prefixes: &'a [(String, String)],
+        }
+        output::json(&Doc {
+            report: &report,
+            duplicate_prefixes: &clashes,
+        })?;
+    } else {
+        print!("{}", preview::render_markdown(&report, &clashes));
+    }
+    Ok(if report.failed() || !clashes.is_empty() {
+        ExitCode::Failure
+    } else {
+        ExitCode::Success
+    })
+}
