@@ -53,6 +53,13 @@ pub struct Args {
     /// Remove a lock left behind by a run that died.
     #[arg(long)]
     pub break_lock: bool,
+    /// After committing, commit the new pointer in the parent repository when the data
+    /// repository is its submodule.
+    #[arg(long)]
+    pub update_submodule: bool,
+    /// Also append the result, as markdown, to this file (e.g. "$GITHUB_STEP_SUMMARY").
+    #[arg(long, value_name = "FILE")]
+    pub summary: Option<std::path::PathBuf>,
     /// Print the result as one JSON document.
     #[arg(long)]
     pub json: bool,
@@ -91,10 +98,16 @@ pub fn exec(g: &GlobalArgs, registry: &Registry, args: Args) -> anyhow::Result<E
         remote: args.remote,
         push_timeout: Duration::from_secs(args.push_timeout),
         break_lock: args.break_lock,
+        update_submodule: args.update_submodule,
         progress: !g.quiet && !args.json,
         stream_logs: !g.quiet,
     };
     let report = runner.run(&repo, &target, &options)?;
+    if let Some(path) = &args.summary {
+        use std::io::Write as _;
+        let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+        file.write_all(crate::migration::preview::render_markdown(&report, &[]).as_bytes())?;
+    }
     if args.json {
         output::json(&report)?;
     } else {

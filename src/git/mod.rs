@@ -8,3 +8,4 @@ pub mod message;
 pub mod push;
 pub mod recovery;
 pub mod repo;
+pub mod submodule;

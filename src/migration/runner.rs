@@ -61,6 +61,8 @@ pub struct RunOptions {
     pub remote: Option<String>,
     pub push_timeout: Duration,
     pub break_lock: bool,
+    /// Commit the data repository's new HEAD in the parent repository it is a submodule of.
+    pub update_submodule: bool,
     /// Draw progress bars (they also hide themselves when stderr is not a terminal).
     pub progress: bool,
     /// Stream migration logs to stderr as they happen.
@@ -81,6 +83,7 @@ impl Default for RunOptions {
             remote: None,
             push_timeout: Duration::from_secs(300),
             break_lock: false,
+            update_submodule: false,
             progress: true,
             stream_logs: true,
         }
@@ -163,6 +166,9 @@ pub struct RunReport {
     pub migrations: Vec<MigrationReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub push: Option<PushOutcome>,
+    /// The parent repository's commit of the new submodule pointer (`--update-submodule`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub submodule_commit: Option<String>,
     pub warnings: Vec<String>,
 }
 
@@ -234,6 +240,7 @@ impl<'a> Runner<'a> {
             dry_run: options.dry_run,
             migrations: Vec::new(),
             push: None,
+            submodule_commit: None,
             warnings: self.warnings()?,
         };
         if let Some(partial) = statuses.iter().find(|s| s.status == Status::Partial) {
@@ -277,6 +284,11 @@ impl<'a> Runner<'a> {
         if committed && options.push {
             fault::point("before-push");
             report.push = Some(push(repo, options.remote.as_deref(), options.push_timeout)?);
+        }
+        if committed && options.update_submodule {
+            let message = submodule_message(&report);
+            report.submodule_commit =
+                crate::git::submodule::commit_pointer(repo.root(), &message, &signature)?.map(|c| c.to_string());
         }
         Ok(report)
     }
@@ -482,6 +494,22 @@ impl<'a> Runner<'a> {
         report.logs = logs;
         report
     }
+}
+
+/// The parent repository's commit message for a new submodule pointer.
+fn submodule_message(report: &RunReport) -> String {
+    let applied: Vec<&MigrationReport> =
+        report.migrations.iter().filter(|m| m.status == Outcome::Completed && !m.commits.is_empty()).collect();
+    let names: Vec<&str> = applied.iter().map(|m| m.name.as_str()).collect();
+    let mut message = format!("Update data repository: {}\n\n", names.join(", "));
+    for m in applied {
+        let s = &m.stats;
+        message.push_str(&format!(
+            "{}: {} entities created, {} updated, {} deleted; {} relationships created; {} versions\n",
+            m.name, s.entities_created, s.entities_updated, s.entities_deleted, s.relationships_created, s.versions_created
+        ));
+    }
+    message
 }
 
 /// Calls one entry point; an error or panic becomes an error naming the migration and step.
