@@ -293,7 +293,10 @@ pub fn repair(repo: &DataRepo, mode: RepairMode, signature: &git2::Signature<'_>
     };
     match mode {
         RepairMode::Complete => complete(repo, pre_run, signature)?,
-        RepairMode::Rollback => rollback(repo, pre_run)?,
+        RepairMode::Rollback => {
+            rollback(repo, pre_run)?;
+            remove_untracked(repo)?;
+        }
     }
     finish_run(repo)
 }
@@ -325,15 +328,34 @@ fn complete(repo: &DataRepo, pre_run: git2::Oid, signature: &git2::Signature<'_>
     sync_index(repo, batches.iter().flatten())
 }
 
-/// Hard-resets branch, index and working tree to `pre_run`, deleting untracked files: the run
-/// started from a clean tree (`ensure_clean`), so they are its leftovers. Ignored files stay.
+/// Hard-resets branch, index and working tree to `pre_run`.
 fn rollback(repo: &DataRepo, pre_run: git2::Oid) -> Result<()> {
     let git = repo.git();
     let target = git.find_object(pre_run, Some(git2::ObjectType::Commit))?;
     let mut checkout = git2::build::CheckoutBuilder::new();
-    checkout.force().remove_untracked(true);
+    checkout.force();
     git.reset(&target, git2::ResetType::Hard, Some(&mut checkout))
         .with_context(|| format!("cannot reset the data repository to {pre_run}"))?;
+    Ok(())
+}
+
+/// Deletes untracked, non-ignored files and the directories they leave empty: the run
+/// started from a clean tree, so they are its leftovers. Done here because a hard reset with
+/// libgit2's `remove_untracked` left them in place in testing.
+fn remove_untracked(repo: &DataRepo) -> Result<()> {
+    let mut opts = git2::StatusOptions::new();
+    opts.include_untracked(true).recurse_untracked_dirs(true).include_ignored(false).exclude_submodules(true);
+    let statuses = repo.git().statuses(Some(&mut opts))?;
+    let untracked: Vec<String> = statuses
+        .iter()
+        .filter(|s| s.status().contains(git2::Status::WT_NEW))
+        .filter_map(|s| s.path().map(str::to_string))
+        .collect();
+    for path in untracked {
+        let full = repo.root().join(&path);
+        remove_file(&full)?;
+        remove_empty_parents(repo.root(), &full);
+    }
     Ok(())
 }
 
