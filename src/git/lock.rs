@@ -1,17 +1,161 @@
 //! The run lock: one run at a time per data repository.
+//!
+//! `<gitdir>/nes/run.lock` holds who runs (JSON) and stays OS-locked (`flock`-style, via
+//! [`std::fs::File::try_lock`]) for the life of the process. The OS drops that lock when the
+//! process dies, however it dies, so a file nobody has locked is a stale leftover of a crash,
+//! while a locked one belongs to a live run.
 
-use anyhow::Result;
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
+use std::path::PathBuf;
+
+use anyhow::{Context as _, Result};
 
 use super::repo::DataRepo;
+use crate::error::NesError;
+
+/// Who holds (or held) the lock, as stored in the lock file.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LockHolder {
+    pub pid: u32,
+    pub host: String,
+    /// RFC 3339, UTC.
+    pub started_at: String,
+    pub command: String,
+}
+
+impl LockHolder {
+    /// This process.
+    fn current() -> Self {
+        Self {
+            pid: std::process::id(),
+            host: gethostname::gethostname().to_string_lossy().into_owned(),
+            started_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            command: std::env::args().collect::<Vec<_>>().join(" "),
+        }
+    }
+
+    fn describe(&self) -> String {
+        format!("pid {} on {}, started {} ({})", self.pid, self.host, self.started_at, self.command)
+    }
+}
 
 /// Held for the duration of a run; released on drop.
 pub struct RunLock {
-    _private: (),
+    file: File,
+    path: PathBuf,
+}
+
+impl RunLock {
+    /// Path of the lock file.
+    pub fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+}
+
+impl Drop for RunLock {
+    fn drop(&mut self) {
+        // Remove the file while still holding the OS lock, so no one can take a lock on a
+        // file that is about to disappear; `acquire` re-checks the path after locking anyway.
+        let _ = fs::remove_file(&self.path);
+        let _ = self.file.unlock();
+    }
+}
+
+/// Path of the lock file of `repo`.
+pub fn lock_path(repo: &DataRepo) -> Result<PathBuf> {
+    Ok(repo.nes_dir()?.join("run.lock"))
 }
 
 /// Takes the lock in the repository's git directory. When another live process holds it,
 /// fails at once with [`crate::error::ExitCode::Busy`] naming the holder (pid, host, start);
 /// a lock left by a dead process is reported, and removed only when `break_lock`.
 pub fn acquire(repo: &DataRepo, break_lock: bool) -> Result<RunLock> {
-    todo!("{}{break_lock}", repo.root().display())
+    let path = lock_path(repo)?;
+    // Another process may delete the file between our open and our lock; retry on a new one.
+    for _ in 0..10 {
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .with_context(|| format!("cannot open the lock file {}", path.display()))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(fs::TryLockError::WouldBlock) => return Err(busy(&path, read_holder(&mut file)).into()),
+            Err(fs::TryLockError::Error(e)) => {
+                return Err(e).with_context(|| format!("cannot lock {}", path.display()))
+            }
+        }
+        if !same_file(&file, &path) {
+            continue;
+        }
+        if let Some(stale) = read_holder(&mut file) {
+            if !break_lock {
+                let _ = file.unlock();
+                return Err(stale_error(&path, &stale).into());
+            }
+        }
+        write_holder(&mut file, &LockHolder::current())?;
+        return Ok(RunLock { file, path });
+    }
+    anyhow::bail!("could not take the lock {} (it kept being replaced); try again", path.display())
+}
+
+/// The holder recorded in the lock file; `None` when empty or unreadable.
+fn read_holder(file: &mut File) -> Option<LockHolder> {
+    let mut text = String::new();
+    file.seek(SeekFrom::Start(0)).ok()?;
+    file.read_to_string(&mut text).ok()?;
+    if text.trim().is_empty() {
+        return None;
+    }
+    Some(serde_json::from_str(&text).unwrap_or_else(|_| LockHolder {
+        pid: 0,
+        host: "unknown".into(),
+        started_at: "unknown".into(),
+        command: format!("unreadable lock file: {}", text.trim()),
+    }))
+}
+
+fn write_holder(file: &mut File, holder: &LockHolder) -> Result<()> {
+    file.set_len(0)?;
+    file.seek(SeekFrom::Start(0))?;
+    file.write_all(serde_json::to_string_pretty(holder)?.as_bytes())?;
+    file.write_all(b"\n")?;
+    file.sync_data()?;
+    Ok(())
+}
+
+fn busy(path: &std::path::Path, holder: Option<LockHolder>) -> NesError {
+    let who = holder.map_or_else(|| "another process".to_string(), |h| h.describe());
+    NesError::busy(format!("the data repository is locked by a running nes: {who}"))
+        .hint(format!("wait for it to finish (lock file: {})", path.display()))
+}
+
+fn stale_error(path: &std::path::Path, holder: &LockHolder) -> NesError {
+    NesError::usage(format!(
+        "a stale run lock was left by a process that is no longer running: {}",
+        holder.describe()
+    ))
+    .hint(format!(
+        "check `nes migrate status` for an interrupted run, then retry with --break-lock (removes {})",
+        path.display()
+    ))
+}
+
+/// Whether `file` is still the file at `path` (not unlinked by a releasing holder).
+#[cfg(unix)]
+fn same_file(file: &File, path: &std::path::Path) -> bool {
+    use std::os::unix::fs::MetadataExt as _;
+    match (file.metadata(), fs::metadata(path)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+#[cfg(not(unix))]
+fn same_file(_file: &File, path: &std::path::Path) -> bool {
+    path.exists()
 }

@@ -1,33 +1,225 @@
 //! Crash safety: the pre-run ref, the run journal, restoring the working tree and repair.
+//!
+//! Before a run writes anything, `refs/nes/pre-run` records where HEAD was and
+//! `<gitdir>/nes/run.json` records the run (and, once planned, its batches and commit
+//! metadata). Both are removed when the run ends; finding them means the run was interrupted.
 
-use anyhow::Result;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use super::commit::FileChange;
-use super::message::CommitMeta;
+use anyhow::{Context as _, Result};
+
+use super::commit::{commit_batch_range, sync_index, FileChange};
+use super::message::{parse_trailers, CommitMeta};
 use super::repo::DataRepo;
+use crate::error::NesError;
+use crate::stats::Stats;
 
 /// Ref holding the commit HEAD was at before the current (or crashed) run's first write.
 pub const PRE_RUN_REF: &str = "refs/nes/pre-run";
 
+/// The run journal, `<gitdir>/nes/run.json`.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+struct Journal {
+    migration: String,
+    run_id: String,
+    pre_run_commit: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    meta: Option<JournalMeta>,
+    #[serde(default)]
+    batches: Vec<Vec<PlannedChange>>,
+}
+
+/// [`CommitMeta`] as stored in the journal.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct JournalMeta {
+    description: String,
+    author: String,
+    date: String,
+    stats: Stats,
+    duration_secs: f64,
+    checksum: String,
+}
+
+/// A [`FileChange`] as stored in the journal.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "op", content = "path", rename_all = "kebab-case")]
+enum PlannedChange {
+    Write(String),
+    Delete(String),
+}
+
+impl From<&FileChange> for PlannedChange {
+    fn from(change: &FileChange) -> Self {
+        match change {
+            FileChange::Write(p) => PlannedChange::Write(p.clone()),
+            FileChange::Delete(p) => PlannedChange::Delete(p.clone()),
+        }
+    }
+}
+
+impl From<&PlannedChange> for FileChange {
+    fn from(change: &PlannedChange) -> Self {
+        match change {
+            PlannedChange::Write(p) => FileChange::Write(p.clone()),
+            PlannedChange::Delete(p) => FileChange::Delete(p.clone()),
+        }
+    }
+}
+
+impl Journal {
+    fn commit_meta(&self) -> Option<CommitMeta> {
+        let meta = self.meta.as_ref()?;
+        Some(CommitMeta {
+            migration: self.migration.clone(),
+            description: meta.description.clone(),
+            author: meta.author.clone(),
+            date: meta.date.clone(),
+            stats: meta.stats,
+            duration: Duration::from_secs_f64(meta.duration_secs.max(0.0)),
+            run_id: self.run_id.clone(),
+            checksum: meta.checksum.clone(),
+        })
+    }
+
+    fn file_batches(&self) -> Vec<Vec<FileChange>> {
+        self.batches.iter().map(|b| b.iter().map(FileChange::from).collect()).collect()
+    }
+}
+
+fn journal_path(repo: &DataRepo) -> Result<PathBuf> {
+    Ok(repo.nes_dir()?.join("run.json"))
+}
+
+fn read_journal(repo: &DataRepo) -> Result<Option<Journal>> {
+    let path = journal_path(repo)?;
+    match fs::read(&path) {
+        Ok(bytes) => Ok(Some(serde_json::from_slice(&bytes).with_context(|| format!("cannot read {}", path.display()))?)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+    }
+}
+
+/// Writes the journal atomically (temp file + rename): a crash mid-write leaves the old one.
+fn write_journal(repo: &DataRepo, journal: &Journal) -> Result<()> {
+    let path = journal_path(repo)?;
+    let tmp = path.with_extension("json.tmp");
+    fs::write(&tmp, serde_json::to_vec_pretty(journal)?).with_context(|| format!("cannot write {}", tmp.display()))?;
+    fs::rename(&tmp, &path).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
 /// Records the pre-run commit before anything is written.
 pub fn record_pre_run(repo: &DataRepo, run_id: &str, migration: &str) -> Result<()> {
-    todo!("{}{run_id}{migration}", repo.root().display())
+    let head = repo.head()?;
+    repo.git().reference(PRE_RUN_REF, head, true, &format!("nes: pre-run of {migration} ({run_id})"))?;
+    write_journal(
+        repo,
+        &Journal {
+            migration: migration.to_string(),
+            run_id: run_id.to_string(),
+            pre_run_commit: head.to_string(),
+            ..Journal::default()
+        },
+    )
 }
 
 /// Saves the batch plan before the first commit, so `repair` can finish the remaining batches.
 pub fn save_plan(repo: &DataRepo, meta: &CommitMeta, batches: &[Vec<FileChange>]) -> Result<()> {
-    todo!("{}{meta:?}{batches:?}", repo.root().display())
+    let mut journal = read_journal(repo)?.unwrap_or_else(|| Journal {
+        migration: meta.migration.clone(),
+        run_id: meta.run_id.clone(),
+        pre_run_commit: repo.head().map(|h| h.to_string()).unwrap_or_default(),
+        ..Journal::default()
+    });
+    journal.meta = Some(JournalMeta {
+        description: meta.description.clone(),
+        author: meta.author.clone(),
+        date: meta.date.clone(),
+        stats: meta.stats,
+        duration_secs: meta.duration.as_secs_f64(),
+        checksum: meta.checksum.clone(),
+    });
+    journal.batches = batches.iter().map(|b| b.iter().map(PlannedChange::from).collect()).collect();
+    write_journal(repo, &journal)
 }
 
 /// Clears the pre-run ref and plan after a run ended (committed, or restored).
 pub fn finish_run(repo: &DataRepo) -> Result<()> {
-    todo!("{}", repo.root().display())
+    if let Ok(mut reference) = repo.git().find_reference(PRE_RUN_REF) {
+        reference.delete()?;
+    }
+    match fs::remove_file(journal_path(repo)?) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Puts the given repository-relative paths back as they are at HEAD (deleting those HEAD
 /// does not have). Used when a migration fails before committing.
 pub fn restore_paths(repo: &DataRepo, paths: &[String]) -> Result<()> {
-    todo!("{}{paths:?}", repo.root().display())
+    let git = repo.git();
+    let tree = match repo.head_commit()? {
+        Some(commit) => Some(commit.tree()?),
+        None => None,
+    };
+    for path in paths {
+        let full = repo.root().join(path);
+        let entry = tree.as_ref().and_then(|t| t.get_path(Path::new(path)).ok());
+        match entry.map(|e| (e.filemode(), e.to_object(git))) {
+            Some((mode, Ok(object))) if object.as_blob().is_some() => {
+                let blob = object.as_blob().expect("checked above");
+                restore_file(&full, blob.content(), mode)?;
+            }
+            _ => {
+                remove_file(&full)?;
+                remove_empty_parents(repo.root(), &full);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn restore_file(full: &Path, content: &[u8], mode: i32) -> Result<()> {
+    if let Some(parent) = full.parent() {
+        fs::create_dir_all(parent)?;
+    }
+    // Skip identical files so their stat data, and thus the index, stays valid.
+    if fs::read(full).is_ok_and(|current| current == content) {
+        return Ok(());
+    }
+    fs::write(full, content).with_context(|| format!("cannot restore {}", full.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let bits = if mode == i32::from(git2::FileMode::BlobExecutable) { 0o755 } else { 0o644 };
+        fs::set_permissions(full, fs::Permissions::from_mode(bits))?;
+    }
+    #[cfg(not(unix))]
+    let _ = mode;
+    Ok(())
+}
+
+fn remove_file(full: &Path) -> Result<()> {
+    match fs::remove_file(full) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e).with_context(|| format!("cannot remove {}", full.display())),
+    }
+}
+
+/// Removes the directories above `full` that became empty, up to (not including) `root`.
+fn remove_empty_parents(root: &Path, full: &Path) {
+    let mut dir = full.parent();
+    while let Some(d) = dir {
+        // `remove_dir` fails on a non-empty directory, which is where we stop.
+        if d == root || !d.starts_with(root) || fs::remove_dir(d).is_err() {
+            break;
+        }
+        dir = d.parent();
+    }
 }
 
 /// A run interrupted before it finished, as found on disk.
@@ -43,7 +235,46 @@ pub struct Interrupted {
 
 /// The interrupted run, if a pre-run ref is present.
 pub fn interrupted(repo: &DataRepo) -> Result<Option<Interrupted>> {
-    todo!("{}", repo.root().display())
+    let Some(pre_run) = pre_run_commit(repo)? else {
+        return Ok(None);
+    };
+    let journal = read_journal(repo)?.unwrap_or_default();
+    let committed = committed_batches(repo, pre_run, &journal.run_id)?;
+    Ok(Some(Interrupted {
+        migration: journal.migration,
+        run_id: journal.run_id,
+        pre_run_commit: pre_run.to_string(),
+        committed_batches: committed.len(),
+        planned_batches: journal.batches.len(),
+    }))
+}
+
+fn pre_run_commit(repo: &DataRepo) -> Result<Option<git2::Oid>> {
+    match repo.git().find_reference(PRE_RUN_REF) {
+        Ok(reference) => Ok(Some(reference.peel_to_commit()?.id())),
+        Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Batch numbers of `run_id` committed since `pre_run` on HEAD's history.
+fn committed_batches(repo: &DataRepo, pre_run: git2::Oid, run_id: &str) -> Result<Vec<u32>> {
+    let Some(head) = repo.head_commit()? else {
+        return Ok(Vec::new());
+    };
+    let git = repo.git();
+    let mut walk = git.revwalk()?;
+    walk.push(head.id())?;
+    walk.hide(pre_run)?;
+    let mut batches = Vec::new();
+    for oid in walk {
+        let trailers = parse_trailers(&String::from_utf8_lossy(git.find_commit(oid?)?.message_bytes()));
+        if trailers.run.as_deref() == Some(run_id) {
+            batches.extend(trailers.batch.map(|(n, _)| n));
+        }
+    }
+    batches.sort_unstable();
+    Ok(batches)
 }
 
 /// How `repair` resolves an interrupted run.
@@ -57,6 +288,81 @@ pub enum RepairMode {
 
 /// Resolves an interrupted run.
 pub fn repair(repo: &DataRepo, mode: RepairMode, signature: &git2::Signature<'_>) -> Result<()> {
-    let _ = (repo, mode, signature);
-    todo!()
+    let Some(pre_run) = pre_run_commit(repo)? else {
+        return Err(NesError::usage("no interrupted run to repair").hint("nothing to do: `nes migrate status` shows the state").into());
+    };
+    match mode {
+        RepairMode::Complete => complete(repo, pre_run, signature)?,
+        RepairMode::Rollback => {
+            rollback(repo, pre_run)?;
+            remove_untracked(repo)?;
+        }
+    }
+    finish_run(repo)
+}
+
+/// Commits the planned batches not yet committed, then syncs the index for the whole plan.
+fn complete(repo: &DataRepo, pre_run: git2::Oid, signature: &git2::Signature<'_>) -> Result<()> {
+    let journal = read_journal(repo)?.unwrap_or_default();
+    let Some(meta) = journal.commit_meta().filter(|_| !journal.batches.is_empty()) else {
+        return Err(NesError::usage(format!(
+            "the interrupted run of {} saved no batch plan, so it cannot be completed",
+            display_name(&journal)
+        ))
+        .hint("roll it back with `nes migrate repair --rollback`, then run the migration again")
+        .into());
+    };
+    let batches = journal.file_batches();
+    let committed = committed_batches(repo, pre_run, &journal.run_id)?;
+    let expected: Vec<u32> = (1..=committed.len() as u32).collect();
+    if committed != expected {
+        return Err(NesError::usage(format!(
+            "the history holds batches {committed:?} of run {}, not a prefix of the plan",
+            journal.run_id
+        ))
+        .hint("roll it back with `nes migrate repair --rollback`")
+        .into());
+    }
+    let done = committed.len().min(batches.len());
+    commit_batch_range(repo, &batches[done..], done + 1, batches.len(), &meta, signature, &mut |_, _| {})?;
+    sync_index(repo, batches.iter().flatten())
+}
+
+/// Hard-resets branch, index and working tree to `pre_run`.
+fn rollback(repo: &DataRepo, pre_run: git2::Oid) -> Result<()> {
+    let git = repo.git();
+    let target = git.find_object(pre_run, Some(git2::ObjectType::Commit))?;
+    let mut checkout = git2::build::CheckoutBuilder::new();
+    checkout.force();
+    git.reset(&target, git2::ResetType::Hard, Some(&mut checkout))
+        .with_context(|| format!("cannot reset the data repository to {pre_run}"))?;
+    Ok(())
+}
+
+/// Deletes untracked, non-ignored files and the directories they leave empty: the run
+/// started from a clean tree, so they are its leftovers. Done here because a hard reset with
+/// libgit2's `remove_untracked` left them in place in testing.
+fn remove_untracked(repo: &DataRepo) -> Result<()> {
+    let mut opts = git2::StatusOptions::new();
+    opts.include_untracked(true).recurse_untracked_dirs(true).include_ignored(false).exclude_submodules(true);
+    let statuses = repo.git().statuses(Some(&mut opts))?;
+    let untracked: Vec<String> = statuses
+        .iter()
+        .filter(|s| s.status().contains(git2::Status::WT_NEW))
+        .filter_map(|s| s.path().map(str::to_string))
+        .collect();
+    for path in untracked {
+        let full = repo.root().join(&path);
+        remove_file(&full)?;
+        remove_empty_parents(repo.root(), &full);
+    }
+    Ok(())
+}
+
+fn display_name(journal: &Journal) -> &str {
+    if journal.migration.is_empty() {
+        "the migration"
+    } else {
+        &journal.migration
+    }
 }

@@ -2,7 +2,21 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Result;
+use anyhow::{Context as _, Result};
+
+use crate::error::NesError;
+
+/// How many dirty paths [`DataRepo::ensure_clean`] names before summarising the rest.
+const DIRTY_PATHS_SHOWN: usize = 5;
+
+/// The identity used when neither `--git-author` nor git config provides one.
+pub const FALLBACK_NAME: &str = "nes";
+/// See [`FALLBACK_NAME`].
+pub const FALLBACK_EMAIL: &str = "nes@localhost";
+
+/// Content of the first commit made by [`DataRepo::init`].
+const README: &str = "# NES data repository\n\n\
+Entities, versions and relationships of the Nepal Entity Service (`v2/`), evolved by `nes` migrations.\n";
 
 /// A data repository checked out on a branch, with complete history.
 pub struct DataRepo {
@@ -14,13 +28,78 @@ impl DataRepo {
     /// Opens the repository at `path`. Refuses, with the command that fixes it, a missing
     /// repository (`nes db init`), a shallow clone, a detached HEAD.
     pub fn open(path: &Path) -> Result<Self> {
-        todo!("{path:?}")
+        let repo = match git2::Repository::open(path) {
+            Ok(repo) => repo,
+            Err(e) if e.code() == git2::ErrorCode::NotFound => {
+                return Err(NesError::usage(format!("no data repository at {}", path.display()))
+                    .hint(format!(
+                        "create one with `nes db init {}`, or clone the existing one",
+                        path.display()
+                    ))
+                    .into())
+            }
+            Err(e) => return Err(e).with_context(|| format!("cannot open the data repository at {}", path.display())),
+        };
+        let Some(root) = repo.workdir().map(Path::to_path_buf) else {
+            return Err(NesError::usage(format!("{} is a bare repository", path.display()))
+                .hint("clone it (`git clone <bare> <dir>`) and point nes at the clone")
+                .into());
+        };
+        // The ledger is the history: a shallow clone would make applied migrations look pending.
+        if repo.is_shallow() {
+            return Err(NesError::usage(format!(
+                "the data repository at {} is a shallow clone; its history, the record of applied migrations, is incomplete",
+                root.display()
+            ))
+            .hint(format!("fetch the full history: `git -C {} fetch --unshallow`", root.display()))
+            .into());
+        }
+        // Batch commits move a branch; on a detached HEAD they would be lost at the next switch.
+        if repo.head_detached()? {
+            return Err(
+                NesError::usage(format!("the data repository at {} has a detached HEAD", root.display()))
+                    .hint(format!("check out a branch: `git -C {} switch main`", root.display()))
+                    .into(),
+            );
+        }
+        Ok(Self { repo, root })
     }
 
     /// Creates a repository at `path`: branch `main`, a first commit, recommended settings
     /// for large repositories, and `origin` when `remote` is given.
     pub fn init(path: &Path, remote: Option<&str>) -> Result<Self> {
-        todo!("{path:?}{remote:?}")
+        if git2::Repository::open(path).is_ok() {
+            return Err(NesError::usage(format!("{} is already a git repository", path.display()))
+                .hint("use it as it is, or choose an empty directory for `nes db init`")
+                .into());
+        }
+        std::fs::create_dir_all(path).with_context(|| format!("cannot create {}", path.display()))?;
+        let mut opts = git2::RepositoryInitOptions::new();
+        opts.initial_head("main").mkpath(true);
+        let repo = git2::Repository::init_opts(path, &opts)
+            .with_context(|| format!("cannot create a git repository at {}", path.display()))?;
+        configure_for_large_repo(&repo)?;
+        if let Some(url) = remote {
+            repo.remote("origin", url).with_context(|| format!("cannot add remote origin {url}"))?;
+        }
+        let root = repo.workdir().map(Path::to_path_buf).context("new repository has no working tree")?;
+        let data = Self { repo, root };
+        data.first_commit()?;
+        Ok(data)
+    }
+
+    /// Commits README.md so HEAD exists: every later batch then has a parent to build on.
+    fn first_commit(&self) -> Result<()> {
+        std::fs::write(self.root.join("README.md"), README)?;
+        let mut index = self.repo.index()?;
+        index.add_path(Path::new("README.md"))?;
+        index.write()?;
+        let tree = self.repo.find_tree(index.write_tree()?)?;
+        let (sig, _warning) = self.signature(None)?;
+        self.repo
+            .commit(Some("HEAD"), &sig, &sig, "Initial commit", &tree, &[])
+            .context("cannot make the first commit")?;
+        Ok(())
     }
 
     /// Working tree root.
@@ -33,34 +112,165 @@ impl DataRepo {
         &self.repo
     }
 
+    /// The git directory (`.git`), where nes keeps its lock, journal and cache under `nes/`.
+    pub fn git_dir(&self) -> &Path {
+        self.repo.path()
+    }
+
+    /// `<gitdir>/nes`, created on demand: nes's private state, never part of the history.
+    pub fn nes_dir(&self) -> Result<PathBuf> {
+        let dir = self.repo.path().join("nes");
+        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        Ok(dir)
+    }
+
     /// Name of the checked-out branch (`main`).
     pub fn branch(&self) -> Result<String> {
-        todo!()
+        // Read HEAD symbolically so an unborn branch (no commit yet) still has a name.
+        let head = self.repo.find_reference("HEAD")?;
+        let target = head.symbolic_target().context("HEAD is detached")?;
+        Ok(target.strip_prefix("refs/heads/").unwrap_or(target).to_string())
     }
 
     /// The commit HEAD points at.
     pub fn head(&self) -> Result<git2::Oid> {
-        todo!()
+        let head = self.repo.head().context("the data repository has no commit yet")?;
+        Ok(head.peel_to_commit()?.id())
+    }
+
+    /// The commit HEAD points at, `None` on an unborn branch.
+    pub fn head_commit(&self) -> Result<Option<git2::Commit<'_>>> {
+        match self.repo.head() {
+            Ok(head) => Ok(Some(head.peel_to_commit()?)),
+            Err(e) if e.code() == git2::ErrorCode::UnbornBranch || e.code() == git2::ErrorCode::NotFound => Ok(None),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Up to `limit` paths with uncommitted changes (modified, staged or untracked, not ignored).
     pub fn dirty_paths(&self, limit: usize) -> Result<Vec<String>> {
-        todo!("{limit}")
+        let mut opts = git2::StatusOptions::new();
+        // An untracked directory is reported once, not file by file: enough to name it.
+        opts.include_untracked(true)
+            .recurse_untracked_dirs(false)
+            .include_ignored(false)
+            .exclude_submodules(true)
+            .renames_head_to_index(false);
+        let statuses = self.repo.statuses(Some(&mut opts)).context("cannot read git status")?;
+        Ok(statuses
+            .iter()
+            .filter(|s| s.status() != git2::Status::CURRENT && !s.status().contains(git2::Status::IGNORED))
+            .filter_map(|s| s.path().map(str::to_string))
+            .take(limit)
+            .collect())
     }
 
     /// Fails with the first few dirty paths and how to fix them unless the tree is clean.
     pub fn ensure_clean(&self) -> Result<()> {
-        todo!()
+        let dirty = self.dirty_paths(DIRTY_PATHS_SHOWN + 1)?;
+        if dirty.is_empty() {
+            return Ok(());
+        }
+        Err(dirty_error(&self.root, &dirty, self.has_interrupted_run()).into())
+    }
+
+    /// Whether a crashed run left its pre-run ref behind.
+    fn has_interrupted_run(&self) -> bool {
+        self.repo.find_reference(super::recovery::PRE_RUN_REF).is_ok()
     }
 
     /// Content of a repository-relative path at HEAD, `None` when absent.
     pub fn head_blob(&self, path: &str) -> Result<Option<Vec<u8>>> {
-        todo!("{path}")
+        let Some(commit) = self.head_commit()? else {
+            return Ok(None);
+        };
+        let entry = match commit.tree()?.get_path(Path::new(path)) {
+            Ok(entry) => entry,
+            Err(e) if e.code() == git2::ErrorCode::NotFound => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        match entry.to_object(&self.repo)?.into_blob() {
+            Ok(blob) => Ok(Some(blob.content().to_vec())),
+            Err(_) => Ok(None),
+        }
     }
 
     /// Commit identity: `override_` ("Name <email>"), else git config, else the documented
     /// fallback `nes <nes@localhost>` with a warning message returned beside it.
     pub fn signature(&self, override_: Option<&str>) -> Result<(git2::Signature<'static>, Option<String>)> {
-        todo!("{override_:?}")
+        if let Some(spec) = override_ {
+            let (name, email) = parse_identity(spec)?;
+            return Ok((git2::Signature::now(&name, &email)?, None));
+        }
+        if let Ok(sig) = self.repo.signature() {
+            return Ok((sig, None));
+        }
+        let warning = format!(
+            "no git identity configured; committing as `{FALLBACK_NAME} <{FALLBACK_EMAIL}>` \
+             (set one with `git -C {} config user.name ...` and `user.email`, or pass --git-author \"Name <email>\")",
+            self.root.display()
+        );
+        Ok((git2::Signature::now(FALLBACK_NAME, FALLBACK_EMAIL)?, Some(warning)))
+    }
+}
+
+/// Settings that keep git usable on a repository of 100k-1M small files.
+fn configure_for_large_repo(repo: &git2::Repository) -> Result<()> {
+    let mut config = repo.config()?;
+    // `git status` stats every tracked file; preloading does that on all cores.
+    config.set_bool("core.preloadIndex", true)?;
+    // Caches which directories hold no untracked files, so status skips re-reading them.
+    config.set_bool("core.untrackedCache", true)?;
+    // Automatic gc would repack 1M objects in the middle of an unrelated user command, for
+    // minutes. nes packs the loose objects of each big run itself (see `commit.rs`); a full
+    // `git gc` stays available as a deliberate, occasional maintenance step.
+    config.set_i32("gc.auto", 0)?;
+    // 0 = one pack thread per core, when the user does repack.
+    config.set_i32("pack.threads", 0)?;
+    Ok(())
+}
+
+/// `"Name <email>"` → (name, email).
+pub fn parse_identity(spec: &str) -> Result<(String, String)> {
+    let parsed = spec.trim().strip_suffix('>').and_then(|s| s.split_once('<')).and_then(|(name, email)| {
+        let (name, email) = (name.trim(), email.trim());
+        (!name.is_empty() && email.contains('@') && !email.contains(['<', '>'])).then(|| (name.to_string(), email.to_string()))
+    });
+    parsed.ok_or_else(|| {
+        NesError::usage(format!("invalid git author `{spec}`"))
+            .hint("write it as \"Name <email@example.org>\"")
+            .into()
+    })
+}
+
+/// The refusal to run on a dirty working tree, naming what is dirty and how to clean it.
+fn dirty_error(root: &Path, dirty: &[String], interrupted: bool) -> NesError {
+    let shown = dirty.iter().take(DIRTY_PATHS_SHOWN).map(|p| format!("\n  {p}")).collect::<String>();
+    let more = if dirty.len() > DIRTY_PATHS_SHOWN { "\n  ..." } else { "" };
+    let dir = root.display();
+    let message = format!("the data repository at {dir} has uncommitted changes:{shown}{more}");
+    let hint = if interrupted {
+        format!("a run was interrupted: run `nes migrate repair` first (or inspect with `git -C {dir} status`)")
+    } else {
+        format!(
+            "commit or stash them (`git -C {dir} stash --include-untracked`); to discard leftovers of a \
+             failed run: `git -C {dir} checkout -- . && git -C {dir} clean -fd`; if a run crashed, `nes migrate repair`"
+        )
+    };
+    NesError::usage(message).hint(hint)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_identity() {
+        assert_eq!(
+            parse_identity("Jane Doe <jane@example.org>").unwrap(),
+            ("Jane Doe".to_string(), "jane@example.org".to_string())
+        );
+        assert!(parse_identity("Jane Doe").is_err());
+        assert!(parse_identity("<jane@example.org>").is_err());
     }
 }

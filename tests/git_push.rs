@@ -1,0 +1,99 @@
+//! Pushing to a local bare remote.
+
+mod git_support;
+
+use std::path::Path;
+use std::time::Duration;
+
+use git_support::*;
+use nes::git::commit::{commit_batches, plan_batches};
+use nes::git::ledger::read_ledger;
+use nes::git::push::{push, PushOutcome};
+use nes::git::repo::DataRepo;
+
+const TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A bare remote and a data repository whose `origin` it is, with `main` pushed.
+fn setup(tmp: &Path) -> (std::path::PathBuf, DataRepo) {
+    let remote = tmp.join("remote.git");
+    std::fs::create_dir_all(&remote).unwrap();
+    git(&remote, &["init", "-q", "--bare", "--initial-branch=main"]);
+    let dir = tmp.join("db");
+    DataRepo::init(&dir, Some(remote.to_str().unwrap())).unwrap();
+    common::set_identity(&dir);
+    let repo = DataRepo::open(&dir).unwrap();
+    (remote, repo)
+}
+
+fn run(repo: &DataRepo, migration: &str, files: usize) {
+    let units = write_units(repo.root(), files, migration);
+    commit_batches(repo, &plan_batches(&units, 1000), &meta(migration, migration), &sig(repo), &mut |_, _| {}).unwrap();
+}
+
+#[test]
+fn pushes_to_origin_and_ledger_tracks_unpushed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (remote, repo) = setup(tmp.path());
+    run(&repo, "001-a", 3);
+    assert!(!read_ledger(&repo).unwrap().get("001-a").unwrap().unpushed, "no remote-tracking ref yet");
+
+    let outcome = push(&repo, None, TIMEOUT).unwrap();
+    assert_eq!(outcome, PushOutcome::Pushed { remote: "origin".into(), branch: "main".into() });
+    assert_eq!(git(&remote, &["rev-parse", "main"]).trim(), repo.head().unwrap().to_string());
+
+    run(&repo, "002-b", 3);
+    let ledger = read_ledger(&repo).unwrap();
+    assert!(!ledger.get("001-a").unwrap().unpushed);
+    assert!(ledger.get("002-b").unwrap().unpushed);
+}
+
+#[test]
+fn no_remote_is_not_a_failure() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = new_repo(tmp.path());
+    assert_eq!(push(&repo, None, TIMEOUT).unwrap(), PushOutcome::NoRemote);
+    assert!(push(&repo, Some("upstream"), TIMEOUT).is_err());
+}
+
+#[test]
+fn rejected_when_remote_moved_keeps_local_commits() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (remote, repo) = setup(tmp.path());
+    assert!(matches!(push(&repo, None, TIMEOUT).unwrap(), PushOutcome::Pushed { .. }));
+
+    // Someone else pushes first.
+    let other = tmp.path().join("other");
+    let out = std::process::Command::new("git").args(["clone", "-q"]).arg(&remote).arg(&other).output().unwrap();
+    assert!(out.status.success());
+    common::set_identity(&other);
+    write(&other, "theirs.txt", "theirs\n");
+    git(&other, &["add", "theirs.txt"]);
+    git(&other, &["commit", "-qm", "theirs"]);
+    git(&other, &["push", "-q", "origin", "main"]);
+    let theirs = git(&other, &["rev-parse", "HEAD"]).trim().to_string();
+
+    run(&repo, "001-a", 3);
+    let local = repo.head().unwrap();
+    match push(&repo, None, TIMEOUT).unwrap() {
+        PushOutcome::Rejected { remote, branch, detail } => {
+            assert_eq!((remote.as_str(), branch.as_str()), ("origin", "main"));
+            assert!(detail.contains("rejected"), "{detail}");
+        }
+        other => panic!("expected a rejection, got {other:?}"),
+    }
+    assert_eq!(repo.head().unwrap(), local, "local commits untouched");
+    assert_eq!(git(&remote, &["rev-parse", "main"]).trim(), theirs, "remote untouched");
+    // The rejection fetched the remote, so the tracking ref knows their commit.
+    assert_eq!(git(repo.root(), &["rev-parse", "origin/main"]).trim(), theirs);
+    assert_clean_and_sound(repo.root());
+}
+
+#[test]
+fn push_failure_carries_git_stderr() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("db");
+    let missing = tmp.path().join("does-not-exist.git");
+    let repo = DataRepo::init(&dir, Some(missing.to_str().unwrap())).unwrap();
+    let err = push(&repo, None, TIMEOUT).unwrap_err();
+    assert!(err.to_string().contains("does-not-exist.git"), "{err}");
+}
