@@ -68,7 +68,12 @@ fn refuses_symlinks_that_escape() {
     assert!(err.message.contains("outside"), "{err}");
     assert!(resolve_source(dir.path(), "linkdir/secret.csv").is_err());
     // A symlink that stays inside the folder is fine.
-    assert_eq!(read_csv(dir.path(), "ok.csv", CsvOptions::default()).unwrap().len(), 1);
+    assert_eq!(
+        read_csv(dir.path(), "ok.csv", CsvOptions::default())
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 #[test]
@@ -82,7 +87,10 @@ fn missing_file_is_named() {
 #[test]
 fn a_directory_is_not_a_source() {
     let dir = folder(&[("sub/a.csv", b"x\n")]);
-    assert!(resolve_source(dir.path(), "sub").unwrap_err().message.contains("not a regular file"));
+    assert!(resolve_source(dir.path(), "sub")
+        .unwrap_err()
+        .message
+        .contains("not a regular file"));
 }
 
 // --- CSV ------------------------------------------------------------------------------------
@@ -122,7 +130,9 @@ fn csv_without_bom_and_crlf_lines() {
 
 #[test]
 fn csv_real_parties_pipe_delimited() {
-    let Some(dir) = real_sources("003-source-2082-political-parties") else { return };
+    let Some(dir) = real_sources("003-source-2082-political-parties") else {
+        return;
+    };
     let rows = read_csv(&dir, "parties-2082.csv", PIPE).unwrap();
     assert_eq!(rows.len(), 124);
     assert_eq!(rows[0]["सि.नं."], "१");
@@ -140,7 +150,9 @@ fn csv_real_constituencies_typed() {
         #[serde(rename = "SCConstID")]
         constituencies: u32,
     }
-    let Some(dir) = real_sources("004-source-election-constituencies") else { return };
+    let Some(dir) = real_sources("004-source-election-constituencies") else {
+        return;
+    };
     let rows: Vec<District> = read_csv_as(&dir, "constituencies.csv", CsvOptions::default()).unwrap();
     assert_eq!(rows.len(), 77);
     assert_eq!(rows.iter().map(|d| d.constituencies).sum::<u32>(), 165);
@@ -163,8 +175,16 @@ fn csv_typed_rows() {
     assert_eq!(
         rows,
         [
-            Party { name: "Party, A".into(), seats: 12, national: Some(true) },
-            Party { name: "पार्टी ख".into(), seats: 0, national: None },
+            Party {
+                name: "Party, A".into(),
+                seats: 12,
+                national: Some(true)
+            },
+            Party {
+                name: "पार्टी ख".into(),
+                seats: 0,
+                national: None
+            },
         ]
     );
 }
@@ -207,8 +227,12 @@ fn csv_duplicate_header_is_refused() {
 #[test]
 fn csv_header_only_and_empty_files() {
     let dir = folder(&[("h.csv", b"a,b\n"), ("e.csv", b"")]);
-    assert!(read_csv(dir.path(), "h.csv", CsvOptions::default()).unwrap().is_empty());
-    assert!(read_csv(dir.path(), "e.csv", CsvOptions::default()).unwrap().is_empty());
+    assert!(read_csv(dir.path(), "h.csv", CsvOptions::default())
+        .unwrap()
+        .is_empty());
+    assert!(read_csv(dir.path(), "e.csv", CsvOptions::default())
+        .unwrap()
+        .is_empty());
 }
 
 // --- JSON and JSON Lines ----------------------------------------------------------------------
@@ -220,7 +244,10 @@ fn json_documents_and_typed() {
         name: String,
     }
     let dir = folder(&[("a.json", "\u{feff}{\"name\": \"काठमाडौं\"}".as_bytes())]);
-    assert_eq!(read_json(dir.path(), "a.json").unwrap(), json!({"name": "काठमाडौं"}));
+    assert_eq!(
+        read_json(dir.path(), "a.json").unwrap(),
+        json!({"name": "काठमाडौं"})
+    );
     assert_eq!(read_json_as::<Doc>(dir.path(), "a.json").unwrap().name, "काठमाडौं");
 }
 
@@ -229,7 +256,10 @@ fn json_syntax_error_has_line_and_column() {
     let dir = folder(&[("bad.json", b"{\n  \"a\": 1,\n  \"b\": ]\n}\n")]);
     let err = read_json(dir.path(), "bad.json").unwrap_err();
     assert_eq!((err.line, err.column), (Some(3), Some(8)));
-    assert!(err.to_string().starts_with("bad.json:3:8: expected value"), "{err}");
+    assert!(
+        err.to_string().starts_with("bad.json:3:8: expected value"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -247,17 +277,24 @@ fn json_type_error_has_position() {
 
 #[test]
 fn json_real_parties_data() {
-    let Some(dir) = real_sources("003-source-2082-political-parties") else { return };
+    let Some(dir) = real_sources("003-source-2082-political-parties") else {
+        return;
+    };
     let value = read_json(&dir, "parties-data-en.json").unwrap();
     assert!(value.is_object() || value.is_array());
 }
 
 #[test]
 fn jsonl_real_projects() {
-    let Some(dir) = real_sources("007-source-projects") else { return };
+    let Some(dir) = real_sources("007-source-projects") else {
+        return;
+    };
     let rows = read_jsonl(&dir, "jica_projects.jsonl").unwrap();
     assert_eq!(rows.len(), 15);
-    assert_eq!(rows[0]["slug"], "jica-urban-transmission-and-distribution-system-improve-20220921");
+    assert_eq!(
+        rows[0]["slug"],
+        "jica-urban-transmission-and-distribution-system-improve-20220921"
+    );
 }
 
 #[test]
@@ -266,7 +303,10 @@ fn jsonl_skips_blank_lines_and_names_the_broken_one() {
         ("ok.jsonl", b"{\"a\":1}\r\n\n   \n{\"a\":2}\n"),
         ("bad.jsonl", b"{\"a\":1}\n\n{\"a\":2\n{\"a\":3}\n"),
     ]);
-    assert_eq!(read_jsonl(dir.path(), "ok.jsonl").unwrap(), [json!({"a": 1}), json!({"a": 2})]);
+    assert_eq!(
+        read_jsonl(dir.path(), "ok.jsonl").unwrap(),
+        [json!({"a": 1}), json!({"a": 2})]
+    );
     let err = read_jsonl(dir.path(), "bad.jsonl").unwrap_err();
     assert_eq!(err.line, Some(3));
     assert!(err.to_string().starts_with("bad.jsonl:3:"), "{err}");
@@ -282,7 +322,10 @@ fn write_workbook(path: &Path) {
 
     let sheet = workbook.add_worksheet();
     sheet.set_name("Parties").unwrap();
-    for (col, header) in ["name", "seats", "share", "national", "registered", "updated"].iter().enumerate() {
+    for (col, header) in ["name", "seats", "share", "national", "registered", "updated"]
+        .iter()
+        .enumerate()
+    {
         sheet.write_string(0, col as u16, *header).unwrap();
     }
     sheet.write_string(1, 0, "नेपाली कांग्रेस").unwrap();
@@ -291,8 +334,13 @@ fn write_workbook(path: &Path) {
     sheet.write_boolean(1, 3, true).unwrap();
     let day = ExcelDateTime::from_ymd(2022, 9, 21).unwrap();
     sheet.write_datetime_with_format(1, 4, &day, &date).unwrap();
-    let moment = ExcelDateTime::from_ymd(2023, 1, 2).unwrap().and_hms(13, 45, 30).unwrap();
-    sheet.write_datetime_with_format(1, 5, &moment, &datetime).unwrap();
+    let moment = ExcelDateTime::from_ymd(2023, 1, 2)
+        .unwrap()
+        .and_hms(13, 45, 30)
+        .unwrap();
+    sheet
+        .write_datetime_with_format(1, 5, &moment, &datetime)
+        .unwrap();
     // Row 3: an empty cell (seats) between filled ones.
     sheet.write_string(2, 0, "Party B").unwrap();
     sheet.write_number(2, 2, 1.5).unwrap();

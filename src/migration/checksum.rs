@@ -24,7 +24,10 @@ pub fn folder_checksum(dir: &Path) -> Result<String> {
     for entry in WalkDir::new(dir).follow_links(false) {
         let entry = entry.with_context(|| format!("cannot list {}", dir.display()))?;
         if entry.file_type().is_file() {
-            let relative = entry.path().strip_prefix(dir).expect("walkdir yields paths below its root");
+            let relative = entry
+                .path()
+                .strip_prefix(dir)
+                .expect("walkdir yields paths below its root");
             files.push((slash_path(relative), entry.into_path()));
         }
     }

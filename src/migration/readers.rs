@@ -100,7 +100,10 @@ const BOM: char = '\u{feff}';
 pub fn resolve_source(dir: &Path, name: &str) -> Result<PathBuf, ReadError> {
     check_relative(name)?;
     let root = dir.canonicalize().map_err(|e| {
-        ReadError::new(name, format!("cannot open the migration folder {}: {e}", dir.display()))
+        ReadError::new(
+            name,
+            format!("cannot open the migration folder {}: {e}", dir.display()),
+        )
     })?;
     let joined = root.join(name);
     if fs::symlink_metadata(&joined).is_err() {
@@ -132,7 +135,10 @@ fn check_relative(name: &str) -> Result<(), ReadError> {
                 ))
             }
             Component::ParentDir => {
-                return Err(ReadError::new(name, "`..` is refused: name a file inside the migration folder"))
+                return Err(ReadError::new(
+                    name,
+                    "`..` is refused: name a file inside the migration folder",
+                ))
             }
             Component::CurDir | Component::Normal(_) => {}
         }
@@ -163,7 +169,11 @@ pub fn read_csv(dir: &Path, name: &str, options: CsvOptions) -> Result<Vec<CsvRo
         .records()
         .map(|record| {
             let record = record.map_err(|e| csv_error(name, &headers, e))?;
-            Ok(headers.iter().zip(record.iter()).map(|(h, v)| (h.to_owned(), v.to_owned())).collect())
+            Ok(headers
+                .iter()
+                .zip(record.iter())
+                .map(|(h, v)| (h.to_owned(), v.to_owned()))
+                .collect())
         })
         .collect()
 }
@@ -182,7 +192,9 @@ pub fn read_csv_as<T: DeserializeOwned>(
         .map(|record| {
             let record = record.map_err(|e| csv_error(name, &headers, e))?;
             // The BOM-free headers are passed explicitly: the reader's own still carry it.
-            record.deserialize(Some(&headers)).map_err(|e| csv_error(name, &headers, e))
+            record
+                .deserialize(Some(&headers))
+                .map_err(|e| csv_error(name, &headers, e))
         })
         .collect()
 }
@@ -196,21 +208,32 @@ fn csv_reader(bytes: &[u8], options: CsvOptions) -> csv::Reader<&[u8]> {
 
 /// The header row, with a leading BOM removed from its first name.
 fn csv_headers(reader: &mut csv::Reader<&[u8]>, name: &str) -> Result<csv::StringRecord, ReadError> {
-    let headers = reader.headers().map_err(|e| csv_error(name, &csv::StringRecord::new(), e))?;
+    let headers = reader
+        .headers()
+        .map_err(|e| csv_error(name, &csv::StringRecord::new(), e))?;
     Ok(headers
         .iter()
         .enumerate()
-        .map(|(i, h)| if i == 0 { h.strip_prefix(BOM).unwrap_or(h) } else { h })
+        .map(|(i, h)| {
+            if i == 0 {
+                h.strip_prefix(BOM).unwrap_or(h)
+            } else {
+                h
+            }
+        })
         .collect())
 }
 
 fn csv_error(name: &str, headers: &csv::StringRecord, err: csv::Error) -> ReadError {
     let line = err.position().map(csv::Position::line);
     let (column, message) = match err.kind() {
-        csv::ErrorKind::Utf8 { err, .. } => {
-            (Some(err.field() as u64 + 1), format!("{}invalid UTF-8", field_label(headers, err.field())))
-        }
-        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => (
+        csv::ErrorKind::Utf8 { err, .. } => (
+            Some(err.field() as u64 + 1),
+            format!("{}invalid UTF-8", field_label(headers, err.field())),
+        ),
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => (
             None,
             format!("wrong number of fields: expected {expected_len} (as in the header), found {len}"),
         ),
@@ -321,10 +344,16 @@ fn load_range(path: &Path, name: &str, sheet: Option<&str>) -> Result<Range<Data
         Some(wanted) => {
             return Err(ReadError::new(
                 name,
-                format!("no sheet named `{wanted}`; the sheets are: {}", quoted_list(&sheets)),
+                format!(
+                    "no sheet named `{wanted}`; the sheets are: {}",
+                    quoted_list(&sheets)
+                ),
             ))
         }
-        None => sheets.first().cloned().ok_or_else(|| ReadError::new(name, "the workbook has no sheet"))?,
+        None => sheets
+            .first()
+            .cloned()
+            .ok_or_else(|| ReadError::new(name, "the workbook has no sheet"))?,
     };
     workbook
         .worksheet_range(&sheet_name)
@@ -335,7 +364,11 @@ fn quoted_list(names: &[String]) -> String {
     if names.is_empty() {
         return "(none)".to_owned();
     }
-    names.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")
+    names
+        .iter()
+        .map(|s| format!("`{s}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Where a range sits in its sheet, to report 1-based sheet rows and columns.
@@ -365,7 +398,10 @@ fn sheet_rows(name: &str, range: &Range<Data>) -> Result<Vec<SheetRow>, ReadErro
     };
     let headers = sheet_headers(name, origin, header_row)?;
     let body: Vec<&[Data]> = rows.collect();
-    let used = body.iter().rposition(|row| row.iter().any(|c| !matches!(c, Data::Empty))).map_or(0, |i| i + 1);
+    let used = body
+        .iter()
+        .rposition(|row| row.iter().any(|c| !matches!(c, Data::Empty)))
+        .map_or(0, |i| i + 1);
     body[..used]
         .iter()
         .enumerate()
@@ -395,11 +431,20 @@ fn sheet_headers(name: &str, origin: Origin, row: &[Data]) -> Result<Vec<String>
                 Value::String(s) => s,
                 other => other.to_string(),
             };
-            Ok(if text.is_empty() { format!("column_{column}") } else { text })
+            Ok(if text.is_empty() {
+                format!("column_{column}")
+            } else {
+                text
+            })
         })
         .collect::<Result<Vec<_>, ReadError>>()?;
     if let Some(dup) = first_duplicate(headers.iter().map(String::as_str)) {
-        return Err(ReadError::at(name, origin.row + 1, None, format!("duplicate header `{dup}`")));
+        return Err(ReadError::at(
+            name,
+            origin.row + 1,
+            None,
+            format!("duplicate header `{dup}`"),
+        ));
     }
     Ok(headers)
 }
@@ -411,9 +456,9 @@ fn cell_value(cell: &Data) -> Result<Value, String> {
         Data::String(s) => Value::String(s.clone()),
         Data::Bool(b) => Value::Bool(*b),
         Data::Int(i) => Value::from(*i),
-        Data::Float(f) => {
-            serde_json::Number::from_f64(*f).map(Value::Number).ok_or_else(|| format!("number {f} is not finite"))?
-        }
+        Data::Float(f) => serde_json::Number::from_f64(*f)
+            .map(Value::Number)
+            .ok_or_else(|| format!("number {f} is not finite"))?,
         Data::DateTime(dt) => Value::String(format_excel_datetime(dt)),
         Data::DateTimeIso(s) | Data::DurationIso(s) => Value::String(s.clone()),
         Data::Error(e) => return Err(format!("the cell holds the error {e}")),
