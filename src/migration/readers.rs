@@ -36,8 +36,8 @@ pub struct ReadError {
     pub file: String,
     /// 1-based line (CSV, JSON, JSON Lines) or spreadsheet row.
     pub line: Option<u64>,
-    /// 1-based column: the character column for JSON, the field number for CSV, the sheet
-    /// column (A = 1) for spreadsheets.
+    /// 1-based column: the byte column for JSON (as serde_json counts), the field number
+    /// for CSV, the sheet column (A = 1) for spreadsheets.
     pub column: Option<u64>,
     pub message: String,
 }
@@ -242,7 +242,7 @@ fn csv_error(name: &str, headers: &csv::StringRecord, err: csv::Error) -> ReadEr
             let label = field.map(|f| field_label(headers, f)).unwrap_or_default();
             (field.map(|f| f as u64 + 1), format!("{label}{}", err.kind()))
         }
-        other => (None, format!("{other:?}")),
+        _ => (None, err.to_string()),
     };
     match line {
         Some(line) => ReadError::at(name, line, column, message),
@@ -301,8 +301,9 @@ fn strip_bom(bytes: &[u8]) -> &[u8] {
 /// own line is then always 1 and only its column is kept.
 fn json_error(name: &str, jsonl_line: Option<u64>, err: &serde_json::Error) -> ReadError {
     let message = json_message(err);
-    // serde_json reports line 0 when it has no position (I/O errors).
-    let column = (err.line() > 0).then_some(err.column() as u64);
+    // serde_json reports 0 for what it does not know: the line on I/O errors, the column
+    // at the very start of a line (an empty document).
+    let column = (err.line() > 0 && err.column() > 0).then_some(err.column() as u64);
     match (jsonl_line, err.line()) {
         (Some(line), _) => ReadError::at(name, line, column, message),
         (None, 0) => ReadError::new(name, message),
@@ -510,6 +511,59 @@ mod tests {
     fn durations() {
         assert_eq!(format_duration(1.5), "36:00:00");
         assert_eq!(format_duration(-1.0 / 24.0), "-1:00:00");
+    }
+
+    /// A range placed at B2 (row 2, column 2 of the sheet), as calamine gives for a sheet
+    /// whose first row and column are blank.
+    fn range_at_b2(rows: &[&[Data]]) -> Range<Data> {
+        let width = rows.iter().map(|r| r.len()).max().unwrap() as u32;
+        let mut range = Range::new((1, 1), (rows.len() as u32, width));
+        for (i, row) in rows.iter().enumerate() {
+            for (j, cell) in row.iter().enumerate() {
+                range.set_value((i as u32 + 1, j as u32 + 1), cell.clone());
+            }
+        }
+        range
+    }
+
+    #[test]
+    fn sheet_rows_keep_middle_blank_rows_and_drop_trailing_ones() {
+        let s = |v: &str| Data::String(v.to_owned());
+        let range = range_at_b2(&[
+            &[s("a"), Data::Int(2079), Data::Empty],
+            &[s("x"), Data::Float(1.5), Data::Bool(true)],
+            &[Data::Empty, Data::Empty, Data::Empty],
+            &[s("y"), Data::Empty, Data::Empty],
+            &[Data::Empty, Data::Empty, Data::Empty],
+        ]);
+        let rows = sheet_rows("b.xlsx", &range).unwrap();
+        assert_eq!(rows.len(), 3);
+        assert_eq!(rows[0]["a"], serde_json::json!("x"));
+        assert_eq!(rows[0]["2079"], serde_json::json!(1.5));
+        // Column D of the sheet: the range starts at B.
+        assert_eq!(rows[0]["column_4"], serde_json::json!(true));
+        assert!(rows[1].values().all(Value::is_null));
+        assert_eq!(rows[2]["a"], serde_json::json!("y"));
+    }
+
+    #[test]
+    fn error_cell_is_reported_at_its_sheet_position() {
+        let range = range_at_b2(&[
+            &[Data::String("a".into()), Data::String("b".into())],
+            &[Data::Int(1), Data::Error(calamine::CellErrorType::Div0)],
+        ]);
+        let err = sheet_rows("b.xlsx", &range).unwrap_err();
+        assert_eq!((err.line, err.column), (Some(3), Some(3)));
+        assert!(err.message.contains("#DIV/0!"), "{err}");
+    }
+
+    #[test]
+    fn duplicate_sheet_headers_are_refused() {
+        let range = range_at_b2(&[&[Data::String("a".into()), Data::String("a".into())]]);
+        assert!(sheet_rows("b.xlsx", &range)
+            .unwrap_err()
+            .message
+            .contains("duplicate header `a`"));
     }
 
     #[test]
