@@ -9,6 +9,7 @@ use std::time::Instant;
 use nes::store::id::{AuthorId, EntityId, ObjectId, RelationshipId, VersionId};
 use nes::store::json;
 use nes::store::model::{self, Model, ENTITY_TYPES, RELATIONSHIP_TYPES};
+use nes::store::slug::{text_to_slug, validate_slug};
 use proptest::prelude::*;
 use rayon::prelude::*;
 use serde_json::Value;
@@ -429,4 +430,22 @@ fn canonical_layout() {
     assert_eq!(json::to_string(&v), want);
     let keys: HashSet<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
     assert_eq!(keys.len(), 3);
+}
+
+// ---------------------------------------------------------------------------------------
+// Slugs
+// ---------------------------------------------------------------------------------------
+
+proptest! {
+    /// `text_to_slug` output is in the grammar's alphabet, trimmed, without `--`, and stable.
+    #[test]
+    fn slugs_are_clean_and_idempotent(text in "[ -~\t\n\x1c-\x1fÀ-ÿअ-ह_ﬁ½]{0,40}") {
+        let slug = text_to_slug(&text);
+        prop_assert!(slug.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'), "{}", slug);
+        prop_assert!(!slug.starts_with('-') && !slug.ends_with('-') && !slug.contains("--"), "{}", slug);
+        prop_assert_eq!(text_to_slug(&slug), slug.clone());
+        if (3..=100).contains(&slug.len()) {
+            prop_assert!(validate_slug(&slug).is_ok());
+        }
+    }
 }
