@@ -9,6 +9,7 @@ use std::time::Instant;
 use nes::store::id::{AuthorId, EntityId, ObjectId, RelationshipId, VersionId};
 use nes::store::json;
 use nes::store::model::{self, Model, ENTITY_TYPES, RELATIONSHIP_TYPES};
+use nes::store::slug::{text_to_slug, validate_slug};
 use proptest::prelude::*;
 use rayon::prelude::*;
 use serde_json::Value;
@@ -22,6 +23,20 @@ struct Doc {
     rel: String,
     bytes: Vec<u8>,
     value: Value,
+}
+
+/// A scratch directory for the checkout, in memory where the OS offers it.
+///
+/// The checkout has 33,776 files; on this project's CI-like machines (ext4 mounted with
+/// `discard`) removing them from disk took ~2 minutes, against under a second on tmpfs.
+fn scratch_dir() -> tempfile::TempDir {
+    let shm = Path::new("/dev/shm");
+    if shm.is_dir() {
+        if let Ok(dir) = tempfile::Builder::new().prefix("nes-store-test").tempdir_in(shm) {
+            return dir;
+        }
+    }
+    tempfile::tempdir().expect("create temporary directory")
 }
 
 /// Reads every entity, version and author file under `v2/`, in parallel.
@@ -52,7 +67,10 @@ fn entity_model(doc: &Value) -> Model<'_> {
 
 /// The entity ID a `v2/entity/...` path encodes.
 fn entity_id_of_path(rel: &str) -> EntityId {
-    let short = rel.strip_prefix("entity/").and_then(|r| r.strip_suffix(".json")).expect("entity path");
+    let short = rel
+        .strip_prefix("entity/")
+        .and_then(|r| r.strip_suffix(".json"))
+        .expect("entity path");
     EntityId::parse(&format!("entity:{short}")).unwrap_or_else(|e| panic!("{rel}: {e}"))
 }
 
@@ -62,10 +80,11 @@ fn real_bundle_round_trips_validates_and_matches_snapshots() {
         return;
     };
     let started = Instant::now();
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = scratch_dir();
     let repo = common::clone_bundle(&shared, &tmp.path().join("db"));
     let cloned = started.elapsed();
     let docs = load_docs(&repo.join("v2"));
+    let loaded = started.elapsed();
     assert_eq!(docs.len(), 33_757, "entity + version + author files at data HEAD");
 
     // 1. Byte-exact canonical JSON round trip.
@@ -74,8 +93,14 @@ fn real_bundle_round_trips_validates_and_matches_snapshots() {
         .filter(|d| json::to_vec(&d.value) != d.bytes)
         .map(|d| d.rel.as_str())
         .collect();
-    assert!(mismatched.is_empty(), "{} files differ, e.g. {:?}", mismatched.len(), &mismatched[..mismatched.len().min(5)]);
+    assert!(
+        mismatched.is_empty(),
+        "{} files differ, e.g. {:?}",
+        mismatched.len(),
+        &mismatched[..mismatched.len().min(5)]
+    );
 
+    let round_tripped = started.elapsed();
     let entities: Vec<&Doc> = docs.iter().filter(|d| d.rel.starts_with("entity/")).collect();
     assert_eq!(entities.len(), 13_506);
 
@@ -86,12 +111,21 @@ fn real_bundle_round_trips_validates_and_matches_snapshots() {
             let id = entity_id_of_path(&d.rel);
             assert_eq!(id.rel_path(), d.rel);
             assert_eq!(Some(id.slug.as_str()), d.value["slug"].as_str(), "{}", d.rel);
-            model::validate(entity_model(&d.value), &d.value)
-                .err()
-                .map(|v| format!("{}: {}", d.rel, v.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")))
+            model::validate(entity_model(&d.value), &d.value).err().map(|v| {
+                format!(
+                    "{}: {}",
+                    d.rel,
+                    v.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+                )
+            })
         })
         .collect();
-    assert!(invalid.is_empty(), "{} invalid entities, e.g. {:?}", invalid.len(), &invalid[..invalid.len().min(5)]);
+    assert!(
+        invalid.is_empty(),
+        "{} invalid entities, e.g. {:?}",
+        invalid.len(),
+        &invalid[..invalid.len().min(5)]
+    );
 
     // 3. complete() adds only the keys of FORMAT.md §9's drift files; keep_absent undoes it.
     let drifted: usize = entities
@@ -105,9 +139,13 @@ fn real_bundle_round_trips_validates_and_matches_snapshots() {
             usize::from(changed)
         })
         .sum();
-    assert_eq!(drifted, 961, "files whose shape predates the model (837 location identifiers + 124 parties)");
+    assert_eq!(
+        drifted, 961,
+        "files whose shape predates the model (837 location identifiers + 124 parties)"
+    );
 
-    // 4. Versions: contiguous numbering; the latest snapshot minus computed fields is the entity.
+    // 4. Versions: contiguous numbering; every snapshot minus computed fields validates,
+    //    and the latest one is the entity file.
     let mut versions: BTreeMap<String, Vec<(u64, &Doc)>> = BTreeMap::new();
     for d in docs.iter().filter(|d| d.rel.starts_with("version/")) {
         let (dir, file) = d.rel.rsplit_once('/').unwrap();
@@ -115,18 +153,45 @@ fn real_bundle_round_trips_validates_and_matches_snapshots() {
         versions.entry(dir.to_string()).or_default().push((n, d));
     }
     assert_eq!(versions.len(), 13_506, "one version directory per entity");
-    entities.par_iter().for_each(|entity| check_versions(entity, &versions));
+    entities
+        .par_iter()
+        .for_each(|entity| check_versions(entity, &versions));
 
     let authors = docs.iter().filter(|d| d.rel.starts_with("author/")).count();
     assert_eq!(authors, 2);
     eprintln!(
-        "real bundle: {} files ({} entities, {} version dirs, {authors} authors) checked in {:.1?} (clone {:.1?})",
+        "real bundle: {} files ({} entities, {} version dirs, {authors} authors) checked in {:.1?} \
+         (clone {cloned:.1?}, read+parse done at {loaded:.1?}, byte round trip done at {round_tripped:.1?})",
         docs.len(),
         entities.len(),
         versions.len(),
         started.elapsed(),
-        cloned
     );
+}
+
+/// A version's snapshot without `id`, `version_summary.id` and the model's computed
+/// fields, after checking their values.
+fn strip_computed(version: &Doc, id: &EntityId, n: u64, model: Model<'_>) -> Value {
+    let mut snapshot = version.value["snapshot"].clone();
+    let snap = snapshot.as_object_mut().expect("snapshot object");
+    assert_eq!(
+        snap.remove("id"),
+        Some(Value::from(id.to_string())),
+        "{}",
+        version.rel
+    );
+    let version_id = VersionId::parse(&format!("version:{id}:{n}")).unwrap();
+    let summary_id = snap["version_summary"].as_object_mut().unwrap().remove("id");
+    assert_eq!(
+        summary_id,
+        Some(Value::from(version_id.to_string())),
+        "{}",
+        version.rel
+    );
+    for (key, want) in model::computed_fields(model) {
+        assert_eq!(snap.remove(key), Some(want), "{}: computed `{key}`", version.rel);
+    }
+    snapshot
 }
 
 /// FORMAT.md §4 for one entity: its version files and the latest snapshot.
@@ -134,27 +199,44 @@ fn check_versions(entity: &Doc, versions: &BTreeMap<String, Vec<(u64, &Doc)>>) {
     let id = entity_id_of_path(&entity.rel);
     let object = ObjectId::Entity(id.clone());
     let dir = object.version_rel_path(1).rsplit_once('/').unwrap().0.to_string();
-    let mut list = versions.get(&dir).unwrap_or_else(|| panic!("no versions for {id}")).clone();
+    let mut list = versions
+        .get(&dir)
+        .unwrap_or_else(|| panic!("no versions for {id}"))
+        .clone();
     list.sort_by_key(|(n, _)| *n);
     let numbers: Vec<u64> = list.iter().map(|(n, _)| *n).collect();
-    assert_eq!(numbers, (1..=list.len() as u64).collect::<Vec<_>>(), "{id}: numbering");
+    assert_eq!(
+        numbers,
+        (1..=list.len() as u64).collect::<Vec<_>>(),
+        "{id}: numbering"
+    );
     for (n, v) in &list {
         assert_eq!(object.version_rel_path(*n), v.rel);
         assert_eq!(v.value["version_number"].as_u64(), Some(*n), "{}", v.rel);
-        assert_eq!(v.value["entity_or_relationship_id"].as_str(), Some(id.to_string().as_str()));
+        assert_eq!(
+            v.value["entity_or_relationship_id"].as_str(),
+            Some(id.to_string().as_str())
+        );
     }
 
-    let (n, latest) = list.last().unwrap();
-    let mut snapshot = latest.value["snapshot"].clone();
-    let snap = snapshot.as_object_mut().expect("snapshot object");
-    assert_eq!(snap.remove("id"), Some(Value::from(id.to_string())), "{}", latest.rel);
-    let version_id = VersionId::parse(&format!("version:{id}:{n}")).unwrap();
-    let summary_id = snap["version_summary"].as_object_mut().unwrap().remove("id");
-    assert_eq!(summary_id, Some(Value::from(version_id.to_string())), "{}", latest.rel);
-    for (key, want) in model::computed_fields(entity_model(&entity.value)) {
-        assert_eq!(snap.remove(key), Some(want), "{}: computed `{key}`", latest.rel);
-    }
-    assert!(snapshot == entity.value, "{}: latest snapshot differs from {}", latest.rel, entity.rel);
+    let model = entity_model(&entity.value);
+    let stripped: Vec<Value> = list
+        .iter()
+        .map(|(n, v)| {
+            let snapshot = strip_computed(v, &id, *n, model);
+            if let Err(violations) = model::validate(model, &snapshot) {
+                panic!("{}: snapshot invalid: {violations:?}", v.rel);
+            }
+            snapshot
+        })
+        .collect();
+    let (_, latest) = list.last().unwrap();
+    assert!(
+        stripped.last() == Some(&entity.value),
+        "{}: latest snapshot differs from {}",
+        latest.rel,
+        entity.rel
+    );
 
     // The entity's version_summary is the latest version's header.
     let mut header = latest.value.clone();
@@ -171,13 +253,17 @@ fn slug() -> impl Strategy<Value = String> {
 }
 
 fn entity_id() -> impl Strategy<Value = EntityId> {
-    (prop::sample::select(ENTITY_TYPES), any::<prop::sample::Index>(), any::<bool>(), slug()).prop_map(
-        |(ty, pick, with_sub, slug)| {
+    (
+        prop::sample::select(ENTITY_TYPES),
+        any::<prop::sample::Index>(),
+        any::<bool>(),
+        slug(),
+    )
+        .prop_map(|(ty, pick, with_sub, slug)| {
             let subs = model::subtypes(ty).unwrap();
             let sub = (with_sub && !subs.is_empty()).then(|| *pick.get(subs));
             EntityId::new(ty, sub, &slug).unwrap()
-        },
-    )
+        })
 }
 
 fn object_id() -> impl Strategy<Value = ObjectId> {
@@ -194,7 +280,10 @@ fn assert_safe(path: &str) {
     assert!(!path.contains('\\'), "backslash: {path}");
     assert!(path.ends_with(".json"), "{path}");
     for segment in path.split('/') {
-        assert!(!segment.is_empty() && segment != "." && segment != "..", "bad segment in {path}");
+        assert!(
+            !segment.is_empty() && segment != "." && segment != "..",
+            "bad segment in {path}"
+        );
     }
 }
 
@@ -275,7 +364,9 @@ fn json_value() -> impl Strategy<Value = Value> {
         any::<bool>().prop_map(Value::from),
         any::<i64>().prop_map(Value::from),
         any::<u64>().prop_map(Value::from),
-        any::<f64>().prop_filter("finite", |x| x.is_finite()).prop_map(Value::from),
+        any::<f64>()
+            .prop_filter("finite", |x| x.is_finite())
+            .prop_map(Value::from),
         any::<String>().prop_map(Value::from),
         "[\\x00-\\x20\"\\\\/\u{2028}\u{200d}a-zअ-ह]{0,8}".prop_map(Value::from),
     ];
@@ -332,9 +423,29 @@ fn floats_match_python_repr() {
 
 #[test]
 fn canonical_layout() {
-    let v: Value = serde_json::from_str(r#"{"z": {"b": [1, 2.5, []], "a": {}}, "a": "x/y\u2028\u0007", "ä": null}"#).unwrap();
+    let v: Value =
+        serde_json::from_str(r#"{"z": {"b": [1, 2.5, []], "a": {}}, "a": "x/y\u2028\u0007", "ä": null}"#)
+            .unwrap();
     let want = "{\n  \"a\": \"x/y\u{2028}\\u0007\",\n  \"z\": {\n    \"a\": {},\n    \"b\": [\n      1,\n      2.5,\n      []\n    ]\n  },\n  \"ä\": null\n}";
     assert_eq!(json::to_string(&v), want);
     let keys: HashSet<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
     assert_eq!(keys.len(), 3);
+}
+
+// ---------------------------------------------------------------------------------------
+// Slugs
+// ---------------------------------------------------------------------------------------
+
+proptest! {
+    /// `text_to_slug` output is in the grammar's alphabet, trimmed, without `--`, and stable.
+    #[test]
+    fn slugs_are_clean_and_idempotent(text in "[ -~\t\n\x1c-\x1fÀ-ÿअ-ह_ﬁ½]{0,40}") {
+        let slug = text_to_slug(&text);
+        prop_assert!(slug.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'), "{}", slug);
+        prop_assert!(!slug.starts_with('-') && !slug.ends_with('-') && !slug.contains("--"), "{}", slug);
+        prop_assert_eq!(text_to_slug(&slug), slug.clone());
+        if (3..=100).contains(&slug.len()) {
+            prop_assert!(validate_slug(&slug).is_ok());
+        }
+    }
 }

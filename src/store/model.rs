@@ -176,11 +176,28 @@ struct Spec {
 const NAME_KINDS: &[&str] = &["PRIMARY", "ALIAS", "ALTERNATE", "BIRTH_NAME"];
 const PROVENANCES: &[&str] = &["human", "llm", "translation_service", "imported"];
 const IDENTIFIER_SCHEMES: &[&str] = &[
-    "wikipedia", "wikidata", "twitter", "facebook", "instagram", "linkedin", "youtube", "tiktok", "website",
+    "wikipedia",
+    "wikidata",
+    "twitter",
+    "facebook",
+    "instagram",
+    "linkedin",
+    "youtube",
+    "tiktok",
+    "website",
     "other",
 ];
 const CONTACT_TYPES: &[&str] = &[
-    "EMAIL", "PHONE", "URL", "TWITTER", "FACEBOOK", "INSTAGRAM", "LINKEDIN", "WHATSAPP", "TELEGRAM", "WECHAT",
+    "EMAIL",
+    "PHONE",
+    "URL",
+    "TWITTER",
+    "FACEBOOK",
+    "INSTAGRAM",
+    "LINKEDIN",
+    "WHATSAPP",
+    "TELEGRAM",
+    "WECHAT",
     "OTHER",
 ];
 const PICTURE_TYPES: &[&str] = &["thumb", "full", "wide"];
@@ -199,7 +216,15 @@ const POSITIONS: &[&str] = &[
 const GOVERNMENT_TYPES: &[&str] = &["federal", "provincial", "local", "other", "unknown"];
 const OWNERSHIPS: &[&str] = &["Private", "Public", "Government"];
 const PROJECT_STAGES: &[&str] = &[
-    "pipeline", "planning", "approved", "ongoing", "completed", "suspended", "terminated", "cancelled", "unknown",
+    "pipeline",
+    "planning",
+    "approved",
+    "ongoing",
+    "completed",
+    "suspended",
+    "terminated",
+    "cancelled",
+    "unknown",
 ];
 const VERSION_TYPES: &[&str] = &["ENTITY", "RELATIONSHIP"];
 
@@ -227,7 +252,10 @@ static NAME: Spec = Spec {
 };
 
 static LANG_TEXT_VALUE: Spec = Spec {
-    fields: &[req("value", Kind::Str), opt("provenance", Kind::Enum(PROVENANCES))],
+    fields: &[
+        req("value", Kind::Str),
+        opt("provenance", Kind::Enum(PROVENANCES)),
+    ],
     allow_extra: false,
     check: None,
 };
@@ -421,7 +449,11 @@ static FINANCING_COMMITMENT: Spec = Spec {
 };
 
 static PROJECT_DATE: Spec = Spec {
-    fields: &[opt("date", Kind::Date), opt("type", Kind::Str), opt("source", Kind::Str)],
+    fields: &[
+        opt("date", Kind::Date),
+        opt("type", Kind::Str),
+        opt("source", Kind::Str),
+    ],
     allow_extra: true,
     check: None,
 };
@@ -538,7 +570,10 @@ static RELATIONSHIP_FIELDS: &[Field] = &[
 fn model_fields(model: Model<'_>) -> Vec<&'static Field> {
     let parts: &[&'static [Field]] = match model {
         Model::Relationship => &[RELATIONSHIP_FIELDS],
-        Model::Entity { entity_type, sub_type } => match (entity_type, sub_type) {
+        Model::Entity {
+            entity_type,
+            sub_type,
+        } => match (entity_type, sub_type) {
             ("person", _) => &[ENTITY_FIELDS, PERSON_FIELDS],
             ("location", _) => &[ENTITY_FIELDS, LOCATION_FIELDS],
             ("project", _) => &[ENTITY_FIELDS, PROJECT_FIELDS],
@@ -577,7 +612,9 @@ fn complete_fields<'f>(fields: impl Iterator<Item = &'f Field>, obj: &mut Map<St
         match obj.get_mut(field.name) {
             Some(value) => complete_value(field.kind, value),
             None => {
-                let fill = field.default.map_or(Value::Null, |d| Value::String(d.to_string()));
+                let fill = field
+                    .default
+                    .map_or(Value::Null, |d| Value::String(d.to_string()));
                 obj.insert(field.name.to_string(), fill);
             }
         }
@@ -639,7 +676,11 @@ pub fn validate(model: Model<'_>, doc: &Value) -> Result<(), Vec<Violation>> {
     match doc.as_object() {
         None => violation(&mut out, "", "document must be a JSON object"),
         Some(obj) => {
-            if let Model::Entity { entity_type, sub_type } = model {
+            if let Model::Entity {
+                entity_type,
+                sub_type,
+            } = model
+            {
                 check_entity_kind(entity_type, sub_type, obj, &mut out);
             }
             let known_type = match model {
@@ -687,22 +728,35 @@ fn validate_fields(
     for field in fields {
         let at = join(path, field.name);
         match (obj.get(field.name), field.presence) {
-            (None, Presence::Required | Presence::RequiredNullable) => violation(out, &at, "required field is missing"),
+            (None, Presence::Required | Presence::RequiredNullable) => {
+                violation(out, &at, "required field is missing")
+            }
             (Some(Value::Null), Presence::Required) => violation(out, &at, "required field is null"),
             (None | Some(Value::Null), _) => {}
             (Some(value), _) => validate_value(field.kind, value, &at, out),
         }
     }
     if !allow_extra {
-        for key in obj.keys().filter(|k| !fields.iter().any(|f| f.name == k.as_str())) {
-            violation(out, &join(path, key), "unknown field (the model forbids extra fields)");
+        for key in obj
+            .keys()
+            .filter(|k| !fields.iter().any(|f| f.name == k.as_str()))
+        {
+            violation(
+                out,
+                &join(path, key),
+                "unknown field (the model forbids extra fields)",
+            );
         }
     }
 }
 
 fn validate_spec(spec: &Spec, value: &Value, path: &str, out: &mut Vec<Violation>) {
     let Some(obj) = value.as_object() else {
-        return violation(out, path, format!("expected an object, found {}", type_name(value)));
+        return violation(
+            out,
+            path,
+            format!("expected an object, found {}", type_name(value)),
+        );
     };
     let fields: Vec<&Field> = spec.fields.iter().collect();
     validate_fields(&fields, spec.allow_extra, obj, path, out);
@@ -777,7 +831,9 @@ fn validate_text(kind: Kind, s: &str, path: &str, out: &mut Vec<Violation>) {
 
 fn parse_date(s: &str) -> Option<chrono::NaiveDate> {
     let shaped = s.len() == 10 && s.as_bytes()[4] == b'-' && s.as_bytes()[7] == b'-';
-    shaped.then(|| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()).flatten()
+    shaped
+        .then(|| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
+        .flatten()
 }
 
 fn type_name(value: &Value) -> &'static str {
@@ -793,34 +849,64 @@ fn type_name(value: &Value) -> &'static str {
 }
 
 /// `type` and `sub_type` agree with the model and with each other.
-fn check_entity_kind(entity_type: &str, sub_type: Option<&str>, obj: &Map<String, Value>, out: &mut Vec<Violation>) {
+fn check_entity_kind(
+    entity_type: &str,
+    sub_type: Option<&str>,
+    obj: &Map<String, Value>,
+    out: &mut Vec<Violation>,
+) {
     let Some(allowed) = subtypes(entity_type) else {
         let known = ENTITY_TYPES.join(", ");
-        return violation(out, "type", format!("unknown entity type `{entity_type}`; expected one of {known}"));
+        return violation(
+            out,
+            "type",
+            format!("unknown entity type `{entity_type}`; expected one of {known}"),
+        );
     };
     if let Some(found) = obj.get("type").and_then(Value::as_str) {
         if found != entity_type {
-            violation(out, "type", format!("`{found}` does not match the model's type `{entity_type}`"));
+            violation(
+                out,
+                "type",
+                format!("`{found}` does not match the model's type `{entity_type}`"),
+            );
         }
     }
     match obj.get("sub_type") {
         None | Some(Value::Null) if sub_type.is_some() => {
-            violation(out, "sub_type", format!("missing; the model's subtype is `{}`", sub_type.unwrap_or_default()));
+            violation(
+                out,
+                "sub_type",
+                format!(
+                    "missing; the model's subtype is `{}`",
+                    sub_type.unwrap_or_default()
+                ),
+            );
         }
         None | Some(Value::Null) => {}
         Some(Value::String(found)) => {
             if allowed.is_empty() {
-                violation(out, "sub_type", format!("type `{entity_type}` takes no subtype, found `{found}`"));
+                violation(
+                    out,
+                    "sub_type",
+                    format!("type `{entity_type}` takes no subtype, found `{found}`"),
+                );
             } else if !allowed.contains(&found.as_str()) {
                 let list = allowed.join(", ");
-                let msg = format!("subtype `{found}` is not allowed for type `{entity_type}`; expected one of {list}");
+                let msg = format!(
+                    "subtype `{found}` is not allowed for type `{entity_type}`; expected one of {list}"
+                );
                 violation(out, "sub_type", msg);
             } else if sub_type != Some(found.as_str()) {
                 let msg = format!("`{found}` does not match the model's subtype {sub_type:?}");
                 violation(out, "sub_type", msg);
             }
         }
-        Some(other) => violation(out, "sub_type", format!("expected a string or null, found {}", type_name(other))),
+        Some(other) => violation(
+            out,
+            "sub_type",
+            format!("expected a string or null, found {}", type_name(other)),
+        ),
     }
 }
 
@@ -828,7 +914,9 @@ fn check_primary_name(obj: &Map<String, Value>, out: &mut Vec<Violation>) {
     let Some(names) = obj.get("names").and_then(Value::as_array) else {
         return; // reported by the field table
     };
-    let primary = names.iter().any(|n| n.get("kind").and_then(Value::as_str) == Some("PRIMARY"));
+    let primary = names
+        .iter()
+        .any(|n| n.get("kind").and_then(Value::as_str) == Some("PRIMARY"));
     if !primary {
         violation(out, "names", "at least one name must have kind PRIMARY");
     }
@@ -845,14 +933,20 @@ fn check_position(obj: &Map<String, Value>, path: &str, out: &mut Vec<Violation>
     if let Some(description) = obj.get("description").and_then(Value::as_str) {
         let len = description.chars().count();
         if len > 200 {
-            violation(out, &join(path, "description"), format!("{len} characters; at most 200"));
+            violation(
+                out,
+                &join(path, "description"),
+                format!("{len} characters; at most 200"),
+            );
         }
     }
 }
 
 fn check_contact(obj: &Map<String, Value>, path: &str, out: &mut Vec<Violation>) {
-    let (Some(kind), Some(value)) = (obj.get("type").and_then(Value::as_str), obj.get("value").and_then(Value::as_str))
-    else {
+    let (Some(kind), Some(value)) = (
+        obj.get("type").and_then(Value::as_str),
+        obj.get("value").and_then(Value::as_str),
+    ) else {
         return;
     };
     let problem = match kind {
@@ -875,9 +969,7 @@ fn is_e164(s: &str) -> bool {
     let Some(digits) = s.strip_prefix('+') else {
         return false;
     };
-    (2..=15).contains(&digits.len())
-        && digits.bytes().all(|b| b.is_ascii_digit())
-        && !digits.starts_with('0')
+    (2..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) && !digits.starts_with('0')
 }
 
 /// `local@domain.tld`, no whitespace, one `@`.
@@ -914,7 +1006,9 @@ pub fn computed_fields(model: Model<'_>) -> Vec<(&'static str, Value)> {
             entity_type: "location",
             sub_type,
         } => {
-            let level = sub_type.and_then(administrative_level).map_or(Value::Null, Value::from);
+            let level = sub_type
+                .and_then(administrative_level)
+                .map_or(Value::Null, Value::from);
             vec![
                 ("location_type", sub_type.map_or(Value::Null, Value::from)),
                 ("administrative_level", level),
@@ -975,5 +1069,411 @@ fn collect_references(value: &Value, path: &str, out: &mut Vec<(String, String)>
             }
         }
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const WARD: Model<'static> = Model::Entity {
+        entity_type: "location",
+        sub_type: Some("ward"),
+    };
+
+    /// A minimal valid ward, as stored (no computed fields).
+    fn ward() -> Value {
+        let mut doc = json!({
+            "slug": "foo-ward-1",
+            "type": "location",
+            "sub_type": "ward",
+            "created_at": "2025-11-14T01:22:11.748777Z",
+            "names": [{"kind": "PRIMARY", "en": {"full": "Foo - Ward 1"}}],
+            "parent": "entity:location/rural_municipality/foo",
+            "version_summary": {
+                "author": {"id": "author:damodar-dahal", "name": "Damodar Dahal", "slug": "damodar-dahal"},
+                "change_description": "Add wards.",
+                "created_at": "2025-11-14T01:22:11.748416Z",
+                "entity_or_relationship_id": "entity:location/ward/foo-ward-1",
+                "type": "ENTITY",
+                "version_number": 1
+            }
+        });
+        complete(WARD, &mut doc);
+        doc
+    }
+
+    /// The messages of all violations, as `path: message`.
+    fn violations(model: Model<'_>, doc: &Value) -> Vec<String> {
+        validate(model, doc)
+            .err()
+            .unwrap_or_default()
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    fn assert_rejects(model: Model<'_>, doc: &Value, want: &str) {
+        let found = violations(model, doc);
+        assert!(
+            found.iter().any(|v| v.contains(want)),
+            "expected `{want}` among {found:?}"
+        );
+    }
+
+    #[test]
+    fn completed_ward_is_valid_and_fully_shaped() {
+        let doc = ward();
+        assert_eq!(validate(WARD, &doc), Ok(()));
+        let keys: Vec<&str> = doc.as_object().unwrap().keys().map(String::as_str).collect();
+        let want = [
+            "area",
+            "attributes",
+            "attributions",
+            "contacts",
+            "created_at",
+            "description",
+            "identifiers",
+            "lat",
+            "lng",
+            "misspelled_names",
+            "names",
+            "parent",
+            "pictures",
+            "short_description",
+            "slug",
+            "sub_type",
+            "tags",
+            "type",
+            "version_summary",
+        ];
+        assert_eq!(keys, want);
+        let en = &doc["names"][0]["en"];
+        assert_eq!(en["given"], Value::Null);
+        assert_eq!(doc["names"][0]["ne"], Value::Null);
+    }
+
+    #[test]
+    fn complete_fills_caller_keys_defaults_and_urls() {
+        let mut doc = json!({"identifiers": [{"scheme": "website", "value": "https://www.ddcmorang.gov.np",
+                                              "url": "HTTPS://WWW.DDCMorang.gov.np"}]});
+        complete(
+            Model::Entity {
+                entity_type: "organization",
+                sub_type: None,
+            },
+            &mut doc,
+        );
+        for key in ["slug", "type", "sub_type", "created_at", "version_summary"] {
+            assert_eq!(doc[key], Value::Null, "{key}");
+        }
+        let identifier = &doc["identifiers"][0];
+        assert_eq!(identifier["url"], "https://www.ddcmorang.gov.np/");
+        assert_eq!(
+            identifier["value"], "https://www.ddcmorang.gov.np",
+            "value is a plain string"
+        );
+        assert_eq!(identifier["name"], Value::Null);
+
+        let mut project = json!({});
+        complete(
+            Model::Entity {
+                entity_type: "project",
+                sub_type: None,
+            },
+            &mut project,
+        );
+        assert_eq!(project["sub_type"], "development_project");
+        assert_eq!(project["stage"], "unknown");
+        assert_eq!(project["tags"], Value::Null);
+    }
+
+    #[test]
+    fn complete_recurses_into_lists_and_subtype_fields() {
+        let party = Model::Entity {
+            entity_type: "organization",
+            sub_type: Some("political_party"),
+        };
+        let mut doc = json!({"address": {"location_id": "entity:location/district/kaski"},
+                             "attributions": [{"title": {"en": {"value": "x"}}}]});
+        complete(party, &mut doc);
+        assert_eq!(
+            doc["address"],
+            json!({"description": null, "description2": null,
+                                          "location_id": "entity:location/district/kaski"})
+        );
+        assert_eq!(doc["attributions"][0]["details"], Value::Null);
+        assert_eq!(doc["attributions"][0]["title"]["en"]["provenance"], Value::Null);
+        assert_eq!(doc["registration_date"], Value::Null);
+    }
+
+    #[test]
+    fn keep_absent_restores_old_shapes() {
+        let old = json!({"a": 1, "list": [{"x": 1}], "nested": {"y": 2}});
+        let mut new = json!({"a": 1, "b": null, "c": 3, "list": [{"x": 1, "name": null}, {"z": null}],
+                             "nested": {"y": 2, "d": null}});
+        keep_absent(&mut new, &old);
+        assert_eq!(
+            new,
+            json!({"a": 1, "c": 3, "list": [{"x": 1}, {"z": null}], "nested": {"y": 2}})
+        );
+    }
+
+    #[test]
+    fn rejects_unknown_type() {
+        let model = Model::Entity {
+            entity_type: "animal",
+            sub_type: None,
+        };
+        assert_rejects(model, &ward(), "type: unknown entity type `animal`");
+    }
+
+    #[test]
+    fn rejects_bad_subtype() {
+        let mut doc = ward();
+        doc["sub_type"] = json!("party");
+        assert_rejects(
+            WARD,
+            &doc,
+            "sub_type: subtype `party` is not allowed for type `location`",
+        );
+        let person = Model::Entity {
+            entity_type: "person",
+            sub_type: None,
+        };
+        doc["type"] = json!("person");
+        doc["sub_type"] = json!("ward");
+        assert_rejects(
+            person,
+            &doc,
+            "sub_type: type `person` takes no subtype, found `ward`",
+        );
+    }
+
+    #[test]
+    fn rejects_missing_primary_name() {
+        let mut doc = ward();
+        doc["names"][0]["kind"] = json!("ALIAS");
+        assert_eq!(
+            violations(WARD, &doc),
+            ["names: at least one name must have kind PRIMARY"]
+        );
+        doc["names"] = json!([]);
+        assert_eq!(
+            violations(WARD, &doc),
+            ["names: at least one name must have kind PRIMARY"]
+        );
+    }
+
+    #[test]
+    fn rejects_bad_enum() {
+        let mut doc = ward();
+        doc["names"][0]["kind"] = json!("NICKNAME");
+        assert_rejects(
+            WARD,
+            &doc,
+            "names[0].kind: `NICKNAME` is not one of PRIMARY, ALIAS, ALTERNATE, BIRTH_NAME",
+        );
+    }
+
+    #[test]
+    fn rejects_bad_dates() {
+        let party = Model::Entity {
+            entity_type: "organization",
+            sub_type: Some("political_party"),
+        };
+        let mut doc = ward();
+        doc["type"] = json!("organization");
+        doc["sub_type"] = json!("political_party");
+        doc.as_object_mut()
+            .unwrap()
+            .retain(|k, _| !["parent", "area", "lat", "lng"].contains(&k.as_str()));
+        complete(party, &mut doc);
+        assert_eq!(validate(party, &doc), Ok(()));
+        for bad in ["2079-13-01", "2025-2-1", "01-02-2025", "2025-02-30"] {
+            doc["registration_date"] = json!(bad);
+            assert_rejects(
+                party,
+                &doc,
+                &format!("registration_date: `{bad}` is not a YYYY-MM-DD date"),
+            );
+        }
+        doc["created_at"] = json!("yesterday");
+        assert_rejects(
+            party,
+            &doc,
+            "created_at: `yesterday` is not an RFC 3339 timestamp",
+        );
+    }
+
+    #[test]
+    fn reports_every_violation() {
+        let mut doc = ward();
+        doc["names"] = json!([{"kind": "NICK"}, {"en": {"full": "x"}}]);
+        doc["slug"] = json!("X");
+        doc["parent"] = json!("entity:place/x-y");
+        doc["id"] = json!("entity:location/ward/foo-ward-1");
+        doc["version_summary"]["id"] = json!("version:entity:location/ward/foo-ward-1:1");
+        doc.as_object_mut().unwrap().remove("created_at");
+        let found = violations(WARD, &doc);
+        for want in [
+            "slug: character 'X' is not allowed",
+            "names[0].kind: `NICK` is not one of",
+            "names[0]: a name needs `en` or `ne`",
+            "names[1].kind: required field is missing",
+            "names: at least one name must have kind PRIMARY",
+            "parent: unknown entity type `place`",
+            "id: unknown field",
+            "version_summary.id: unknown field",
+            "created_at: required field is missing",
+        ] {
+            assert!(
+                found.iter().any(|v| v.contains(want)),
+                "expected `{want}` among {found:?}"
+            );
+        }
+        assert_eq!(found.len(), 9, "{found:?}");
+    }
+
+    #[test]
+    fn nested_rules() {
+        let person = Model::Entity {
+            entity_type: "person",
+            sub_type: None,
+        };
+        let mut doc = ward();
+        doc["type"] = json!("person");
+        doc["sub_type"] = Value::Null;
+        doc.as_object_mut()
+            .unwrap()
+            .retain(|k, _| !["parent", "area", "lat", "lng"].contains(&k.as_str()));
+        doc["contacts"] = json!([
+            {"type": "PHONE", "value": "+9779812345678"},
+            {"type": "PHONE", "value": "9812345678"},
+            {"type": "EMAIL", "value": "a@b"},
+            {"type": "FACEBOOK", "value": "facebook.com/x"}
+        ]);
+        doc["personal_details"] = json!({"citizenship_place": {"location_id": "entity:person/abc"},
+                                         "positions": [{"title": {"en": {"value": "x"}}, "description": "d".repeat(201)}]});
+        doc["electoral_details"] = json!({"candidacies": [{"election_year": 2079, "election_type": "federal",
+            "constituency_id": "entity:location/constituency/acham-1", "candidate_id": "12",
+            "symbol": {"symbol_name": {"en": null, "ne": null}}}]});
+        doc["attributions"] = json!([{"title": {"en": null, "ne": null}}]);
+        let found = violations(person, &doc);
+        for want in [
+            "contacts[1].value: `9812345678` must be an E.164 number",
+            "contacts[2].value: `a@b` is not an email address",
+            "contacts[3].value: `facebook.com/x` must start with http:// or https://",
+            "personal_details.citizenship_place.location_id: `entity:person/abc` must be a location entity ID",
+            "personal_details.positions[0].description: 201 characters; at most 200",
+            "electoral_details.candidacies[0].candidate_id: expected an integer, found a string",
+            "electoral_details.candidacies[0].symbol.nec_id: required field is missing",
+            "attributions[0].details: required field is missing",
+        ] {
+            assert!(found.iter().any(|v| v.contains(want)), "expected `{want}` among {found:?}");
+        }
+        assert_eq!(found.len(), 8, "{found:?}");
+    }
+
+    #[test]
+    fn relationships() {
+        let mut doc = json!({
+            "source_entity_id": "entity:person/ram-bahadur",
+            "target_entity_id": "entity:organization/political_party/foo-party",
+            "type": "MEMBER_OF",
+            "start_date": "2020-01-01",
+            "end_date": "2019-12-31",
+            "attributions": ["a source"]
+        });
+        complete(Model::Relationship, &mut doc);
+        assert_eq!(doc["version_summary"], Value::Null);
+        assert_eq!(
+            violations(Model::Relationship, &doc),
+            ["end_date: 2019-12-31 is before start_date 2020-01-01"]
+        );
+        doc["end_date"] = json!("2020-01-01");
+        assert_eq!(validate(Model::Relationship, &doc), Ok(()));
+        doc["type"] = json!("LIKES");
+        assert_rejects(
+            Model::Relationship,
+            &doc,
+            "type: `LIKES` is not one of AFFILIATED_WITH",
+        );
+        let refs = references(&doc);
+        assert_eq!(
+            refs,
+            [
+                (
+                    "source_entity_id".to_string(),
+                    "entity:person/ram-bahadur".to_string()
+                ),
+                (
+                    "target_entity_id".to_string(),
+                    "entity:organization/political_party/foo-party".to_string()
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn computed_location_fields() {
+        let level = |sub: Option<&'static str>| {
+            computed_fields(Model::Entity {
+                entity_type: "location",
+                sub_type: sub,
+            })
+        };
+        assert_eq!(
+            level(Some("ward")),
+            [
+                ("location_type", json!("ward")),
+                ("administrative_level", json!(4))
+            ]
+        );
+        assert_eq!(level(Some("province"))[1].1, json!(1));
+        assert_eq!(level(Some("district"))[1].1, json!(2));
+        for city in [
+            "metropolitan_city",
+            "sub_metropolitan_city",
+            "municipality",
+            "rural_municipality",
+        ] {
+            assert_eq!(level(Some(city))[1].1, json!(3), "{city}");
+        }
+        assert_eq!(level(Some("constituency"))[1].1, Value::Null);
+        assert_eq!(
+            level(None),
+            [
+                ("location_type", Value::Null),
+                ("administrative_level", Value::Null)
+            ]
+        );
+        assert!(computed_fields(Model::Entity {
+            entity_type: "person",
+            sub_type: None
+        })
+        .is_empty());
+        assert!(computed_fields(Model::Relationship).is_empty());
+    }
+
+    #[test]
+    fn references_of_a_person() {
+        let doc = json!({
+            "attributes": {"parent": "entity:not/a-reference"},
+            "personal_details": {"address": {"location_id": "entity:location/district/kaski"}, "birth_place": null},
+            "electoral_details": {"candidacies": [{"constituency_id": "entity:location/constituency/kaski-1",
+                                                   "party_id": "entity:organization/political_party/foo"}]},
+            "version_summary": {"entity_or_relationship_id": "entity:person/abc"}
+        });
+        let paths: Vec<String> = references(&doc).into_iter().map(|(p, _)| p).collect();
+        assert_eq!(
+            paths,
+            [
+                "electoral_details.candidacies[0].constituency_id",
+                "electoral_details.candidacies[0].party_id",
+                "personal_details.address.location_id",
+            ]
+        );
     }
 }
