@@ -1,5 +1,6 @@
 //! Timings of the git layer on synthetic repositories (not a test; run by hand):
-//! `cargo run --example git_bench -- <files> <commits>`.
+//! `cargo run --example git_bench -- <files> <commits>`, or `-- <repo-path>` to time the
+//! read-only operations on an existing data repository (e.g. a clone of the real bundle).
 
 use std::path::Path;
 use std::time::Instant;
@@ -10,7 +11,29 @@ use nes::git::message::{batch_message, CommitMeta};
 use nes::git::repo::DataRepo;
 use nes::stats::Stats;
 
+fn time_existing(path: &Path) -> anyhow::Result<()> {
+    let t = Instant::now();
+    let repo = DataRepo::open(path)?;
+    println!("open: {:?}", t.elapsed());
+    for _ in 0..2 {
+        let t = Instant::now();
+        let dirty = repo.dirty_paths(6)?;
+        println!("dirty_paths: {:?} ({} dirty)", t.elapsed(), dirty.len());
+        let t = Instant::now();
+        let ledger = read_ledger(&repo)?;
+        println!(
+            "read_ledger: {:?} ({} entries)",
+            t.elapsed(),
+            ledger.entries.len()
+        );
+    }
+    Ok(())
+}
+
 fn main() -> anyhow::Result<()> {
+    if let Some(path) = std::env::args().nth(1).filter(|a| a.parse::<usize>().is_err()) {
+        return time_existing(Path::new(&path));
+    }
     let args: Vec<usize> = std::env::args().skip(1).map(|a| a.parse().unwrap()).collect();
     let (files, commits) = (
         args.first().copied().unwrap_or(3000),
@@ -77,6 +100,5 @@ fn main() -> anyhow::Result<()> {
             ledger.entries.len()
         );
     }
-    let _ = Path::new(".");
     Ok(())
 }

@@ -139,3 +139,31 @@ fn real_bundle_reads_python_migrations_as_applied() {
     assert!(names.contains(&"004-source-election-constituencies"));
     repo.ensure_clean().unwrap();
 }
+
+#[test]
+fn cache_follows_history_moves() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let repo = new_repo(dir);
+    run(&repo, "001-a", "run-1", 2, 10);
+    assert!(read_ledger(&repo).unwrap().is_applied("001-a"));
+    let cache = repo.git_dir().join("nes/ledger-cache.json");
+    assert!(cache.is_file());
+
+    // HEAD moved forward: the cache is extended.
+    let before_b = repo.head().unwrap().to_string();
+    run(&repo, "002-b", "run-2", 4, 2);
+    let ledger = read_ledger(&repo).unwrap();
+    assert!(ledger.is_applied("001-a") && ledger.is_applied("002-b"));
+
+    // History rewritten: the cache is rebuilt, not trusted.
+    git(dir, &["reset", "--hard", "-q", "HEAD~1"]);
+    let ledger = read_ledger(&repo).unwrap();
+    assert_eq!(ledger.get("002-b").unwrap().recorded, Recorded::Partial);
+    git(dir, &["reset", "--hard", "-q", &before_b]);
+    assert!(read_ledger(&repo).unwrap().get("002-b").is_none());
+
+    // A damaged cache is ignored.
+    std::fs::write(&cache, "not json").unwrap();
+    assert!(read_ledger(&repo).unwrap().is_applied("001-a"));
+}

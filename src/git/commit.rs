@@ -68,6 +68,9 @@ pub fn commit_batches(
     on_batch: &mut dyn FnMut(usize, usize),
 ) -> Result<Vec<git2::Oid>> {
     let total = batches.len();
+    if total == 0 {
+        return Ok(Vec::new());
+    }
     let oids = commit_batch_range(repo, batches, 1, total, meta, signature, on_batch)?;
     sync_index(repo, batches.iter().flatten())?;
     pack_after_run(repo, batches.iter().map(Vec::len).sum());

@@ -89,7 +89,7 @@ fn one_line(value: &str) -> String {
 }
 
 /// The `Nes-*` trailers of a commit message.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Trailers {
     pub migration: Option<String>,
     /// `(n, total)` from `Nes-Batch: n/total`.
