@@ -90,15 +90,35 @@ fn main() -> anyhow::Result<()> {
     let t = Instant::now();
     let _ = nes::git::commit::pack_loose_objects(&repo, 0)?;
     println!("pack: {:?}", t.elapsed());
-    for _ in 0..3 {
-        let t = Instant::now();
-        let ledger = read_ledger(&repo)?;
-        println!(
-            "read_ledger over {} commits: {:?} ({} entries)",
-            commits + 2,
-            t.elapsed(),
-            ledger.entries.len()
-        );
-    }
+    let cache = dir.join(".git/nes/ledger-cache.json");
+    let _ = std::fs::remove_file(&cache);
+    let t = Instant::now();
+    let ledger = read_ledger(&repo)?;
+    println!(
+        "read_ledger, full walk of {} commits: {:?} ({} entries)",
+        commits + 2,
+        t.elapsed(),
+        ledger.entries.len()
+    );
+    let t = Instant::now();
+    read_ledger(&repo)?;
+    println!("read_ledger, cache hit: {:?}", t.elapsed());
+    commit_one(
+        &repo,
+        &[],
+        &batch_message(&meta("999-last", "r-last"), 1, 1),
+        &sig,
+    )?;
+    let t = Instant::now();
+    read_ledger(&repo)?;
+    println!("read_ledger, cache + 1 new commit: {:?}", t.elapsed());
+    let t = Instant::now();
+    let mut walk = repo.git().revwalk()?;
+    walk.push_head()?;
+    let n = walk
+        .filter_map(|o| o.ok())
+        .filter_map(|o| repo.git().find_commit(o).ok())
+        .count();
+    println!("bare revwalk + find_commit of {n} commits: {:?}", t.elapsed());
     Ok(())
 }

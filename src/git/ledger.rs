@@ -129,15 +129,11 @@ fn marked_commits_cached(repo: &DataRepo, head: git2::Oid) -> Result<Vec<Marked>
         .filter(|c| c.version == CACHE_VERSION);
     let marked = match cached {
         Some(cache) if cache.head == head.to_string() => return Ok(cache.marked),
-        Some(cache) => match git2::Oid::from_str(&cache.head) {
-            Ok(base) if git.graph_descendant_of(head, base).unwrap_or(false) => {
-                let mut marked = cache.marked;
-                marked.extend(marked_commits(git, head, Some(base))?);
-                marked
-            }
-            _ => marked_commits(git, head, None)?,
+        Some(cache) => match extended(git, cache, head)? {
+            Some(marked) => marked,
+            None => marked_commits(git, head, None)?.0,
         },
-        None => marked_commits(git, head, None)?,
+        None => marked_commits(git, head, None)?.0,
     };
     let cache = LedgerCache {
         version: CACHE_VERSION,
@@ -146,6 +142,26 @@ fn marked_commits_cached(repo: &DataRepo, head: git2::Oid) -> Result<Vec<Marked>
     };
     save_cache(&path, &cache);
     Ok(cache.marked)
+}
+
+/// The cached commits plus those HEAD gained since, or `None` when the cached head is not an
+/// ancestor of HEAD. It is one exactly when some new commit has it as a parent: the commit
+/// just above it on any path down from HEAD is new. That test needs no separate
+/// merge-base walk.
+fn extended(git: &git2::Repository, cache: LedgerCache, head: git2::Oid) -> Result<Option<Vec<Marked>>> {
+    let Ok(base) = git2::Oid::from_str(&cache.head) else {
+        return Ok(None);
+    };
+    if git.find_commit(base).is_err() {
+        return Ok(None);
+    }
+    let (new, reached_base) = marked_commits(git, head, Some(base))?;
+    if !reached_base {
+        return Ok(None);
+    }
+    let mut marked = cache.marked;
+    marked.extend(new);
+    Ok(Some(marked))
 }
 
 /// Writes the cache atomically; a failure only costs the next read a full walk.
@@ -161,8 +177,13 @@ fn save_cache(path: &std::path::Path, cache: &LedgerCache) {
     }
 }
 
-/// Commits reachable from `head` (and not from `since`) that carry `Nes-*` trailers, oldest first.
-fn marked_commits(git: &git2::Repository, head: git2::Oid, since: Option<git2::Oid>) -> Result<Vec<Marked>> {
+/// Commits reachable from `head` (and not from `since`) that carry `Nes-*` trailers, oldest
+/// first, and whether one of the walked commits has `since` as a parent.
+fn marked_commits(
+    git: &git2::Repository,
+    head: git2::Oid,
+    since: Option<git2::Oid>,
+) -> Result<(Vec<Marked>, bool)> {
     let mut walk = git.revwalk()?;
     walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::REVERSE)?;
     walk.push(head)?;
@@ -170,9 +191,11 @@ fn marked_commits(git: &git2::Repository, head: git2::Oid, since: Option<git2::O
         walk.hide(since)?;
     }
     let mut marked = Vec::new();
+    let mut reached_since = false;
     for oid in walk {
         let oid = oid?;
         let commit = git.find_commit(oid)?;
+        reached_since |= since.is_some_and(|since| commit.parent_ids().any(|p| p == since));
         let trailers = parse_trailers(&String::from_utf8_lossy(commit.message_bytes()));
         if trailers.is_empty() {
             continue;
@@ -190,7 +213,7 @@ fn marked_commits(git: &git2::Repository, head: git2::Oid, since: Option<git2::O
             trailers,
         });
     }
-    Ok(marked)
+    Ok((marked, reached_since))
 }
 
 /// Runs keyed by run id, and the walk position of the last revert of each migration.
