@@ -227,3 +227,31 @@ fn big_run_is_packed() {
     assert!(loose < 100, "{counts}");
     assert_clean_and_sound(dir);
 }
+
+#[test]
+fn trailers_parse_with_git_interpret_trailers() {
+    use std::io::Write as _;
+    for (batch, total) in [(2, 3), (1, 1)] {
+        let message = nes::git::message::batch_message(
+            &meta("004-source-election-constituencies", "run-9"),
+            batch,
+            total,
+        );
+        let mut child = std::process::Command::new("git")
+            .args(["interpret-trailers", "--parse"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(message.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success());
+        assert_eq!(
+            String::from_utf8(out.stdout).unwrap(),
+            format!(
+                "Nes-Migration: 004-source-election-constituencies\nNes-Batch: {batch}/{total}\n\
+                 Nes-Run: run-9\nNes-Checksum: v1:sha256:00ff\n"
+            )
+        );
+    }
+}
