@@ -4,11 +4,7 @@
 //! [`std::fs::File::try_lock`]) for the life of the process. The OS drops that lock when the
 //! process dies, however it dies, so a file nobody has locked is a stale leftover of a crash,
 //! while a locked one belongs to a live run.
-//!
-//! `File::try_lock`/`unlock` are stable since Rust 1.89, above the manifest's `rust-version`
-//! (1.85); the toolchain in use is 1.95. Raising `rust-version` is the lead's call (it changes
-//! which lints fire elsewhere), hence the narrow allowance below.
-#![allow(clippy::incompatible_msrv)]
+//! `File::try_lock` (Rust 1.89) sets the crate's minimum Rust version.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
