@@ -4,7 +4,10 @@
 //! Documents stay `serde_json::Value`s so that files written by older models (FORMAT.md §9)
 //! round-trip byte for byte; this module knows their shape without forcing it.
 
-use serde_json::Value;
+use serde_json::{Map, Value};
+
+use super::id::{EntityId, ObjectId};
+use super::slug::validate_slug;
 
 /// Entity types, in FORMAT.md order.
 pub const ENTITY_TYPES: &[&str] = &["person", "organization", "location", "project"];
@@ -77,35 +80,900 @@ impl std::fmt::Display for Violation {
     }
 }
 
+// ---------------------------------------------------------------------------------------
+// Field tables
+// ---------------------------------------------------------------------------------------
+
+/// What a field holds; drives completion and validation.
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    Str,
+    /// A string of at least one character.
+    NonEmptyStr,
+    Int,
+    Float,
+    Bool,
+    /// `YYYY-MM-DD`.
+    Date,
+    /// RFC 3339.
+    DateTime,
+    /// pydantic `AnyUrl`: normalised on completion.
+    Url,
+    Slug,
+    Enum(&'static [&'static str]),
+    /// An entity ID, optionally of one entity type.
+    EntityRef(Option<&'static str>),
+    /// An entity or relationship ID.
+    ObjectRef,
+    /// Any JSON object (`attributes`, raw payloads).
+    FreeObject,
+    Nested(&'static Spec),
+    List(&'static Spec),
+    StrList,
+}
+
+/// Whether a field's key and value must be present.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Presence {
+    Optional,
+    /// Present and non-null.
+    Required,
+    /// Present, possibly null (pydantic's required `Optional[...]`).
+    RequiredNullable,
+}
+
+/// One declared field of a model.
+#[derive(Debug)]
+struct Field {
+    name: &'static str,
+    kind: Kind,
+    presence: Presence,
+    /// What completion writes for an absent key, instead of `null`.
+    default: Option<&'static str>,
+}
+
+const fn opt(name: &'static str, kind: Kind) -> Field {
+    Field {
+        name,
+        kind,
+        presence: Presence::Optional,
+        default: None,
+    }
+}
+
+const fn req(name: &'static str, kind: Kind) -> Field {
+    Field {
+        presence: Presence::Required,
+        ..opt(name, kind)
+    }
+}
+
+const fn req_nullable(name: &'static str, kind: Kind) -> Field {
+    Field {
+        presence: Presence::RequiredNullable,
+        ..opt(name, kind)
+    }
+}
+
+const fn defaulted(name: &'static str, kind: Kind, default: &'static str) -> Field {
+    Field {
+        default: Some(default),
+        ..opt(name, kind)
+    }
+}
+
+/// Extra checks of a model beyond its field table: `(object, path, violations)`.
+type Check = fn(&Map<String, Value>, &str, &mut Vec<Violation>);
+
+/// A nested model: its fields, whether it tolerates unknown keys, and extra checks.
+#[derive(Debug)]
+struct Spec {
+    fields: &'static [Field],
+    allow_extra: bool,
+    check: Option<Check>,
+}
+
+const NAME_KINDS: &[&str] = &["PRIMARY", "ALIAS", "ALTERNATE", "BIRTH_NAME"];
+const PROVENANCES: &[&str] = &["human", "llm", "translation_service", "imported"];
+const IDENTIFIER_SCHEMES: &[&str] = &[
+    "wikipedia", "wikidata", "twitter", "facebook", "instagram", "linkedin", "youtube", "tiktok", "website",
+    "other",
+];
+const CONTACT_TYPES: &[&str] = &[
+    "EMAIL", "PHONE", "URL", "TWITTER", "FACEBOOK", "INSTAGRAM", "LINKEDIN", "WHATSAPP", "TELEGRAM", "WECHAT",
+    "OTHER",
+];
+const PICTURE_TYPES: &[&str] = &["thumb", "full", "wide"];
+const GENDERS: &[&str] = &["male", "female", "other"];
+const ELECTION_TYPES: &[&str] = &["federal", "provincial", "local", "ward"];
+const POSITIONS: &[&str] = &[
+    "federal_parliament",
+    "provincial_assembly",
+    "mayor",
+    "deputy_mayor",
+    "ward_chairperson",
+    "ward_member",
+    "dalit_female_member",
+    "female_member",
+];
+const GOVERNMENT_TYPES: &[&str] = &["federal", "provincial", "local", "other", "unknown"];
+const OWNERSHIPS: &[&str] = &["Private", "Public", "Government"];
+const PROJECT_STAGES: &[&str] = &[
+    "pipeline", "planning", "approved", "ongoing", "completed", "suspended", "terminated", "cancelled", "unknown",
+];
+const VERSION_TYPES: &[&str] = &["ENTITY", "RELATIONSHIP"];
+
+static NAME_PARTS: Spec = Spec {
+    fields: &[
+        req("full", Kind::Str),
+        opt("given", Kind::Str),
+        opt("middle", Kind::Str),
+        opt("family", Kind::Str),
+        opt("prefix", Kind::Str),
+        opt("suffix", Kind::Str),
+    ],
+    allow_extra: false,
+    check: None,
+};
+
+static NAME: Spec = Spec {
+    fields: &[
+        req("kind", Kind::Enum(NAME_KINDS)),
+        opt("en", Kind::Nested(&NAME_PARTS)),
+        opt("ne", Kind::Nested(&NAME_PARTS)),
+    ],
+    allow_extra: false,
+    check: Some(check_name),
+};
+
+static LANG_TEXT_VALUE: Spec = Spec {
+    fields: &[req("value", Kind::Str), opt("provenance", Kind::Enum(PROVENANCES))],
+    allow_extra: false,
+    check: None,
+};
+
+static LANG_TEXT: Spec = Spec {
+    fields: &[
+        opt("en", Kind::Nested(&LANG_TEXT_VALUE)),
+        opt("ne", Kind::Nested(&LANG_TEXT_VALUE)),
+    ],
+    allow_extra: false,
+    check: None,
+};
+
+static EXTERNAL_IDENTIFIER: Spec = Spec {
+    fields: &[
+        req("scheme", Kind::Enum(IDENTIFIER_SCHEMES)),
+        opt("name", Kind::Nested(&LANG_TEXT)),
+        req("value", Kind::NonEmptyStr),
+        opt("url", Kind::Url),
+    ],
+    allow_extra: true,
+    check: None,
+};
+
+static CONTACT: Spec = Spec {
+    fields: &[req("type", Kind::Enum(CONTACT_TYPES)), req("value", Kind::Str)],
+    allow_extra: false,
+    check: Some(check_contact),
+};
+
+static ADDRESS: Spec = Spec {
+    fields: &[
+        opt("location_id", Kind::EntityRef(Some("location"))),
+        opt("description2", Kind::Nested(&LANG_TEXT)),
+        opt("description", Kind::Str),
+    ],
+    allow_extra: false,
+    check: None,
+};
+
+static ENTITY_PICTURE: Spec = Spec {
+    fields: &[
+        req("type", Kind::Enum(PICTURE_TYPES)),
+        req("url", Kind::Str),
+        opt("width", Kind::Int),
+        opt("height", Kind::Int),
+        opt("description", Kind::Str),
+    ],
+    allow_extra: false,
+    check: None,
+};
+
+static ATTRIBUTION: Spec = Spec {
+    fields: &[
+        req("title", Kind::Nested(&LANG_TEXT)),
+        req_nullable("details", Kind::Nested(&LANG_TEXT)),
+    ],
+    allow_extra: false,
+    check: None,
+};
+
+static AUTHOR: Spec = Spec {
+    fields: &[opt("name", Kind::Str), req("slug", Kind::Slug)],
+    // The embedded copy carries the computed `id`; upstream ignores unknown keys here.
+    allow_extra: true,
+    check: None,
+};
+
+static VERSION_SUMMARY: Spec = Spec {
+    fields: &[
+        req("author", Kind::Nested(&AUTHOR)),
+        req("change_description", Kind::Str),
+        req("created_at", Kind::DateTime),
+        req("entity_or_relationship_id", Kind::ObjectRef),
+        req("type", Kind::Enum(VERSION_TYPES)),
+        req("version_number", Kind::Int),
+    ],
+    allow_extra: false,
+    check: None,
+};
+
+static EDUCATION: Spec = Spec {
+    fields: &[
+        req("institution", Kind::Nested(&LANG_TEXT)),
+        opt("degree", Kind::Nested(&LANG_TEXT)),
+        opt("field", Kind::Nested(&LANG_TEXT)),
+        opt("start_year", Kind::Int),
+        opt("end_year", Kind::Int),
+    ],
+    allow_extra: false,
+    check: None,
+};
+
+static POSITION: Spec = Spec {
+    fields: &[
+        req("title", Kind::Nested(&LANG_TEXT)),
+        opt("organization", Kind::Nested(&LANG_TEXT)),
+        opt("start_date", Kind::Date),
+        opt("end_date", Kind::Date),
+        opt("description", Kind::Str),
+    ],
+    allow_extra: false,
+    check: Some(check_position),
+};
+
+static PERSONAL_DETAILS: Spec = Spec {
+    fields: &[
+        opt("birth_date", Kind::Str),
+        opt("birth_place", Kind::Nested(&ADDRESS)),
+        opt("citizenship_place", Kind::Nested(&ADDRESS)),
+        opt("address", Kind::Nested(&ADDRESS)),
+        opt("gender", Kind::Enum(GENDERS)),
+        opt("father_name", Kind::Nested(&LANG_TEXT)),
+        opt("mother_name", Kind::Nested(&LANG_TEXT)),
+        opt("spouse_name", Kind::Nested(&LANG_TEXT)),
+        opt("education", Kind::List(&EDUCATION)),
+        opt("positions", Kind::List(&POSITION)),
+    ],
+    allow_extra: false,
+    check: None,
+};
+
+static CANDIDACY_SYMBOL: Spec = Spec {
+    fields: &[
+        req("symbol_name", Kind::Nested(&LANG_TEXT)),
+        req_nullable("nec_id", Kind::Int),
+        opt("url", Kind::Url),
+    ],
+    allow_extra: false,
+    check: None,
+};
+
+static CANDIDACY: Spec = Spec {
+    fields: &[
+        req("election_year", Kind::Int),
+        req("election_type", Kind::Enum(ELECTION_TYPES)),
+        req("constituency_id", Kind::EntityRef(None)),
+        req("candidate_id", Kind::Int),
+        opt("pa_subdivision", Kind::Str),
+        opt("position", Kind::Enum(POSITIONS)),
+        opt("party_id", Kind::EntityRef(None)),
+        opt("votes_received", Kind::Int),
+        opt("elected", Kind::Bool),
+        opt("symbol", Kind::Nested(&CANDIDACY_SYMBOL)),
+    ],
+    allow_extra: false,
+    check: None,
+};
+
+static ELECTORAL_DETAILS: Spec = Spec {
+    fields: &[opt("candidacies", Kind::List(&CANDIDACY))],
+    allow_extra: false,
+    check: None,
+};
+
+static PARTY_SYMBOL: Spec = Spec {
+    fields: &[opt("name", Kind::Nested(&LANG_TEXT))],
+    allow_extra: false,
+    check: None,
+};
+
+// Project nested models exist only in upstream HEAD code and in no data file; their
+// fields come from the 007 source records, so they tolerate keys we do not know.
+static FINANCING_TERMS: Spec = Spec {
+    fields: &[
+        opt("grace_period_years", Kind::Int),
+        opt("interest_rate", Kind::Float),
+        opt("repayment_period_years", Kind::Int),
+        opt("tying_status", Kind::Str),
+    ],
+    allow_extra: true,
+    check: None,
+};
+
+static FINANCING_COMMITMENT: Spec = Spec {
+    fields: &[
+        opt("amount", Kind::Float),
+        opt("assistance_type", Kind::Str),
+        opt("budget_type", Kind::Str),
+        opt("currency", Kind::Str),
+        opt("donor", Kind::Str),
+        opt("financing_instrument", Kind::Str),
+        opt("is_actual", Kind::Bool),
+        opt("source", Kind::Str),
+        opt("terms", Kind::Nested(&FINANCING_TERMS)),
+        opt("transaction_date", Kind::Date),
+        opt("transaction_type", Kind::Str),
+    ],
+    allow_extra: true,
+    check: None,
+};
+
+static PROJECT_DATE: Spec = Spec {
+    fields: &[opt("date", Kind::Date), opt("type", Kind::Str), opt("source", Kind::Str)],
+    allow_extra: true,
+    check: None,
+};
+
+static SECTOR_MAPPING: Spec = Spec {
+    fields: &[
+        opt("donor", Kind::Str),
+        opt("donor_sector", Kind::Str),
+        opt("donor_subsector", Kind::Str),
+        opt("normalized_sector", Kind::Str),
+        opt("percentage", Kind::Float),
+    ],
+    allow_extra: true,
+    check: None,
+};
+
+static DONOR_EXTENSION: Spec = Spec {
+    fields: &[
+        opt("donor", Kind::Str),
+        opt("donor_project_id", Kind::Str),
+        opt("raw_payload", Kind::FreeObject),
+    ],
+    allow_extra: true,
+    check: None,
+};
+
+static PROJECT_TAG: Spec = Spec {
+    fields: &[
+        opt("category", Kind::Str),
+        opt("normalized_tag", Kind::Str),
+        opt("donor_tag", Kind::Str),
+        opt("donor", Kind::Str),
+    ],
+    allow_extra: true,
+    check: None,
+};
+
+/// Fields of every entity (`Entity`).
+static ENTITY_FIELDS: &[Field] = &[
+    req("slug", Kind::Slug),
+    req("type", Kind::Enum(ENTITY_TYPES)),
+    opt("sub_type", Kind::Str),
+    req("names", Kind::List(&NAME)),
+    req("version_summary", Kind::Nested(&VERSION_SUMMARY)),
+    req("created_at", Kind::DateTime),
+    opt("misspelled_names", Kind::List(&NAME)),
+    opt("identifiers", Kind::List(&EXTERNAL_IDENTIFIER)),
+    opt("tags", Kind::StrList),
+    opt("attributes", Kind::FreeObject),
+    opt("contacts", Kind::List(&CONTACT)),
+    opt("short_description", Kind::Nested(&LANG_TEXT)),
+    opt("description", Kind::Nested(&LANG_TEXT)),
+    opt("attributions", Kind::List(&ATTRIBUTION)),
+    opt("pictures", Kind::List(&ENTITY_PICTURE)),
+];
+
+static PERSON_FIELDS: &[Field] = &[
+    opt("personal_details", Kind::Nested(&PERSONAL_DETAILS)),
+    opt("electoral_details", Kind::Nested(&ELECTORAL_DETAILS)),
+];
+
+static LOCATION_FIELDS: &[Field] = &[
+    opt("parent", Kind::EntityRef(None)),
+    opt("area", Kind::Float),
+    opt("lat", Kind::Float),
+    opt("lng", Kind::Float),
+];
+
+static POLITICAL_PARTY_FIELDS: &[Field] = &[
+    opt("address", Kind::Nested(&ADDRESS)),
+    opt("party_chief", Kind::Nested(&LANG_TEXT)),
+    opt("registration_date", Kind::Date),
+    opt("symbol", Kind::Nested(&PARTY_SYMBOL)),
+];
+
+static GOVERNMENT_BODY_FIELDS: &[Field] = &[opt("government_type", Kind::Enum(GOVERNMENT_TYPES))];
+
+static HOSPITAL_FIELDS: &[Field] = &[
+    opt("beds", Kind::Int),
+    opt("services", Kind::StrList),
+    opt("ownership", Kind::Enum(OWNERSHIPS)),
+    opt("address", Kind::Nested(&ADDRESS)),
+];
+
+/// Project fields; `sub_type` and `tags` override the base entity's.
+static PROJECT_FIELDS: &[Field] = &[
+    defaulted("sub_type", Kind::Str, "development_project"),
+    defaulted("stage", Kind::Enum(PROJECT_STAGES), "unknown"),
+    opt("implementing_agency", Kind::Str),
+    opt("executing_agency", Kind::Str),
+    opt("total_commitment", Kind::Float),
+    opt("total_disbursement", Kind::Float),
+    opt("project_url", Kind::Url),
+    opt("financing", Kind::List(&FINANCING_COMMITMENT)),
+    opt("dates", Kind::List(&PROJECT_DATE)),
+    opt("sectors", Kind::List(&SECTOR_MAPPING)),
+    opt("donor_extensions", Kind::List(&DONOR_EXTENSION)),
+    opt("tags", Kind::List(&PROJECT_TAG)),
+];
+
+static RELATIONSHIP_FIELDS: &[Field] = &[
+    req("source_entity_id", Kind::EntityRef(None)),
+    req("target_entity_id", Kind::EntityRef(None)),
+    req("type", Kind::Enum(RELATIONSHIP_TYPES)),
+    opt("start_date", Kind::Date),
+    opt("end_date", Kind::Date),
+    opt("attributes", Kind::FreeObject),
+    opt("version_summary", Kind::Nested(&VERSION_SUMMARY)),
+    opt("created_at", Kind::DateTime),
+    opt("attributions", Kind::StrList),
+];
+
+/// The declared fields of a model, later tables overriding earlier ones by name.
+fn model_fields(model: Model<'_>) -> Vec<&'static Field> {
+    let parts: &[&'static [Field]] = match model {
+        Model::Relationship => &[RELATIONSHIP_FIELDS],
+        Model::Entity { entity_type, sub_type } => match (entity_type, sub_type) {
+            ("person", _) => &[ENTITY_FIELDS, PERSON_FIELDS],
+            ("location", _) => &[ENTITY_FIELDS, LOCATION_FIELDS],
+            ("project", _) => &[ENTITY_FIELDS, PROJECT_FIELDS],
+            ("organization", Some("political_party")) => &[ENTITY_FIELDS, POLITICAL_PARTY_FIELDS],
+            ("organization", Some("government_body")) => &[ENTITY_FIELDS, GOVERNMENT_BODY_FIELDS],
+            ("organization", Some("hospital")) => &[ENTITY_FIELDS, HOSPITAL_FIELDS],
+            _ => &[ENTITY_FIELDS],
+        },
+    };
+    let mut fields: Vec<&'static Field> = Vec::new();
+    for field in parts.iter().flat_map(|part| part.iter()) {
+        match fields.iter_mut().find(|f| f.name == field.name) {
+            Some(slot) => *slot = field,
+            None => fields.push(field),
+        }
+    }
+    fields
+}
+
+// ---------------------------------------------------------------------------------------
+// Completion
+// ---------------------------------------------------------------------------------------
+
 /// Completes a new document the way the original model dump does: every declared field
 /// (nested models included) present, unset ones as `null`; URL fields normalised.
 /// `doc` holds the object's own fields; `slug`, `type`, `sub_type`, `created_at` and
 /// `version_summary` are set by the caller.
 pub fn complete(model: Model<'_>, doc: &mut Value) {
-    todo!("{model:?}{doc}")
+    if let Value::Object(obj) = doc {
+        complete_fields(model_fields(model).into_iter(), obj);
+    }
+}
+
+fn complete_fields<'f>(fields: impl Iterator<Item = &'f Field>, obj: &mut Map<String, Value>) {
+    for field in fields {
+        match obj.get_mut(field.name) {
+            Some(value) => complete_value(field.kind, value),
+            None => {
+                let fill = field.default.map_or(Value::Null, |d| Value::String(d.to_string()));
+                obj.insert(field.name.to_string(), fill);
+            }
+        }
+    }
+}
+
+fn complete_value(kind: Kind, value: &mut Value) {
+    match (kind, value) {
+        (Kind::Nested(spec), Value::Object(obj)) => complete_fields(spec.fields.iter(), obj),
+        (Kind::List(spec), Value::Array(items)) => {
+            for item in items.iter_mut().filter_map(Value::as_object_mut) {
+                complete_fields(spec.fields.iter(), item);
+            }
+        }
+        (Kind::Url, Value::String(s)) => {
+            if let Some(normal) = normalize_url(s) {
+                *s = normal;
+            }
+        }
+        _ => {}
+    }
+}
+
+/// pydantic's `AnyUrl` serialisation (same `url` crate): lowercase scheme and host,
+/// `/` after a bare host, percent-encoding. `None` if the text is not a URL.
+pub fn normalize_url(text: &str) -> Option<String> {
+    url::Url::parse(text).ok().map(String::from)
 }
 
 /// Removes from `new` every `null` whose key is absent at the same place in `old`, so that
 /// a file written by an older model keeps its shape until a change really sets the key.
 pub fn keep_absent(new: &mut Value, old: &Value) {
-    todo!("{new}{old}")
+    match (new, old) {
+        (Value::Object(new), Value::Object(old)) => {
+            new.retain(|key, value| !value.is_null() || old.contains_key(key));
+            for (key, value) in new.iter_mut() {
+                if let Some(old_value) = old.get(key) {
+                    keep_absent(value, old_value);
+                }
+            }
+        }
+        (Value::Array(new), Value::Array(old)) => {
+            for (new_item, old_item) in new.iter_mut().zip(old) {
+                keep_absent(new_item, old_item);
+            }
+        }
+        _ => {}
+    }
 }
+
+// ---------------------------------------------------------------------------------------
+// Validation
+// ---------------------------------------------------------------------------------------
 
 /// Checks a stored entity or relationship document (without computed fields):
 /// required fields, enums, at least one PRIMARY name, dates, grammar of embedded IDs.
 pub fn validate(model: Model<'_>, doc: &Value) -> Result<(), Vec<Violation>> {
-    todo!("{model:?}{doc}")
+    let mut out = Vec::new();
+    match doc.as_object() {
+        None => violation(&mut out, "", "document must be a JSON object"),
+        Some(obj) => {
+            if let Model::Entity { entity_type, sub_type } = model {
+                check_entity_kind(entity_type, sub_type, obj, &mut out);
+            }
+            let known_type = match model {
+                Model::Entity { entity_type, .. } => subtypes(entity_type).is_some(),
+                Model::Relationship => true,
+            };
+            if known_type {
+                validate_fields(&model_fields(model), false, obj, "", &mut out);
+            }
+            match model {
+                Model::Entity { .. } => check_primary_name(obj, &mut out),
+                Model::Relationship => check_date_order(obj, &mut out),
+            }
+        }
+    }
+    if out.is_empty() {
+        Ok(())
+    } else {
+        Err(out)
+    }
 }
+
+fn violation(out: &mut Vec<Violation>, path: &str, message: impl Into<String>) {
+    out.push(Violation {
+        path: path.to_string(),
+        message: message.into(),
+    });
+}
+
+fn join(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_string()
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
+fn validate_fields(
+    fields: &[&Field],
+    allow_extra: bool,
+    obj: &Map<String, Value>,
+    path: &str,
+    out: &mut Vec<Violation>,
+) {
+    for field in fields {
+        let at = join(path, field.name);
+        match (obj.get(field.name), field.presence) {
+            (None, Presence::Required | Presence::RequiredNullable) => violation(out, &at, "required field is missing"),
+            (Some(Value::Null), Presence::Required) => violation(out, &at, "required field is null"),
+            (None | Some(Value::Null), _) => {}
+            (Some(value), _) => validate_value(field.kind, value, &at, out),
+        }
+    }
+    if !allow_extra {
+        for key in obj.keys().filter(|k| !fields.iter().any(|f| f.name == k.as_str())) {
+            violation(out, &join(path, key), "unknown field (the model forbids extra fields)");
+        }
+    }
+}
+
+fn validate_spec(spec: &Spec, value: &Value, path: &str, out: &mut Vec<Violation>) {
+    let Some(obj) = value.as_object() else {
+        return violation(out, path, format!("expected an object, found {}", type_name(value)));
+    };
+    let fields: Vec<&Field> = spec.fields.iter().collect();
+    validate_fields(&fields, spec.allow_extra, obj, path, out);
+    if let Some(check) = spec.check {
+        check(obj, path, out);
+    }
+}
+
+fn validate_value(kind: Kind, value: &Value, path: &str, out: &mut Vec<Violation>) {
+    let expect = |out: &mut Vec<Violation>, what: &str| {
+        violation(out, path, format!("expected {what}, found {}", type_name(value)));
+    };
+    match kind {
+        Kind::Nested(spec) => validate_spec(spec, value, path, out),
+        Kind::List(spec) => match value.as_array() {
+            Some(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    validate_spec(spec, item, &format!("{path}[{i}]"), out);
+                }
+            }
+            None => expect(out, "a list"),
+        },
+        Kind::StrList => match value.as_array() {
+            Some(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    if !item.is_string() {
+                        let at = format!("{path}[{i}]");
+                        violation(out, &at, format!("expected a string, found {}", type_name(item)));
+                    }
+                }
+            }
+            None => expect(out, "a list of strings"),
+        },
+        Kind::Int if !(value.is_i64() || value.is_u64()) => expect(out, "an integer"),
+        Kind::Float if !value.is_number() => expect(out, "a number"),
+        Kind::Bool if !value.is_boolean() => expect(out, "a boolean"),
+        Kind::FreeObject if !value.is_object() => expect(out, "an object"),
+        Kind::Int | Kind::Float | Kind::Bool | Kind::FreeObject => {}
+        _ => match value.as_str() {
+            Some(s) => validate_text(kind, s, path, out),
+            None => expect(out, "a string"),
+        },
+    }
+}
+
+/// Checks the string kinds.
+fn validate_text(kind: Kind, s: &str, path: &str, out: &mut Vec<Violation>) {
+    let problem = match kind {
+        Kind::NonEmptyStr if s.is_empty() => Some("must not be empty".to_string()),
+        Kind::Date if parse_date(s).is_none() => Some(format!("`{s}` is not a YYYY-MM-DD date")),
+        Kind::DateTime if chrono::DateTime::parse_from_rfc3339(s).is_err() => {
+            Some(format!("`{s}` is not an RFC 3339 timestamp"))
+        }
+        Kind::Url if url::Url::parse(s).is_err() => Some(format!("`{s}` is not a URL")),
+        Kind::Slug => validate_slug(s).err().map(|e| e.rule),
+        Kind::Enum(allowed) if !allowed.contains(&s) => {
+            Some(format!("`{s}` is not one of {}", allowed.join(", ")))
+        }
+        Kind::EntityRef(wanted) => match EntityId::parse(s) {
+            Err(e) => Some(e.rule),
+            Ok(id) => wanted
+                .filter(|t| id.entity_type != *t)
+                .map(|t| format!("`{s}` must be a {t} entity ID")),
+        },
+        Kind::ObjectRef => ObjectId::parse(s).err().map(|e| e.rule),
+        _ => None,
+    };
+    if let Some(message) = problem {
+        violation(out, path, message);
+    }
+}
+
+fn parse_date(s: &str) -> Option<chrono::NaiveDate> {
+    let shaped = s.len() == 10 && s.as_bytes()[4] == b'-' && s.as_bytes()[7] == b'-';
+    shaped.then(|| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()).flatten()
+}
+
+fn type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(n) if n.is_f64() => "a float",
+        Value::Number(_) => "an integer",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// `type` and `sub_type` agree with the model and with each other.
+fn check_entity_kind(entity_type: &str, sub_type: Option<&str>, obj: &Map<String, Value>, out: &mut Vec<Violation>) {
+    let Some(allowed) = subtypes(entity_type) else {
+        let known = ENTITY_TYPES.join(", ");
+        return violation(out, "type", format!("unknown entity type `{entity_type}`; expected one of {known}"));
+    };
+    if let Some(found) = obj.get("type").and_then(Value::as_str) {
+        if found != entity_type {
+            violation(out, "type", format!("`{found}` does not match the model's type `{entity_type}`"));
+        }
+    }
+    match obj.get("sub_type") {
+        None | Some(Value::Null) if sub_type.is_some() => {
+            violation(out, "sub_type", format!("missing; the model's subtype is `{}`", sub_type.unwrap_or_default()));
+        }
+        None | Some(Value::Null) => {}
+        Some(Value::String(found)) => {
+            if allowed.is_empty() {
+                violation(out, "sub_type", format!("type `{entity_type}` takes no subtype, found `{found}`"));
+            } else if !allowed.contains(&found.as_str()) {
+                let list = allowed.join(", ");
+                let msg = format!("subtype `{found}` is not allowed for type `{entity_type}`; expected one of {list}");
+                violation(out, "sub_type", msg);
+            } else if sub_type != Some(found.as_str()) {
+                let msg = format!("`{found}` does not match the model's subtype {sub_type:?}");
+                violation(out, "sub_type", msg);
+            }
+        }
+        Some(other) => violation(out, "sub_type", format!("expected a string or null, found {}", type_name(other))),
+    }
+}
+
+fn check_primary_name(obj: &Map<String, Value>, out: &mut Vec<Violation>) {
+    let Some(names) = obj.get("names").and_then(Value::as_array) else {
+        return; // reported by the field table
+    };
+    let primary = names.iter().any(|n| n.get("kind").and_then(Value::as_str) == Some("PRIMARY"));
+    if !primary {
+        violation(out, "names", "at least one name must have kind PRIMARY");
+    }
+}
+
+fn check_name(obj: &Map<String, Value>, path: &str, out: &mut Vec<Violation>) {
+    let set = |key| obj.get(key).is_some_and(|v| !v.is_null());
+    if !set("en") && !set("ne") {
+        violation(out, path, "a name needs `en` or `ne`");
+    }
+}
+
+fn check_position(obj: &Map<String, Value>, path: &str, out: &mut Vec<Violation>) {
+    if let Some(description) = obj.get("description").and_then(Value::as_str) {
+        let len = description.chars().count();
+        if len > 200 {
+            violation(out, &join(path, "description"), format!("{len} characters; at most 200"));
+        }
+    }
+}
+
+fn check_contact(obj: &Map<String, Value>, path: &str, out: &mut Vec<Violation>) {
+    let (Some(kind), Some(value)) = (obj.get("type").and_then(Value::as_str), obj.get("value").and_then(Value::as_str))
+    else {
+        return;
+    };
+    let problem = match kind {
+        "PHONE" | "WHATSAPP" if !is_e164(value) => Some("must be an E.164 number like +9779812345678"),
+        "URL" | "TWITTER" | "FACEBOOK" | "INSTAGRAM" | "LINKEDIN"
+            if !(value.starts_with("http://") || value.starts_with("https://")) =>
+        {
+            Some("must start with http:// or https://")
+        }
+        "EMAIL" if !is_email(value) => Some("is not an email address"),
+        _ => None,
+    };
+    if let Some(problem) = problem {
+        violation(out, &join(path, "value"), format!("`{value}` {problem}"));
+    }
+}
+
+/// `^\+[1-9]\d{1,14}$`.
+fn is_e164(s: &str) -> bool {
+    let Some(digits) = s.strip_prefix('+') else {
+        return false;
+    };
+    (2..=15).contains(&digits.len())
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && !digits.starts_with('0')
+}
+
+/// `local@domain.tld`, no whitespace, one `@`.
+fn is_email(s: &str) -> bool {
+    let Some((local, domain)) = s.split_once('@') else {
+        return false;
+    };
+    let clean = |part: &str| !part.is_empty() && !part.contains(['@', ' ', '\t', '\n', '\r']);
+    let dotted = domain
+        .rsplit_once('.')
+        .is_some_and(|(host, tld)| !host.is_empty() && !tld.is_empty());
+    clean(local) && clean(domain) && dotted
+}
+
+/// A relationship must not end before it starts.
+fn check_date_order(obj: &Map<String, Value>, out: &mut Vec<Violation>) {
+    let date = |key| obj.get(key).and_then(Value::as_str).and_then(parse_date);
+    if let (Some(start), Some(end)) = (date("start_date"), date("end_date")) {
+        if end < start {
+            violation(out, "end_date", format!("{end} is before start_date {start}"));
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Computed fields and references
+// ---------------------------------------------------------------------------------------
 
 /// Computed fields that appear only in snapshots (besides `id` and `version_summary.id`):
 /// for locations `location_type` and `administrative_level`.
 pub fn computed_fields(model: Model<'_>) -> Vec<(&'static str, Value)> {
-    todo!("{model:?}")
+    match model {
+        Model::Entity {
+            entity_type: "location",
+            sub_type,
+        } => {
+            let level = sub_type.and_then(administrative_level).map_or(Value::Null, Value::from);
+            vec![
+                ("location_type", sub_type.map_or(Value::Null, Value::from)),
+                ("administrative_level", level),
+            ]
+        }
+        _ => Vec::new(),
+    }
 }
+
+/// Administrative level of a location subtype; `None` for constituencies.
+pub fn administrative_level(sub_type: &str) -> Option<u64> {
+    match sub_type {
+        "province" => Some(1),
+        "district" => Some(2),
+        "metropolitan_city" | "sub_metropolitan_city" | "municipality" | "rural_municipality" => Some(3),
+        "ward" => Some(4),
+        _ => None,
+    }
+}
+
+/// Keys whose string values are entity IDs, wherever they occur in a document.
+const REFERENCE_KEYS: &[&str] = &[
+    "parent",
+    "location_id",
+    "constituency_id",
+    "party_id",
+    "source_entity_id",
+    "target_entity_id",
+];
 
 /// Entity IDs a document refers to, with the JSON path of each reference:
 /// `parent`, address `location_id`s, candidacy `constituency_id`/`party_id`,
 /// relationship `source_entity_id`/`target_entity_id`.
 pub fn references(doc: &Value) -> Vec<(String, String)> {
-    todo!("{doc}")
+    let mut out = Vec::new();
+    collect_references(doc, "", &mut out);
+    out
+}
+
+fn collect_references(value: &Value, path: &str, out: &mut Vec<(String, String)>) {
+    match value {
+        Value::Object(obj) => {
+            for (key, child) in obj {
+                // Free-form and bookkeeping parts may hold look-alike keys that are not references.
+                if matches!(key.as_str(), "attributes" | "version_summary" | "raw_payload") {
+                    continue;
+                }
+                let at = join(path, key);
+                match child {
+                    Value::String(id) if REFERENCE_KEYS.contains(&key.as_str()) => out.push((at, id.clone())),
+                    _ => collect_references(child, &at, out),
+                }
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                collect_references(item, &format!("{path}[{i}]"), out);
+            }
+        }
+        _ => {}
+    }
 }
