@@ -94,12 +94,25 @@ fn clean_repo() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     write(root, "README.md", b"data\n");
-    write_json(root, &format!("v2/author/{AUTHOR}.json"), &json!({"name": "Damodar Dahal", "slug": AUTHOR}));
-    let district = entity("location/district/acham", json!({"parent": null, "area": 1680.0, "lat": null, "lng": null}));
+    write_json(
+        root,
+        &format!("v2/author/{AUTHOR}.json"),
+        &json!({"name": "Damodar Dahal", "slug": AUTHOR}),
+    );
+    let district = entity(
+        "location/district/acham",
+        json!({"parent": null, "area": 1680.0, "lat": null, "lng": null}),
+    );
     put_object(root, "entity:location/district/acham", &district);
-    let ward = entity("location/ward/acham-ward-1", json!({"parent": "entity:location/district/acham", "area": null, "lat": null, "lng": null}));
+    let ward = entity(
+        "location/ward/acham-ward-1",
+        json!({"parent": "entity:location/district/acham", "area": null, "lat": null, "lng": null}),
+    );
     put_object(root, "entity:location/ward/acham-ward-1", &ward);
-    let seat = entity("location/constituency/acham-1", json!({"parent": "entity:location/district/acham", "area": null, "lat": null, "lng": null}));
+    let seat = entity(
+        "location/constituency/acham-1",
+        json!({"parent": "entity:location/district/acham", "area": null, "lat": null, "lng": null}),
+    );
     put_object(root, "entity:location/constituency/acham-1", &seat);
     let party = entity(
         "organization/political_party/test-party",
@@ -130,11 +143,20 @@ fn verify(root: &Path) -> Report {
 
 /// The report's violations as (rule, path) pairs.
 fn found(report: &Report) -> Vec<(Rule, String)> {
-    report.violations.iter().map(|v| (v.rule, v.path.clone())).collect()
+    report
+        .violations
+        .iter()
+        .map(|v| (v.rule, v.path.clone()))
+        .collect()
 }
 
 fn assert_only(report: &Report, rule: Rule, path: &str) {
-    assert_eq!(found(report), vec![(rule, path.to_string())], "{:#?}", report.violations);
+    assert_eq!(
+        found(report),
+        vec![(rule, path.to_string())],
+        "{:#?}",
+        report.violations
+    );
 }
 
 #[test]
@@ -179,7 +201,11 @@ fn grammar() {
     );
     let report = verify(repo.path());
     assert_only(&report, Rule::Grammar, rel);
-    assert!(report.violations[0].message.contains("`parent`"), "{}", report.violations[0].message);
+    assert!(
+        report.violations[0].message.contains("`parent`"),
+        "{}",
+        report.violations[0].message
+    );
 }
 
 #[test]
@@ -191,7 +217,11 @@ fn schema_rejects_computed_fields_in_entity_files() {
     write_json(repo.path(), rel, &person);
     let report = verify(repo.path());
     // The object no longer equals its snapshot either; the schema is the point here.
-    let schema: Vec<_> = report.violations.iter().filter(|v| v.rule == Rule::Schema).collect();
+    let schema: Vec<_> = report
+        .violations
+        .iter()
+        .filter(|v| v.rule == Rule::Schema)
+        .collect();
     assert_eq!(schema.len(), 1, "{:#?}", report.violations);
     assert_eq!(schema[0].path, rel);
     assert!(schema[0].message.contains("'id'"), "{}", schema[0].message);
@@ -205,7 +235,11 @@ fn schema() {
     let mut party: Value = json::from_slice(&std::fs::read(repo.path().join(rel)).unwrap()).unwrap();
     party["registration_date"] = json!("2020-13-45");
     write_json(repo.path(), rel, &party);
-    write_json(repo.path(), "v2/version/entity/organization/political_party/test-party/1.json", &version_of(id, &party));
+    write_json(
+        repo.path(),
+        "v2/version/entity/organization/political_party/test-party/1.json",
+        &version_of(id, &party),
+    );
     assert_only(&verify(repo.path()), Rule::Schema, rel);
 }
 
@@ -216,11 +250,18 @@ fn unique() {
     let path = "v2/author/duplicate.json";
     write_json(repo.path(), path, &json!({"name": null, "slug": AUTHOR}));
     let report = verify(repo.path());
-    let unique: Vec<_> = report.violations.iter().filter(|v| v.rule == Rule::Unique).collect();
+    let unique: Vec<_> = report
+        .violations
+        .iter()
+        .filter(|v| v.rule == Rule::Unique)
+        .collect();
     assert_eq!(unique.len(), 1, "{:#?}", report.violations);
     assert_eq!(unique[0].path, path);
     // Claiming an ID stored elsewhere is necessarily also a content/path mismatch.
-    assert_eq!(found(&report), vec![(Rule::IdPath, path.to_string()), (Rule::Unique, path.to_string())]);
+    assert_eq!(
+        found(&report),
+        vec![(Rule::IdPath, path.to_string()), (Rule::Unique, path.to_string())]
+    );
 }
 
 #[test]
@@ -233,8 +274,14 @@ fn reference() {
     assert_eq!(
         found(&report),
         vec![
-            (Rule::Reference, "v2/entity/location/constituency/acham-1.json".to_string()),
-            (Rule::Reference, "v2/entity/location/ward/acham-ward-1.json".to_string()),
+            (
+                Rule::Reference,
+                "v2/entity/location/constituency/acham-1.json".to_string()
+            ),
+            (
+                Rule::Reference,
+                "v2/entity/location/ward/acham-ward-1.json".to_string()
+            ),
         ],
         "{:#?}",
         report.violations
@@ -246,13 +293,18 @@ fn reference_to_missing_author() {
     let repo = clean_repo();
     let root = repo.path();
     // A second version by an author who has no file.
-    let mut person: Value = json::from_slice(&std::fs::read(root.join("v2/entity/person/ram-bahadur.json")).unwrap()).unwrap();
+    let mut person: Value =
+        json::from_slice(&std::fs::read(root.join("v2/entity/person/ram-bahadur.json")).unwrap()).unwrap();
     person["version_summary"]["version_number"] = json!(2);
     person["version_summary"]["author"] = json!({"id": "author:ghost", "name": null, "slug": "ghost"});
     write_json(root, "v2/entity/person/ram-bahadur.json", &person);
     let version = version_of("entity:person/ram-bahadur", &person);
     write_json(root, "v2/version/entity/person/ram-bahadur/2.json", &version);
-    assert_only(&verify(root), Rule::Reference, "v2/version/entity/person/ram-bahadur/2.json");
+    assert_only(
+        &verify(root),
+        Rule::Reference,
+        "v2/version/entity/person/ram-bahadur/2.json",
+    );
 }
 
 #[test]
@@ -263,8 +315,16 @@ fn version_chain_gap() {
     let mut person: Value = json::from_slice(&std::fs::read(root.join(rel)).unwrap()).unwrap();
     person["version_summary"]["version_number"] = json!(3);
     write_json(root, rel, &person);
-    write_json(root, "v2/version/entity/person/ram-bahadur/3.json", &version_of("entity:person/ram-bahadur", &person));
-    assert_only(&verify(root), Rule::VersionChain, "v2/version/entity/person/ram-bahadur/2.json");
+    write_json(
+        root,
+        "v2/version/entity/person/ram-bahadur/3.json",
+        &version_of("entity:person/ram-bahadur", &person),
+    );
+    assert_only(
+        &verify(root),
+        Rule::VersionChain,
+        "v2/version/entity/person/ram-bahadur/2.json",
+    );
 }
 
 #[test]
@@ -276,14 +336,21 @@ fn version_chain_object_differs_from_latest_snapshot() {
     write_json(repo.path(), rel, &district);
     let report = verify(repo.path());
     assert_only(&report, Rule::VersionChain, rel);
-    assert!(report.violations[0].message.contains("snapshot"), "{}", report.violations[0].message);
+    assert!(
+        report.violations[0].message.contains("snapshot"),
+        "{}",
+        report.violations[0].message
+    );
 }
 
 #[test]
 fn orphan_versions_are_fine() {
     let repo = clean_repo();
     let root = repo.path();
-    let district = entity("location/district/gone", json!({"parent": null, "area": null, "lat": null, "lng": null}));
+    let district = entity(
+        "location/district/gone",
+        json!({"parent": null, "area": null, "lat": null, "lng": null}),
+    );
     put_object(root, "entity:location/district/gone", &district);
     std::fs::remove_file(root.join("v2/entity/location/district/gone.json")).unwrap();
     assert!(verify(root).is_clean());
@@ -294,18 +361,33 @@ fn repository_schema_override() {
     let repo = clean_repo();
     let root = repo.path();
     // Persons must have a gender in this repository; the clean person has one.
-    let mut person_schema: Value = serde_json::from_str(include_str!("../schemas/entity-person.json")).unwrap();
-    person_schema["properties"]["personal_details"] = json!({"type": "object", "required": ["gender", "birth_place"]});
+    let mut person_schema: Value =
+        serde_json::from_str(include_str!("../schemas/entity-person.json")).unwrap();
+    person_schema["properties"]["personal_details"] =
+        json!({"type": "object", "required": ["gender", "birth_place"]});
     write_json(root, ".nes/schema/entity-person.json", &person_schema);
     let report = verify(root);
     assert_only(&report, Rule::Schema, "v2/entity/person/ram-bahadur.json");
-    assert!(report.violations[0].message.contains("birth_place"), "{}", report.violations[0].message);
+    assert!(
+        report.violations[0].message.contains("birth_place"),
+        "{}",
+        report.violations[0].message
+    );
     // A new name adds a schema: districts now need an area below 1000.
     std::fs::remove_file(root.join(".nes/schema/entity-person.json")).unwrap();
-    let mut district_schema: Value = serde_json::from_str(include_str!("../schemas/entity-location.json")).unwrap();
+    let mut district_schema: Value =
+        serde_json::from_str(include_str!("../schemas/entity-location.json")).unwrap();
     district_schema["properties"]["area"] = json!({"type": "number", "maximum": 1000});
-    write_json(root, ".nes/schema/entity-location-district.json", &district_schema);
-    assert_only(&verify(root), Rule::Schema, "v2/entity/location/district/acham.json");
+    write_json(
+        root,
+        ".nes/schema/entity-location-district.json",
+        &district_schema,
+    );
+    assert_only(
+        &verify(root),
+        Rule::Schema,
+        "v2/entity/location/district/acham.json",
+    );
     // A broken override is a usage error.
     write(root, ".nes/schema/author.json", b"{");
     let err = verify_repo(root, &VerifyOptions::default()).unwrap_err();
@@ -324,7 +406,14 @@ fn paths_limit_the_check_to_those_files_and_their_chains() {
     let report = verify_repo(root, &options).unwrap();
     assert!(report.is_clean(), "{:#?}", report.violations);
     assert_eq!(report.files_checked, 2); // the person and its version
-    let err = verify_repo(root, &VerifyOptions { paths: vec!["../etc".into()], progress: false }).unwrap_err();
+    let err = verify_repo(
+        root,
+        &VerifyOptions {
+            paths: vec!["../etc".into()],
+            progress: false,
+        },
+    )
+    .unwrap_err();
     assert_eq!(nes::error::exit_code(&err), nes::error::ExitCode::Usage);
 }
 
@@ -333,7 +422,10 @@ fn touched_file_with_a_dangling_reference() {
     let repo = clean_repo();
     let root = repo.path();
     let rel = "v2/entity/location/ward/acham-ward-2.json";
-    let ward = entity("location/ward/acham-ward-2", json!({"parent": "entity:location/district/bajura", "area": null, "lat": null, "lng": null}));
+    let ward = entity(
+        "location/ward/acham-ward-2",
+        json!({"parent": "entity:location/district/bajura", "area": null, "lat": null, "lng": null}),
+    );
     put_object(root, "entity:location/ward/acham-ward-2", &ward);
     let report = verify_touched(root, &[rel.to_string()]).unwrap();
     assert_only(&report, Rule::Reference, rel);
@@ -348,19 +440,31 @@ fn touched_deletion_breaks_references_into_it() {
     std::fs::remove_file(root.join(party)).unwrap();
     let report = verify_touched(root, &[party.to_string()]).unwrap();
     assert_only(&report, Rule::Reference, "v2/entity/person/ram-bahadur.json");
-    assert!(report.violations[0].message.contains("party_id"), "{}", report.violations[0].message);
+    assert!(
+        report.violations[0].message.contains("party_id"),
+        "{}",
+        report.violations[0].message
+    );
     // Deleting a version leaves a gap in a chain that still has an object.
     let version = "v2/version/entity/location/district/acham/1.json";
     std::fs::remove_file(root.join(version)).unwrap();
     let report = verify_touched(root, &[version.to_string()]).unwrap();
-    assert_only(&report, Rule::VersionChain, "v2/entity/location/district/acham.json");
+    assert_only(
+        &report,
+        Rule::VersionChain,
+        "v2/entity/location/district/acham.json",
+    );
 }
 
 #[test]
 fn real_bundle() {
-    let Some(shared) = common::shared_dir() else { return };
+    let Some(shared) = common::shared_dir() else {
+        return;
+    };
     let tmp = tempfile::tempdir().unwrap();
+    let start = std::time::Instant::now();
     let root = common::clone_bundle(&shared, &tmp.path().join("db"));
+    eprintln!("clone: {:.1}s", start.elapsed().as_secs_f64());
     let start = std::time::Instant::now();
     let report = verify(&root);
     let secs = start.elapsed().as_secs_f64();
@@ -377,18 +481,27 @@ fn real_bundle() {
     assert_eq!(report.files_checked, 33_757);
     // FORMAT.md: every reference resolves, every chain is consistent, and the §9 quirks
     // (shape drift, mixed timezones, pa_subdivision "B", ...) are not format violations.
-    assert!(report.is_clean(), "{:#?}", &report.violations[..report.violations.len().min(20)]);
+    assert!(
+        report.is_clean(),
+        "{:#?}",
+        &report.violations[..report.violations.len().min(20)]
+    );
 
     // The checks do bite on real documents: a computed field stored in a real entity file.
     let ward = "v2/entity/location/ward/aadarsha-rural-municipality-ward-1.json";
     let mut doc: Value = json::from_slice(&std::fs::read(root.join(ward)).unwrap()).unwrap();
     doc["location_type"] = json!("ward");
     write_json(&root, ward, &doc);
+    let start = std::time::Instant::now();
     let report = verify_touched(&root, &[ward.to_string()]).unwrap();
+    eprintln!("touched: {:.2}s", start.elapsed().as_secs_f64());
     assert_eq!(report.files_checked, 3); // the ward and its two versions
     assert_eq!(
         found(&report),
-        vec![(Rule::Schema, ward.to_string()), (Rule::VersionChain, ward.to_string())],
+        vec![
+            (Rule::Schema, ward.to_string()),
+            (Rule::VersionChain, ward.to_string())
+        ],
         "{:#?}",
         report.violations
     );

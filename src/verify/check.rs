@@ -76,10 +76,20 @@ pub struct VersionFacts {
 
 /// Where a `v2/`-relative path says a document belongs.
 enum Layout {
-    Entity { key: String, id: Result<EntityId, IdError> },
-    Relationship { key: String },
-    Version { key: String, number: u64 },
-    Author { slug: String },
+    Entity {
+        key: String,
+        id: Result<EntityId, IdError>,
+    },
+    Relationship {
+        key: String,
+    },
+    Version {
+        key: String,
+        number: u64,
+    },
+    Author {
+        slug: String,
+    },
     Bad(String),
 }
 
@@ -145,7 +155,10 @@ impl<'a> Checker<'a> {
                         None => format!("entity:{ty}/{slug}"),
                     };
                     if claimed != id.to_string() {
-                        file.push(Rule::IdPath, format!("type/sub_type/slug say `{claimed}`, the path says `{id}`"));
+                        file.push(
+                            Rule::IdPath,
+                            format!("type/sub_type/slug say `{claimed}`, the path says `{id}`"),
+                        );
                         let owner = EntityId::new(ty, sub, slug).ok().map(|c| c.rel_path());
                         file.claim(claimed, owner);
                     }
@@ -154,7 +167,11 @@ impl<'a> Checker<'a> {
             }
         }
         let schema = match (ty, sub) {
-            (Some(ty), Some(sub)) => vec![format!("entity-{ty}-{sub}"), format!("entity-{ty}"), "entity".into()],
+            (Some(ty), Some(sub)) => vec![
+                format!("entity-{ty}-{sub}"),
+                format!("entity-{ty}"),
+                "entity".into(),
+            ],
             (Some(ty), None) => vec![format!("entity-{ty}"), "entity".into()],
             _ => vec!["entity".into()],
         };
@@ -174,7 +191,10 @@ impl<'a> Checker<'a> {
             if let Ok(id) = RelationshipId::new(source, target, ty) {
                 if id.rel_path() != rel {
                     let owner = id.rel_path();
-                    file.push(Rule::IdPath, format!("the content says `{id}`, which belongs at v2/{owner}"));
+                    file.push(
+                        Rule::IdPath,
+                        format!("the content says `{id}`, which belongs at v2/{owner}"),
+                    );
                     file.claim(id.to_string(), Some(owner));
                 }
                 summary_matches(file, doc, &id.to_string());
@@ -200,7 +220,10 @@ impl<'a> Checker<'a> {
                     }
                 }
                 if let Some(kind) = text(doc, "type").filter(|k| *k != id.kind_label()) {
-                    file.push(Rule::IdPath, format!("`type` is `{kind}` but `{id}` is an {}", id.kind_label()));
+                    file.push(
+                        Rule::IdPath,
+                        format!("`type` is `{kind}` but `{id}` is an {}", id.kind_label()),
+                    );
                 }
             }
             None => {}
@@ -208,7 +231,9 @@ impl<'a> Checker<'a> {
         self.author_reference(file, doc);
         self.schema(file, &["version".to_string()], doc);
         let snapshot = match (doc.get("snapshot"), object, stated) {
-            (Some(snapshot @ Value::Object(_)), Some((id, Ok(_))), Some(n)) => snapshot_facts(file, doc, snapshot, id, n),
+            (Some(snapshot @ Value::Object(_)), Some((id, Ok(_))), Some(n)) => {
+                snapshot_facts(file, doc, snapshot, id, n)
+            }
             _ => None,
         };
         let header = digest(doc, &["snapshot"], false);
@@ -222,7 +247,10 @@ impl<'a> Checker<'a> {
             file.push(Rule::Grammar, format!("the path's {e}"));
         }
         if let Some(claimed) = text(doc, "slug").filter(|s| *s != slug) {
-            file.push(Rule::IdPath, format!("`slug` is `{claimed}` but the file is named `{slug}.json`"));
+            file.push(
+                Rule::IdPath,
+                format!("`slug` is `{claimed}` but the file is named `{slug}.json`"),
+            );
             let owner = AuthorId::new(claimed).ok().map(|a| a.rel_path());
             file.claim(format!("author:{claimed}"), owner);
         }
@@ -257,9 +285,15 @@ impl<'a> Checker<'a> {
         };
         let target_path = format!("{DATA_DIR}/{}", id.rel_path());
         if !self.exists(&target_path) {
-            file.push(Rule::Reference, format!("`{at}` refers to `{id}`, but {target_path} does not exist"));
+            file.push(
+                Rule::Reference,
+                format!("`{at}` refers to `{id}`, but {target_path} does not exist"),
+            );
         } else if let Some(wanted) = wanted.filter(|w| id.entity_type != *w) {
-            file.push(Rule::Reference, format!("`{at}` must refer to a {wanted}, not `{id}`"));
+            file.push(
+                Rule::Reference,
+                format!("`{at}` must refer to a {wanted}, not `{id}`"),
+            );
         }
     }
 
@@ -271,11 +305,17 @@ impl<'a> Checker<'a> {
             Err(e) => file.push(Rule::Grammar, format!("`author.id`: {e}")),
             Ok(author_id) => {
                 if let Some(slug) = text(author, "slug").filter(|s| *s != author_id.slug) {
-                    file.push(Rule::Grammar, format!("`author.id` is `{id}` but `author.slug` is `{slug}`"));
+                    file.push(
+                        Rule::Grammar,
+                        format!("`author.id` is `{id}` but `author.slug` is `{slug}`"),
+                    );
                 }
                 let target = format!("{DATA_DIR}/{}", author_id.rel_path());
                 if !self.exists(&target) {
-                    file.push(Rule::Reference, format!("`author.id` refers to `{id}`, but {target} does not exist"));
+                    file.push(
+                        Rule::Reference,
+                        format!("`author.id` refers to `{id}`, but {target} does not exist"),
+                    );
                 }
             }
         }
@@ -310,7 +350,9 @@ impl File<'_> {
     fn object_facts(&mut self, doc: &Value) {
         let summary = doc.get("version_summary").filter(|s| s.is_object());
         let facts = ObjectFacts {
-            summary_number: summary.and_then(|s| s.get("version_number")).and_then(Value::as_u64),
+            summary_number: summary
+                .and_then(|s| s.get("version_number"))
+                .and_then(Value::as_u64),
             summary: summary.map(|s| digest(s, &[], false)),
             body: digest(doc, &[], false),
         };
@@ -333,9 +375,14 @@ impl Outcome {
 
 /// The object's `version_summary` must name the object itself.
 fn summary_matches(file: &mut File, doc: &Value, id: &str) {
-    let named = doc.get("version_summary").and_then(|s| text(s, "entity_or_relationship_id"));
+    let named = doc
+        .get("version_summary")
+        .and_then(|s| text(s, "entity_or_relationship_id"));
     if let Some(named) = named.filter(|n| *n != id) {
-        file.push(Rule::IdPath, format!("`version_summary.entity_or_relationship_id` is `{named}`, not `{id}`"));
+        file.push(
+            Rule::IdPath,
+            format!("`version_summary.entity_or_relationship_id` is `{named}`, not `{id}`"),
+        );
     }
 }
 
@@ -343,16 +390,28 @@ fn summary_matches(file: &mut File, doc: &Value, id: &str) {
 /// without them, comparable with the object file.
 fn snapshot_facts(file: &mut File, doc: &Value, snapshot: &Value, id: &str, n: u64) -> Option<u64> {
     if let Some(found) = snapshot.get("id").filter(|v| v.as_str() != Some(id)) {
-        file.push(Rule::VersionChain, format!("`snapshot.id` is {found}, not `{id}`"));
+        file.push(
+            Rule::VersionChain,
+            format!("`snapshot.id` is {found}, not `{id}`"),
+        );
     }
     let summary = snapshot.get("version_summary");
     let version_id = format!("version:{id}:{n}");
-    if let Some(found) = summary.and_then(|s| s.get("id")).filter(|v| v.as_str() != Some(&version_id)) {
-        file.push(Rule::VersionChain, format!("`snapshot.version_summary.id` is {found}, not `{version_id}`"));
+    if let Some(found) = summary
+        .and_then(|s| s.get("id"))
+        .filter(|v| v.as_str() != Some(&version_id))
+    {
+        file.push(
+            Rule::VersionChain,
+            format!("`snapshot.version_summary.id` is {found}, not `{version_id}`"),
+        );
     }
     if let Some(summary) = summary.filter(|s| s.is_object()) {
         if digest(summary, &["id"], false) != digest(doc, &["snapshot"], false) {
-            file.push(Rule::VersionChain, "`snapshot.version_summary` differs from this version's header");
+            file.push(
+                Rule::VersionChain,
+                "`snapshot.version_summary` differs from this version's header",
+            );
         }
     }
     let mut skip = vec!["id"];
@@ -367,7 +426,10 @@ fn snapshot_facts(file: &mut File, doc: &Value, snapshot: &Value, id: &str, n: u
                     let msg = format!("computed `snapshot.{name}` is {found}, expected {expected}");
                     file.push(Rule::VersionChain, msg);
                 }
-                None => file.push(Rule::VersionChain, format!("computed `snapshot.{name}` is missing")),
+                None => file.push(
+                    Rule::VersionChain,
+                    format!("computed `snapshot.{name}` is missing"),
+                ),
                 Some(_) => {}
             }
             skip.push(name);
@@ -398,7 +460,9 @@ fn layout(rel: &str) -> Layout {
             },
             _ => Layout::Bad("entity files live at entity/<type>/[<subtype>/]<slug>.json".into()),
         },
-        FileKind::Relationship if parts.len() >= 4 => Layout::Relationship { key: stem.to_string() },
+        FileKind::Relationship if parts.len() >= 4 => Layout::Relationship {
+            key: stem.to_string(),
+        },
         FileKind::Relationship => {
             Layout::Bad("relationship files live at relationship/<source>/<target>/<TYPE>.json".into())
         }
@@ -408,7 +472,9 @@ fn layout(rel: &str) -> Layout {
                 .then(|| n.parse::<u64>().ok())
                 .flatten();
             match (dir.strip_prefix("version/"), number) {
-                (Some(key), Some(number)) if key.starts_with("entity/") || key.starts_with("relationship/") => {
+                (Some(key), Some(number))
+                    if key.starts_with("entity/") || key.starts_with("relationship/") =>
+                {
                     Layout::Version {
                         key: key.to_string(),
                         number,
@@ -418,7 +484,9 @@ fn layout(rel: &str) -> Layout {
             }
         }
         FileKind::Author => match parts[1..] {
-            [slug] => Layout::Author { slug: slug.to_string() },
+            [slug] => Layout::Author {
+                slug: slug.to_string(),
+            },
             _ => Layout::Bad("author files live at author/<slug>.json".into()),
         },
         FileKind::MigrationLog | FileKind::Other => {

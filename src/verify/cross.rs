@@ -104,7 +104,11 @@ fn uniqueness(root: &Path, claims: Vec<Claim>, out: &mut Vec<Violation>) {
         let owner = &claims[0].owner;
         let owner_exists = root.join(owner).is_file();
         for claim in &claims {
-            let mut others: Vec<&str> = claims.iter().filter(|c| c.path != claim.path).map(|c| c.path.as_str()).collect();
+            let mut others: Vec<&str> = claims
+                .iter()
+                .filter(|c| c.path != claim.path)
+                .map(|c| c.path.as_str())
+                .collect();
             if owner_exists {
                 others.insert(0, owner);
             }
@@ -140,10 +144,20 @@ fn version_chain(key: &str, mut chain: Chain, out: &mut Vec<Violation>) {
     chain.numbers.dedup();
     let have = chain.numbers.len() as u64;
     if have != latest {
-        let missing: Vec<u64> = (1..=latest).filter(|n| chain.numbers.binary_search(n).is_err()).take(10).collect();
-        let more = if latest - have > missing.len() as u64 { ", …" } else { "" };
+        let missing: Vec<u64> = (1..=latest)
+            .filter(|n| chain.numbers.binary_search(n).is_err())
+            .take(10)
+            .collect();
+        let more = if latest - have > missing.len() as u64 {
+            ", …"
+        } else {
+            ""
+        };
         let list: Vec<String> = missing.iter().map(u64::to_string).collect();
-        let message = format!("versions are not contiguous: {} missing of 1..{latest}{more}", list.join(", "));
+        let message = format!(
+            "versions are not contiguous: {} missing of 1..{latest}{more}",
+            list.join(", ")
+        );
         push(version_path(missing[0]), message);
     }
     let Some((path, Some(object))) = chain.object else {
@@ -154,20 +168,35 @@ fn version_chain(key: &str, mut chain: Chain, out: &mut Vec<Violation>) {
     };
     match object.summary_number {
         Some(n) if n != latest => {
-            push(path, format!("`version_summary.version_number` is {n}, but the latest version is {latest}"));
+            push(
+                path,
+                format!("`version_summary.version_number` is {n}, but the latest version is {latest}"),
+            );
             return;
         }
         None => return, // no usable summary; the schema rule reports it
         Some(_) => {}
     }
     if object.summary != Some(version.header) {
-        push(path.clone(), format!("`version_summary` differs from the header of {}", version_path(latest)));
+        push(
+            path.clone(),
+            format!(
+                "`version_summary` differs from the header of {}",
+                version_path(latest)
+            ),
+        );
     }
     match version.snapshot {
-        None => push(path, format!("{} has no snapshot to compare with", version_path(latest))),
+        None => push(
+            path,
+            format!("{} has no snapshot to compare with", version_path(latest)),
+        ),
         Some(snapshot) if snapshot != object.body => push(
             path,
-            format!("differs from the snapshot of {} (computed fields removed)", version_path(latest)),
+            format!(
+                "differs from the snapshot of {} (computed fields removed)",
+                version_path(latest)
+            ),
         ),
         Some(_) => {}
     }

@@ -88,7 +88,9 @@ fn write_object(h: &mut DefaultHasher, map: &Map<String, Value>, skip: &dyn Fn(&
             Skip::Inner(inner) => {
                 write_str(h, 6, key);
                 match value {
-                    Value::Object(m) => write_object(h, m, &|k| if k == inner { Skip::Drop } else { Skip::Keep }),
+                    Value::Object(m) => {
+                        write_object(h, m, &|k| if k == inner { Skip::Drop } else { Skip::Keep })
+                    }
                     other => write_value(h, other),
                 }
             }
@@ -108,6 +110,9 @@ mod tests {
         let snapshot = json!({"a": 1, "id": "x", "version_summary": {"n": 2, "id": "v"}});
         assert_eq!(digest(&object, &[], false), digest(&snapshot, &["id"], true));
         assert_ne!(digest(&object, &[], false), digest(&snapshot, &[], true));
-        assert_ne!(digest(&json!({"a": 1}), &[], false), digest(&json!({"a": 1.0}), &[], false));
+        assert_ne!(
+            digest(&json!({"a": 1}), &[], false),
+            digest(&json!({"a": 1.0}), &[], false)
+        );
     }
 }

@@ -25,8 +25,14 @@ const EMBEDDED: &[(&str, &str)] = &[
     ("defs", include_str!("../../schemas/defs.json")),
     ("entity", include_str!("../../schemas/entity.json")),
     ("entity-person", include_str!("../../schemas/entity-person.json")),
-    ("entity-location", include_str!("../../schemas/entity-location.json")),
-    ("entity-organization", include_str!("../../schemas/entity-organization.json")),
+    (
+        "entity-location",
+        include_str!("../../schemas/entity-location.json"),
+    ),
+    (
+        "entity-organization",
+        include_str!("../../schemas/entity-organization.json"),
+    ),
     (
         "entity-organization-political_party",
         include_str!("../../schemas/entity-organization-political_party.json"),
@@ -39,7 +45,10 @@ const EMBEDDED: &[(&str, &str)] = &[
         "entity-organization-hospital",
         include_str!("../../schemas/entity-organization-hospital.json"),
     ),
-    ("entity-project", include_str!("../../schemas/entity-project.json")),
+    (
+        "entity-project",
+        include_str!("../../schemas/entity-project.json"),
+    ),
     ("relationship", include_str!("../../schemas/relationship.json")),
     ("version", include_str!("../../schemas/version.json")),
     ("author", include_str!("../../schemas/author.json")),
@@ -74,7 +83,8 @@ impl Schemas {
     pub fn load(root: &Path) -> anyhow::Result<Self> {
         let mut sources: HashMap<String, (String, Value)> = HashMap::new();
         for (name, text) in EMBEDDED {
-            let value = serde_json::from_str(text).with_context(|| format!("shipped schema `{name}` is not JSON"))?;
+            let value =
+                serde_json::from_str(text).with_context(|| format!("shipped schema `{name}` is not JSON"))?;
             sources.insert(name.to_string(), (format!("schemas/{name}.json"), value));
         }
         let dir = root.join(SCHEMA_DIR);
@@ -82,9 +92,10 @@ impl Schemas {
         if dir.is_dir() {
             for entry in std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))? {
                 let path = entry?.path();
-                let (Some(name), Some("json")) =
-                    (path.file_stem().and_then(|s| s.to_str()), path.extension().and_then(|s| s.to_str()))
-                else {
+                let (Some(name), Some("json")) = (
+                    path.file_stem().and_then(|s| s.to_str()),
+                    path.extension().and_then(|s| s.to_str()),
+                ) else {
                     continue;
                 };
                 let shown = format!("{SCHEMA_DIR}/{name}.json");
@@ -114,7 +125,9 @@ impl Schemas {
     /// Validates `doc` against the first of `names` that exists; a message listing the
     /// errors, or `None` when valid (or when no schema applies).
     pub fn check(&self, names: &[String], doc: &Value) -> Option<String> {
-        let (name, validator) = names.iter().find_map(|n| self.validators.get(n).map(|v| (n, v)))?;
+        let (name, validator) = names
+            .iter()
+            .find_map(|n| self.validators.get(n).map(|v| (n, v)))?;
         if validator.is_valid(doc) {
             return None;
         }
@@ -125,7 +138,15 @@ impl Schemas {
                 format!("{}: {e}", if at.is_empty() { "/" } else { at })
             })
             .collect();
-        let mut message = format!("schema `{name}`: {}", errors.iter().take(MAX_ERRORS).cloned().collect::<Vec<_>>().join("; "));
+        let mut message = format!(
+            "schema `{name}`: {}",
+            errors
+                .iter()
+                .take(MAX_ERRORS)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("; ")
+        );
         if errors.len() > MAX_ERRORS {
             message.push_str(&format!("; and {} more", errors.len() - MAX_ERRORS));
         }
@@ -138,7 +159,9 @@ fn merge_defs(schema: &mut Value, defs: &Value) {
     let (Some(obj), Some(shared)) = (schema.as_object_mut(), defs.as_object()) else {
         return;
     };
-    let own = obj.entry("$defs").or_insert_with(|| Value::Object(Default::default()));
+    let own = obj
+        .entry("$defs")
+        .or_insert_with(|| Value::Object(Default::default()));
     if let Some(own) = own.as_object_mut() {
         for (k, v) in shared {
             own.entry(k.clone()).or_insert_with(|| v.clone());

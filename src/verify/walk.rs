@@ -119,10 +119,16 @@ pub fn expand(root: &Path, paths: &[String]) -> anyhow::Result<Vec<String>> {
         let tidy = given.replace('\\', "/");
         let tidy = tidy.trim_start_matches("./").trim_end_matches('/');
         if tidy.split('/').any(|s| s == "..") || Path::new(tidy).is_absolute() {
-            return Err(NesError::usage(format!("`{given}` must be a path inside the data repository")).into());
+            return Err(
+                NesError::usage(format!("`{given}` must be a path inside the data repository")).into(),
+            );
         }
         // The repository root or `v2` itself mean all documents.
-        let tidy = if matches!(tidy, "" | "." | "v2") { DATA_DIR } else { tidy };
+        let tidy = if matches!(tidy, "" | "." | "v2") {
+            DATA_DIR
+        } else {
+            tidy
+        };
         let full = root.join(tidy);
         if full.is_dir() && tidy == DATA_DIR {
             files.extend(files_under(root, full).collect::<walkdir::Result<Vec<_>>>()?);
@@ -135,7 +141,9 @@ pub fn expand(root: &Path, paths: &[String]) -> anyhow::Result<Vec<String>> {
                 return Err(NesError::usage(format!("`{given}` does not exist")).into());
             }
         } else {
-            let msg = format!("`{given}` is not under v2/ (migration-logs/ excluded); only NES documents are verified");
+            let msg = format!(
+                "`{given}` is not under v2/ (migration-logs/ excluded); only NES documents are verified"
+            );
             return Err(NesError::usage(msg).into());
         }
     }
@@ -159,7 +167,9 @@ pub fn with_chains(root: &Path, files: Vec<String>) -> Vec<String> {
             all.insert(object);
         }
         let dir = format!("{DATA_DIR}/version/{key}");
-        let Ok(entries) = std::fs::read_dir(root.join(&dir)) else { continue };
+        let Ok(entries) = std::fs::read_dir(root.join(&dir)) else {
+            continue;
+        };
         for entry in entries.flatten() {
             let name = entry.file_name();
             let name = name.to_string_lossy();
@@ -194,7 +204,11 @@ pub fn references_into(checker: &Checker, deleted: &[String]) -> anyhow::Result<
         dirs.push("version");
     }
     let root = checker.root;
-    let needles: Vec<String> = entities.iter().chain(&authors).map(|id| format!("\"{id}\"")).collect();
+    let needles: Vec<String> = entities
+        .iter()
+        .chain(&authors)
+        .map(|id| format!("\"{id}\""))
+        .collect();
     // With many needles, parsing everything beats searching for each.
     let prefilter = needles.len() <= 16;
     let mut found = Vec::new();
@@ -207,18 +221,25 @@ pub fn references_into(checker: &Checker, deleted: &[String]) -> anyhow::Result<
             .par_bridge()
             .try_fold(Vec::new, |mut acc, path| {
                 let path = path?;
-                let Ok(bytes) = std::fs::read(root.join(&path)) else { return anyhow::Ok(acc) };
+                let Ok(bytes) = std::fs::read(root.join(&path)) else {
+                    return anyhow::Ok(acc);
+                };
                 let text = String::from_utf8_lossy(&bytes);
                 if prefilter && !needles.iter().any(|n| text.contains(n.as_str())) {
                     return Ok(acc);
                 }
-                let Ok(doc) = json::from_slice(&bytes) else { return Ok(acc) };
+                let Ok(doc) = json::from_slice(&bytes) else {
+                    return Ok(acc);
+                };
                 let mut file = File {
                     path: &path,
                     out: Outcome::default(),
                 };
                 if dir == "version" {
-                    let id = doc.get("author").and_then(|a| a.get("id")).and_then(|i| i.as_str());
+                    let id = doc
+                        .get("author")
+                        .and_then(|a| a.get("id"))
+                        .and_then(|i| i.as_str());
                     if id.is_some_and(|id| authors.contains(id)) {
                         checker.author_reference(&mut file, &doc);
                     }
