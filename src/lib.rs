@@ -11,3 +11,4 @@ pub mod migration;
 pub mod prelude;
 pub mod stats;
 pub mod store;
+pub mod verify;

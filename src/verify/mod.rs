@@ -1,0 +1,140 @@
+//! Integrity checks of a data repository (`nes verify`).
+//!
+//! Every file under `v2/` except `migration-logs/` is read once, in parallel, and checked
+//! on its own ([`check`]: parse, ID vs path, grammar, schema, outgoing references). Only
+//! the little that the cross-file rules need survives a file ([`cross`]): claims of IDs
+//! that disagree with their path, version numbers per object and digests of the latest
+//! version and of the object. So memory grows with the number of objects, not documents.
+//!
+//! References are resolved against the working tree (a `stat` per reference), which
+//! makes a whole-repository run and a check of a few touched files behave the same.
+
+mod check;
+mod cross;
+mod digest;
+mod schema;
+mod walk;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Serialize;
+
+pub use schema::{SCHEMA_DIR, SCHEMA_NAMES};
+
+/// What [`verify_repo`] checks.
+#[derive(Debug, Clone, Default)]
+pub struct VerifyOptions {
+    /// Repository-relative files or directories to check; empty means the whole repository.
+    pub paths: Vec<String>,
+    /// Show a progress bar (only when stderr is a terminal).
+    pub progress: bool,
+}
+
+/// One broken rule in one file.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Violation {
+    pub rule: Rule,
+    /// Repository-relative path with `/` separators, e.g. `v2/entity/person/ram.json`.
+    pub path: String,
+    pub message: String,
+}
+
+/// The rule families of FORMAT.md that `verify` enforces.
+#[derive(Debug, Serialize, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[serde(rename_all = "kebab-case")]
+pub enum Rule {
+    /// The file is not JSON.
+    Parse,
+    /// The ID a document claims disagrees with where it is stored, or the path fits no layout.
+    IdPath,
+    /// An ID or slug breaks its grammar (FORMAT.md §1).
+    Grammar,
+    /// The document does not match its JSON Schema (`schemas/`, `.nes/schema/`).
+    Schema,
+    /// Two documents claim the same ID.
+    Unique,
+    /// A reference points at a file that does not exist (or of the wrong kind).
+    Reference,
+    /// Versions are not 1..N, or the object disagrees with its latest version.
+    VersionChain,
+}
+
+/// The result of a verification, serialised as `nes verify --json`.
+#[derive(Debug, Serialize)]
+pub struct Report {
+    /// Version of this report's JSON shape.
+    pub schema_version: u32,
+    pub files_checked: u64,
+    /// Sorted by rule, then path.
+    pub violations: Vec<Violation>,
+    pub by_rule: BTreeMap<Rule, u64>,
+}
+
+impl Report {
+    fn new(files_checked: u64, mut violations: Vec<Violation>) -> Self {
+        violations.sort();
+        violations.dedup();
+        let mut by_rule = BTreeMap::new();
+        for v in &violations {
+            *by_rule.entry(v.rule).or_insert(0) += 1;
+        }
+        Self {
+            schema_version: 1,
+            files_checked,
+            violations,
+            by_rule,
+        }
+    }
+
+    /// True when no rule is broken.
+    pub fn is_clean(&self) -> bool {
+        self.violations.is_empty()
+    }
+}
+
+/// Verifies the data repository at `root`: the whole of `v2/` (except `migration-logs/`),
+/// or only `options.paths` together with the version chains they belong to.
+pub fn verify_repo(root: &Path, options: &VerifyOptions) -> anyhow::Result<Report> {
+    let schemas = schema::Schemas::load(root)?;
+    let checker = check::Checker::new(root, &schemas);
+    let progress = walk::Progress::new(options.progress);
+    let acc = if options.paths.is_empty() {
+        walk::check_all(&checker, &progress)?
+    } else {
+        let files = walk::expand(root, &options.paths)?;
+        walk::check_listed(&checker, &walk::with_chains(root, files), &progress)
+    };
+    progress.finish();
+    Ok(finish(root, acc, Vec::new()))
+}
+
+/// Checks just these files (a run's touched files) plus every reference into or out of
+/// them, resolving references against the working tree.
+///
+/// Touched files that no longer exist count as deletions: files that still refer to a
+/// deleted entity, relationship or author are reported, and the version chain of a
+/// deleted version file is re-checked. The version chain of every touched object is
+/// checked in full (its object file and all its versions).
+pub fn verify_touched(root: &Path, paths: &[String]) -> anyhow::Result<Report> {
+    let schemas = schema::Schemas::load(root)?;
+    let checker = check::Checker::new(root, &schemas);
+    let files: Vec<String> = paths.iter().filter_map(|p| walk::normalize(p)).collect();
+    let (present, deleted): (Vec<String>, Vec<String>) =
+        files.into_iter().partition(|p| root.join(p).is_file());
+    let mut scope = present;
+    // A deleted version breaks its object's chain: look at what is left of it.
+    scope.extend(deleted.iter().filter(|p| walk::is_version(p)).cloned());
+    let scope = walk::with_chains(root, scope);
+    let acc = walk::check_listed(&checker, &scope, &walk::Progress::new(false));
+    let incoming = walk::references_into(&checker, &deleted)?;
+    Ok(finish(root, acc, incoming))
+}
+
+/// Runs the cross-file rules over what the per-file pass kept and builds the report.
+fn finish(root: &Path, acc: cross::Acc, extra: Vec<Violation>) -> Report {
+    let files_checked = acc.files;
+    let mut violations = cross::conclude(root, acc);
+    violations.extend(extra);
+    Report::new(files_checked, violations)
+}

@@ -1,0 +1,263 @@
+//! Which files to check, and checking them in parallel.
+
+use std::collections::BTreeSet;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
+use walkdir::WalkDir;
+
+use super::check::{chain_key, Checker, File, Outcome};
+use super::cross::Acc;
+use super::Violation;
+use crate::error::NesError;
+use crate::store::json;
+use crate::store::layout::DATA_DIR;
+use crate::store::model;
+
+/// `v2/migration-logs/` belongs to the original Python tool and holds no documents.
+const LOGS: &str = "v2/migration-logs";
+
+/// A progress spinner on stderr, only when asked for and stderr is a terminal.
+pub struct Progress(Option<ProgressBar>);
+
+impl Progress {
+    pub fn new(enabled: bool) -> Self {
+        if !enabled || !std::io::stderr().is_terminal() {
+            return Self(None);
+        }
+        let bar = ProgressBar::new_spinner();
+        if let Ok(style) = ProgressStyle::with_template("{spinner} verify: {human_pos} files ({per_sec})") {
+            bar.set_style(style);
+        }
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        Self(Some(bar))
+    }
+
+    fn inc(&self) {
+        if let Some(bar) = &self.0 {
+            bar.inc(1);
+        }
+    }
+
+    pub fn finish(&self) {
+        if let Some(bar) = &self.0 {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// Repository-relative path with `/` separators.
+fn repo_relative(root: &Path, path: &Path) -> String {
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    let text = rel.to_string_lossy();
+    if std::path::MAIN_SEPARATOR == '/' {
+        text.into_owned()
+    } else {
+        text.replace(std::path::MAIN_SEPARATOR, "/")
+    }
+}
+
+/// Every file below `dir` (a directory of `root`), skipping `migration-logs/`, streamed.
+fn files_under(root: &Path, dir: PathBuf) -> impl Iterator<Item = walkdir::Result<String>> + Send + '_ {
+    WalkDir::new(dir)
+        .into_iter()
+        .filter_entry(move |e| !(e.file_type().is_dir() && repo_relative(root, e.path()) == LOGS))
+        .filter(|e| e.as_ref().map_or(true, |e| !e.file_type().is_dir()))
+        .map(move |e| e.map(|e| repo_relative(root, e.path())))
+}
+
+/// Checks all of `v2/`, streaming the walk into the rayon pool.
+pub fn check_all(checker: &Checker, progress: &Progress) -> anyhow::Result<Acc> {
+    let root = checker.root;
+    let data = root.join(DATA_DIR);
+    if !data.is_dir() {
+        return Ok(Acc::default()); // a fresh data repository has no documents yet
+    }
+    files_under(root, data)
+        .par_bridge()
+        .try_fold(Acc::default, |acc, path| {
+            let path = path?;
+            progress.inc();
+            anyhow::Ok(acc.add(checker.check_file(&path)))
+        })
+        .try_reduce(Acc::default, |a, b| Ok(a.merge(b)))
+}
+
+/// Checks the listed files that exist.
+pub fn check_listed(checker: &Checker, files: &[String], progress: &Progress) -> Acc {
+    files
+        .par_iter()
+        .filter(|p| checker.exists(p))
+        .map(|p| {
+            progress.inc();
+            checker.check_file(p)
+        })
+        .fold(Acc::default, Acc::add)
+        .reduce(Acc::default, Acc::merge)
+}
+
+/// A user-given repository-relative path, tidied; `None` outside `v2/` or inside
+/// `migration-logs/`.
+pub fn normalize(path: &str) -> Option<String> {
+    let path = path.replace('\\', "/");
+    let path = path.trim_start_matches("./").trim_end_matches('/');
+    let inside = path.starts_with("v2/") && !path.starts_with("v2/migration-logs/");
+    inside.then(|| path.to_string())
+}
+
+/// Whether a repository-relative path is a version file's.
+pub fn is_version(path: &str) -> bool {
+    path.starts_with("v2/version/")
+}
+
+/// The files of `paths` (files or directories), for `verify_repo` with paths.
+pub fn expand(root: &Path, paths: &[String]) -> anyhow::Result<Vec<String>> {
+    let mut files = Vec::new();
+    for given in paths {
+        let tidy = given.replace('\\', "/");
+        let tidy = tidy.trim_start_matches("./").trim_end_matches('/');
+        if tidy.split('/').any(|s| s == "..") || Path::new(tidy).is_absolute() {
+            return Err(
+                NesError::usage(format!("`{given}` must be a path inside the data repository")).into(),
+            );
+        }
+        // The repository root or `v2` itself mean all documents.
+        let tidy = if matches!(tidy, "" | "." | "v2") {
+            DATA_DIR
+        } else {
+            tidy
+        };
+        let full = root.join(tidy);
+        if full.is_dir() && tidy == DATA_DIR {
+            files.extend(files_under(root, full).collect::<walkdir::Result<Vec<_>>>()?);
+        } else if let Some(inside) = normalize(tidy) {
+            if full.is_dir() {
+                files.extend(files_under(root, full).collect::<walkdir::Result<Vec<_>>>()?);
+            } else if full.is_file() {
+                files.push(inside);
+            } else {
+                return Err(NesError::usage(format!("`{given}` does not exist")).into());
+            }
+        } else {
+            let msg = format!(
+                "`{given}` is not under v2/ (migration-logs/ excluded); only NES documents are verified"
+            );
+            return Err(NesError::usage(msg).into());
+        }
+    }
+    Ok(files)
+}
+
+/// Adds to `files` the rest of each one's version chain: the object file and every
+/// version file, so that chain rules see whole chains.
+pub fn with_chains(root: &Path, files: Vec<String>) -> Vec<String> {
+    let mut all: BTreeSet<String> = BTreeSet::new();
+    let mut keys = BTreeSet::new();
+    for file in files {
+        if let Some(key) = chain_key(file.strip_prefix("v2/").unwrap_or(&file)) {
+            keys.insert(key);
+        }
+        all.insert(file);
+    }
+    for key in keys {
+        let object = format!("{DATA_DIR}/{key}.json");
+        if root.join(&object).is_file() {
+            all.insert(object);
+        }
+        let dir = format!("{DATA_DIR}/version/{key}");
+        let Ok(entries) = std::fs::read_dir(root.join(&dir)) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.ends_with(".json") && entry.file_type().is_ok_and(|t| t.is_file()) {
+                all.insert(format!("{dir}/{name}"));
+            }
+        }
+    }
+    all.into_iter().collect()
+}
+
+/// Files that still refer to deleted (touched, now missing) entities or authors.
+///
+/// Entities are referred to by entity and relationship documents, authors by version
+/// files (`author.id`). Only files whose bytes mention a deleted ID are parsed.
+pub fn references_into(checker: &Checker, deleted: &[String]) -> anyhow::Result<Vec<Violation>> {
+    let entities: BTreeSet<String> = deleted
+        .iter()
+        .filter_map(|p| p.strip_prefix("v2/entity/")?.strip_suffix(".json"))
+        .map(|short| format!("entity:{short}"))
+        .collect();
+    let authors: BTreeSet<String> = deleted
+        .iter()
+        .filter_map(|p| p.strip_prefix("v2/author/")?.strip_suffix(".json"))
+        .map(|slug| format!("author:{slug}"))
+        .collect();
+    let mut dirs = Vec::new();
+    if !entities.is_empty() {
+        dirs.extend(["entity", "relationship"]);
+    }
+    if !authors.is_empty() {
+        dirs.push("version");
+    }
+    let root = checker.root;
+    let needles: Vec<String> = entities
+        .iter()
+        .chain(&authors)
+        .map(|id| format!("\"{id}\""))
+        .collect();
+    // With many needles, parsing everything beats searching for each.
+    let prefilter = needles.len() <= 16;
+    let mut found = Vec::new();
+    for dir in dirs {
+        let full = root.join(DATA_DIR).join(dir);
+        if !full.is_dir() {
+            continue;
+        }
+        let part = files_under(root, full)
+            .par_bridge()
+            .try_fold(Vec::new, |mut acc, path| {
+                let path = path?;
+                let Ok(bytes) = std::fs::read(root.join(&path)) else {
+                    return anyhow::Ok(acc);
+                };
+                let text = String::from_utf8_lossy(&bytes);
+                if prefilter && !needles.iter().any(|n| text.contains(n.as_str())) {
+                    return Ok(acc);
+                }
+                let Ok(doc) = json::from_slice(&bytes) else {
+                    return Ok(acc);
+                };
+                let mut file = File {
+                    path: &path,
+                    out: Outcome::default(),
+                };
+                if dir == "version" {
+                    let id = doc
+                        .get("author")
+                        .and_then(|a| a.get("id"))
+                        .and_then(|i| i.as_str());
+                    if id.is_some_and(|id| authors.contains(id)) {
+                        checker.author_reference(&mut file, &doc);
+                    }
+                } else {
+                    for (at, target) in model::references(&doc) {
+                        if entities.contains(&target) {
+                            checker.reference(&mut file, &at, &target);
+                        }
+                    }
+                }
+                acc.extend(file.out.violations);
+                Ok(acc)
+            })
+            .try_reduce(Vec::new, |mut a, b| {
+                a.extend(b);
+                Ok(a)
+            })?;
+        found.extend(part);
+    }
+    Ok(found)
+}
