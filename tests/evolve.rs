@@ -150,7 +150,10 @@ impl Fixture {
             .filter(|e| e.file_type().is_file())
             .map(|e| {
                 let rel = e.path().strip_prefix(self.root()).unwrap();
-                (rel.to_string_lossy().into_owned(), std::fs::read(e.path()).unwrap())
+                (
+                    rel.to_string_lossy().into_owned(),
+                    std::fs::read(e.path()).unwrap(),
+                )
             })
             .filter(|(rel, _)| !rel.starts_with("v2/migration-logs/"))
             .collect()
@@ -220,7 +223,10 @@ fn a_bulk_update_of_every_district_versions_exactly_those_and_reruns_as_a_no_op(
     assert_eq!(v2["snapshot"]["id"], "entity:location/district/acham");
     let v1 = f.read_json("v2/version/entity/location/district/acham/1.json");
     assert_eq!(v1["version_number"], 1);
-    assert_eq!(doc["created_at"], v1["snapshot"]["created_at"], "an update keeps created_at");
+    assert_eq!(
+        doc["created_at"], v1["snapshot"]["created_at"],
+        "an update keeps created_at"
+    );
 
     // The same update again finds nothing to change.
     let again_from = f.head();
@@ -309,8 +315,14 @@ fn moving_a_district_repoints_its_referrers_and_git_sees_a_rename() {
         let text = String::from_utf8(std::fs::read(f.root().join(rel)).unwrap()).unwrap();
         assert!(text.contains(&format!("\"{ACHHAM}\"")), "{rel}");
         let n = doc["version_summary"]["version_number"].as_u64().unwrap();
-        assert_eq!(n, was["version_summary"]["version_number"].as_u64().unwrap() + 1, "{rel}");
-        let version = rel.replace("v2/entity/", "v2/version/entity/").replace(".json", &format!("/{n}.json"));
+        assert_eq!(
+            n,
+            was["version_summary"]["version_number"].as_u64().unwrap() + 1,
+            "{rel}"
+        );
+        let version = rel
+            .replace("v2/entity/", "v2/version/entity/")
+            .replace(".json", &format!("/{n}.json"));
         assert!(f.exists(&version), "{version}");
     }
     assert_eq!(files_mentioning(&f.files(), ACHAM), BTreeSet::new());
@@ -319,7 +331,9 @@ fn moving_a_district_repoints_its_referrers_and_git_sees_a_rename() {
     let diff = f.diff_since(&before);
     assert!(
         diff.iter().any(|l| l.starts_with('R')
-            && l.ends_with("\tv2/entity/location/district/acham.json\tv2/entity/location/district/achham.json")),
+            && l.ends_with(
+                "\tv2/entity/location/district/acham.json\tv2/entity/location/district/achham.json"
+            )),
         "{diff:#?}"
     );
     assert_eq!(diff.len(), 2 + 2 * referrers.len(), "{diff:#?}");
@@ -340,7 +354,13 @@ fn seed_people(ctx: &mut Context) -> Result<()> {
     ctx.create_entity(RAM, person("Ram Thapa"), "Add people")?;
     ctx.create_entity(SITA, person("Sita Thapa"), "Add people")?;
     ctx.create_entity(PARTY, person("Test Party"), "Add parties")?;
-    ctx.create_relationship(RAM, PARTY, "MEMBER_OF", json!({"start_date": "2020-01-01"}), "Add memberships")?;
+    ctx.create_relationship(
+        RAM,
+        PARTY,
+        "MEMBER_OF",
+        json!({"start_date": "2020-01-01"}),
+        "Add memberships",
+    )?;
     ctx.create_relationship(SITA, RAM, "PARENT_OF", json!({}), "Add families")?;
     ctx.create_relationship(SITA, PARTY, "MEMBER_OF", json!({}), "Add memberships")?;
     Ok(())
@@ -372,7 +392,10 @@ fn moving_a_person_moves_their_relationships() {
     assert_eq!(outcome.referrers_updated, 0);
     assert_eq!(outcome.relationships_moved.len(), 2);
     let s = report.stats;
-    assert_eq!((s.entities_created, s.entities_deleted, s.entities_updated), (1, 1, 0));
+    assert_eq!(
+        (s.entities_created, s.entities_deleted, s.entities_updated),
+        (1, 1, 0)
+    );
     assert_eq!((s.relationships_created, s.relationships_deleted), (2, 2));
     assert_eq!(s.versions_created, 3);
 
@@ -387,14 +410,19 @@ fn moving_a_person_moves_their_relationships() {
     assert_eq!(doc["source_entity_id"], RAM_NEW);
     assert_eq!(doc["start_date"], "2020-01-01");
     assert_eq!(doc["version_summary"]["version_number"], 1);
-    let old_id = format!("relationship:person/ram-thapa:{}:MEMBER_OF", &PARTY["entity:".len()..]);
+    let old_id = format!(
+        "relationship:person/ram-thapa:{}:MEMBER_OF",
+        &PARTY["entity:".len()..]
+    );
     assert_eq!(
         doc["version_summary"]["change_description"],
         format!("Use the full name (moved from {old_id})")
     );
     assert!(!f.exists(&rel_path(RAM, PARTY, "MEMBER_OF")));
     assert!(f.exists(
-        &rel_path(RAM, PARTY, "MEMBER_OF").replace("v2/relationship/", "v2/version/relationship/").replace(".json", "/1.json")
+        &rel_path(RAM, PARTY, "MEMBER_OF")
+            .replace("v2/relationship/", "v2/version/relationship/")
+            .replace(".json", "/1.json")
     ));
     let parent = f.read_json(&rel_path(SITA, RAM_NEW, "PARENT_OF"));
     assert_eq!(parent["target_entity_id"], RAM_NEW);
@@ -402,7 +430,8 @@ fn moving_a_person_moves_their_relationships() {
 
     let diff = f.diff_since(&before);
     assert!(
-        diff.iter().any(|l| l.starts_with('R') && l.ends_with("\tv2/entity/person/ram-bahadur-thapa.json")),
+        diff.iter()
+            .any(|l| l.starts_with('R') && l.ends_with("\tv2/entity/person/ram-bahadur-thapa.json")),
         "{diff:#?}"
     );
     assert_eq!(f.git(&["status", "--porcelain"]), "");
@@ -429,13 +458,25 @@ fn moves_are_refused_onto_an_existing_id_across_types_and_from_a_missing_id() {
     f.run("001-people", seed_people);
     let head = f.head();
     for (name, migrate, wanted) in [
-        ("002-onto", move_onto_existing as MigrateFn, "entity:person/sita-thapa already exists"),
+        (
+            "002-onto",
+            move_onto_existing as MigrateFn,
+            "entity:person/sita-thapa already exists",
+        ),
         ("002-across", move_across_types, "the type must stay `person`"),
-        ("002-missing", move_missing, "entity:person/nobody: it does not exist"),
+        (
+            "002-missing",
+            move_missing,
+            "entity:person/nobody: it does not exist",
+        ),
     ] {
         let report = f.try_run(name, migrate);
         assert_eq!(report.status, Outcome::Failed, "{name}");
-        assert!(report.error.iter().any(|e| e.contains(wanted)), "{name}: {:?}", report.error);
+        assert!(
+            report.error.iter().any(|e| e.contains(wanted)),
+            "{name}: {:?}",
+            report.error
+        );
         assert_eq!(f.head(), head);
     }
 }
@@ -462,14 +503,18 @@ fn seed_districts(ctx: &mut Context) -> Result<()> {
 
 fn tag_subset(ctx: &mut Context) -> Result<()> {
     let subset = SUBSET.lock().unwrap().clone();
-    ctx.update_each_of(&[("location", None), ("location", Some("district"))], "Tag some", |e| {
-        if !subset.contains(&e.id.to_string()) {
-            return Ok(None);
-        }
-        let mut doc = e.doc.clone();
-        doc["tags"] = json!(["tagged"]);
-        Ok(Some(doc))
-    })?;
+    ctx.update_each_of(
+        &[("location", None), ("location", Some("district"))],
+        "Tag some",
+        |e| {
+            if !subset.contains(&e.id.to_string()) {
+                return Ok(None);
+            }
+            let mut doc = e.doc.clone();
+            doc["tags"] = json!(["tagged"]);
+            Ok(Some(doc))
+        },
+    )?;
     Ok(())
 }
 

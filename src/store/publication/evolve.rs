@@ -320,7 +320,11 @@ impl Publication {
     /// The document at `path` when its bytes contain one of `needles`: a cheap filter that
     /// spares parsing the thousands of files a move does not concern.
     fn read_if_mentions(&mut self, path: &str, needles: &[Vec<u8>]) -> Result<Option<Value>> {
-        let Some(bytes) = self.backend.read(path).with_context(|| format!("reading {path}"))? else {
+        let Some(bytes) = self
+            .backend
+            .read(path)
+            .with_context(|| format!("reading {path}"))?
+        else {
             return Ok(None);
         };
         if !needles.iter().any(|n| contains(&bytes, n)) {
@@ -361,8 +365,15 @@ fn creation_order(
             .filter(|old| deps.get(*old).is_none_or(|d| d.iter().all(|x| done.contains(x))))
             .collect();
         if ready.is_empty() {
-            let stuck: Vec<String> = renames.keys().filter(|o| !done.contains(*o)).map(|o| o.to_string()).collect();
-            bail!("cannot move {}: they refer to each other in a cycle", stuck.join(", "));
+            let stuck: Vec<String> = renames
+                .keys()
+                .filter(|o| !done.contains(*o))
+                .map(|o| o.to_string())
+                .collect();
+            bail!(
+                "cannot move {}: they refer to each other in a cycle",
+                stuck.join(", ")
+            );
         }
         for old in ready {
             done.insert(old.clone());
@@ -465,6 +476,9 @@ mod tests {
     fn quoted_needles_do_not_match_longer_slugs() {
         let needles = quoted_ids([id("entity:location/district/acham")].iter());
         assert!(!contains(br#""entity:location/district/acham-1""#, &needles[0]));
-        assert!(contains(br#""parent": "entity:location/district/acham","#, &needles[0]));
+        assert!(contains(
+            br#""parent": "entity:location/district/acham","#,
+            &needles[0]
+        ));
     }
 }
