@@ -4,6 +4,7 @@
 mod completions;
 mod create;
 mod db_init;
+mod deps;
 mod list;
 mod output;
 mod pending;
@@ -12,6 +13,7 @@ mod push;
 mod repair;
 mod run;
 mod status;
+mod validate;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -125,6 +127,10 @@ pub enum MigrateCommand {
     Repair(repair::Args),
     /// Push the data repository's unpushed commits.
     Push(push::Args),
+    /// Check applied migrations for drift (edited after they ran).
+    Validate(validate::Args),
+    /// Show dependencies between migrations and warn about conflicts.
+    Deps(deps::Args),
 }
 
 #[derive(Debug, Subcommand)]
@@ -160,6 +166,8 @@ fn dispatch(cli: Cli, builtin: Vec<Migration>) -> anyhow::Result<ExitCode> {
             MigrateCommand::Create(args) => create::exec(g, &registry, args),
             MigrateCommand::Repair(args) => repair::exec(g, args),
             MigrateCommand::Push(args) => push::exec(g, args),
+            MigrateCommand::Validate(args) => validate::exec(g, &registry, args),
+            MigrateCommand::Deps(args) => deps::exec(g, &registry, args),
         },
         Command::Db(DbCommand::Init(args)) => db_init::exec(g, args),
         Command::Completions(args) => completions::exec(args),

@@ -2,6 +2,8 @@
 //!
 //! The walk reads commit messages only (never trees or diffs): parsing a commit header from
 //! the object database is cheap, and the `Nes-*` trailers carry everything the ledger needs.
+//! The commits that carry trailers are cached in `<gitdir>/nes/ledger-cache.json` with the
+//! HEAD they were read at; when HEAD has moved forward only the new commits are walked.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -63,12 +65,27 @@ impl Ledger {
     }
 }
 
+/// Bumped whenever [`Marked`] changes shape, so an old cache is ignored.
+const CACHE_VERSION: u32 = 1;
+
 /// One commit carrying `Nes-*` trailers, in walk order (oldest first).
+#[derive(serde::Serialize, serde::Deserialize)]
 struct Marked {
-    oid: git2::Oid,
+    /// Hex id.
+    oid: String,
     trailers: Trailers,
     author: String,
-    time: git2::Time,
+    /// Commit time: seconds since the epoch and the committer's offset in minutes.
+    time: i64,
+    offset_minutes: i32,
+}
+
+/// The marked commits reachable from `head`, as last computed.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct LedgerCache {
+    version: u32,
+    head: String,
+    marked: Vec<Marked>,
 }
 
 /// The commits of one run, as found in history.
@@ -88,39 +105,115 @@ pub fn read_ledger(repo: &DataRepo) -> Result<Ledger> {
     let Some(head) = repo.head_commit()? else {
         return Ok(Ledger::default());
     };
-    let marked = marked_commits(repo.git(), head.id())?;
+    let marked = marked_commits_cached(repo, head.id())?;
     let (runs, reverts) = group_runs(&marked);
     let unpushed = unpushed_commits(repo, head.id())?;
     let mut ledger = Ledger::default();
     for (migration, run) in latest_runs(&runs, &reverts) {
-        ledger.entries.insert(migration.clone(), entry_for(run, &marked, &unpushed));
+        ledger
+            .entries
+            .insert(migration.clone(), entry_for(run, &marked, &unpushed));
     }
     add_python_logs(repo, &head, &reverts, &mut ledger)?;
     Ok(ledger)
 }
 
-/// Commits reachable from `head` that carry `Nes-*` trailers, oldest first.
-fn marked_commits(git: &git2::Repository, head: git2::Oid) -> Result<Vec<Marked>> {
+/// [`marked_commits`], through the cache: reused as is when HEAD has not moved, extended
+/// with the new commits when HEAD moved forward, rebuilt otherwise (history rewritten).
+fn marked_commits_cached(repo: &DataRepo, head: git2::Oid) -> Result<Vec<Marked>> {
+    let git = repo.git();
+    let path = repo.git_dir().join("nes").join("ledger-cache.json");
+    let cached = std::fs::read(&path)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<LedgerCache>(&bytes).ok())
+        .filter(|c| c.version == CACHE_VERSION);
+    let marked = match cached {
+        Some(cache) if cache.head == head.to_string() => return Ok(cache.marked),
+        Some(cache) => match extended(git, cache, head)? {
+            Some(marked) => marked,
+            None => marked_commits(git, head, None)?.0,
+        },
+        None => marked_commits(git, head, None)?.0,
+    };
+    let cache = LedgerCache {
+        version: CACHE_VERSION,
+        head: head.to_string(),
+        marked,
+    };
+    save_cache(&path, &cache);
+    Ok(cache.marked)
+}
+
+/// The cached commits plus those HEAD gained since, or `None` when the cached head is not an
+/// ancestor of HEAD. It is one exactly when some new commit has it as a parent: the commit
+/// just above it on any path down from HEAD is new. That test needs no separate
+/// merge-base walk.
+fn extended(git: &git2::Repository, cache: LedgerCache, head: git2::Oid) -> Result<Option<Vec<Marked>>> {
+    let Ok(base) = git2::Oid::from_str(&cache.head) else {
+        return Ok(None);
+    };
+    if git.find_commit(base).is_err() {
+        return Ok(None);
+    }
+    let (new, reached_base) = marked_commits(git, head, Some(base))?;
+    if !reached_base {
+        return Ok(None);
+    }
+    let mut marked = cache.marked;
+    marked.extend(new);
+    Ok(Some(marked))
+}
+
+/// Writes the cache atomically; a failure only costs the next read a full walk.
+fn save_cache(path: &std::path::Path, cache: &LedgerCache) {
+    let tmp = path.with_extension("json.tmp");
+    let written = path
+        .parent()
+        .is_some_and(|dir| std::fs::create_dir_all(dir).is_ok())
+        && serde_json::to_vec(cache).is_ok_and(|bytes| std::fs::write(&tmp, bytes).is_ok())
+        && std::fs::rename(&tmp, path).is_ok();
+    if !written {
+        let _ = std::fs::remove_file(&tmp);
+    }
+}
+
+/// Commits reachable from `head` (and not from `since`) that carry `Nes-*` trailers, oldest
+/// first, and whether one of the walked commits has `since` as a parent.
+fn marked_commits(
+    git: &git2::Repository,
+    head: git2::Oid,
+    since: Option<git2::Oid>,
+) -> Result<(Vec<Marked>, bool)> {
     let mut walk = git.revwalk()?;
     walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::REVERSE)?;
     walk.push(head)?;
+    if let Some(since) = since {
+        walk.hide(since)?;
+    }
     let mut marked = Vec::new();
+    let mut reached_since = false;
     for oid in walk {
         let oid = oid?;
         let commit = git.find_commit(oid)?;
+        reached_since |= since.is_some_and(|since| commit.parent_ids().any(|p| p == since));
         let trailers = parse_trailers(&String::from_utf8_lossy(commit.message_bytes()));
         if trailers.is_empty() {
             continue;
         }
         let author = commit.author();
         marked.push(Marked {
-            oid,
-            author: format!("{} <{}>", String::from_utf8_lossy(author.name_bytes()), String::from_utf8_lossy(author.email_bytes())),
-            time: commit.time(),
+            oid: oid.to_string(),
+            author: format!(
+                "{} <{}>",
+                String::from_utf8_lossy(author.name_bytes()),
+                String::from_utf8_lossy(author.email_bytes())
+            ),
+            time: commit.time().seconds(),
+            offset_minutes: commit.time().offset_minutes(),
             trailers,
         });
     }
-    Ok(marked)
+    Ok((marked, reached_since))
 }
 
 /// Runs keyed by run id, and the walk position of the last revert of each migration.
@@ -136,15 +229,17 @@ fn group_runs(marked: &[Marked]) -> (HashMap<String, Run>, HashMap<String, usize
             continue;
         };
         // A commit without a run id is its own run.
-        let run_id = t.run.clone().unwrap_or_else(|| commit.oid.to_string());
-        let run = runs.entry(format!("{migration}\0{run_id}")).or_insert_with(|| Run {
-            migration: migration.clone(),
-            run_id,
-            total,
-            batches: HashSet::new(),
-            commits: Vec::new(),
-            baseline: false,
-        });
+        let run_id = t.run.clone().unwrap_or_else(|| commit.oid.clone());
+        let run = runs
+            .entry(format!("{migration}\0{run_id}"))
+            .or_insert_with(|| Run {
+                migration: migration.clone(),
+                run_id,
+                total,
+                batches: HashSet::new(),
+                commits: Vec::new(),
+                baseline: false,
+            });
         run.total = run.total.max(total);
         run.batches.insert(n);
         run.commits.push(pos);
@@ -154,11 +249,16 @@ fn group_runs(marked: &[Marked]) -> (HashMap<String, Run>, HashMap<String, usize
 }
 
 /// For each migration, its most recent run, unless a revert came after it.
-fn latest_runs<'a>(runs: &'a HashMap<String, Run>, reverts: &HashMap<String, usize>) -> BTreeMap<&'a String, &'a Run> {
+fn latest_runs<'a>(
+    runs: &'a HashMap<String, Run>,
+    reverts: &HashMap<String, usize>,
+) -> BTreeMap<&'a String, &'a Run> {
     let mut latest: BTreeMap<&String, &Run> = BTreeMap::new();
     for run in runs.values() {
         let last = last_pos(run);
-        let newer = latest.get(&run.migration).is_none_or(|other| last > last_pos(other));
+        let newer = latest
+            .get(&run.migration)
+            .is_none_or(|other| last > last_pos(other));
         if newer {
             latest.insert(&run.migration, run);
         }
@@ -171,16 +271,20 @@ fn last_pos(run: &Run) -> usize {
     run.commits.last().copied().unwrap_or(0)
 }
 
-fn entry_for(run: &Run, marked: &[Marked], unpushed: &HashSet<git2::Oid>) -> LedgerEntry {
+fn entry_for(run: &Run, marked: &[Marked], unpushed: &HashSet<String>) -> LedgerEntry {
     let complete = (1..=run.total).all(|n| run.batches.contains(&n));
     let commits: Vec<&Marked> = run.commits.iter().map(|&i| &marked[i]).collect();
     let last = commits.last().expect("a run has at least one commit");
     LedgerEntry {
         name: run.migration.clone(),
-        recorded: if complete { Recorded::Applied } else { Recorded::Partial },
-        commits: commits.iter().map(|c| c.oid.to_string()).collect(),
+        recorded: if complete {
+            Recorded::Applied
+        } else {
+            Recorded::Partial
+        },
+        commits: commits.iter().map(|c| c.oid.clone()).collect(),
         run_id: Some(run.run_id.clone()),
-        date: rfc3339(last.time),
+        date: rfc3339(last.time, last.offset_minutes),
         author: Some(last.author.clone()),
         checksum: commits.iter().rev().find_map(|c| c.trailers.checksum.clone()),
         baseline: run.baseline,
@@ -190,22 +294,23 @@ fn entry_for(run: &Run, marked: &[Marked], unpushed: &HashSet<git2::Oid>) -> Led
 }
 
 /// A commit time as RFC 3339 in its own offset.
-fn rfc3339(time: git2::Time) -> Option<String> {
-    let offset = chrono::FixedOffset::east_opt(time.offset_minutes() * 60)?;
-    let utc = chrono::DateTime::from_timestamp(time.seconds(), 0)?;
+fn rfc3339(seconds: i64, offset_minutes: i32) -> Option<String> {
+    let offset = chrono::FixedOffset::east_opt(offset_minutes * 60)?;
+    let utc = chrono::DateTime::from_timestamp(seconds, 0)?;
     Some(utc.with_timezone(&offset).to_rfc3339())
 }
 
 /// Commits on HEAD that the branch's remote-tracking ref does not have; empty without one
 /// (nothing to push to, so nothing is "unpushed").
-fn unpushed_commits(repo: &DataRepo, head: git2::Oid) -> Result<HashSet<git2::Oid>> {
+fn unpushed_commits(repo: &DataRepo, head: git2::Oid) -> Result<HashSet<String>> {
     let Some(upstream) = upstream_oid(repo)? else {
         return Ok(HashSet::new());
     };
     let mut walk = repo.git().revwalk()?;
     walk.push(head)?;
     walk.hide(upstream)?;
-    walk.map(|oid| oid.map_err(Into::into)).collect()
+    walk.map(|oid| oid.map(|o| o.to_string()).map_err(Into::into))
+        .collect()
 }
 
 /// The remote-tracking commit of the checked-out branch: its configured upstream, else
@@ -257,8 +362,13 @@ fn add_python_logs(
         if reverts.contains_key(&name) {
             continue;
         }
-        let blob = metadata.to_object(git)?.peel_to_blob().with_context(|| format!("{PYTHON_LOGS_DIR}/{name}/metadata.json"))?;
-        ledger.entries.insert(name.clone(), python_entry(&name, blob.content()));
+        let blob = metadata
+            .to_object(git)?
+            .peel_to_blob()
+            .with_context(|| format!("{PYTHON_LOGS_DIR}/{name}/metadata.json"))?;
+        ledger
+            .entries
+            .insert(name.clone(), python_entry(&name, blob.content()));
     }
     Ok(())
 }

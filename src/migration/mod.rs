@@ -3,7 +3,9 @@
 
 pub mod checksum;
 pub mod context;
+pub mod deps;
 pub mod discover;
+pub mod drift;
 pub mod fault;
 pub mod naming;
 pub mod preview;

@@ -16,12 +16,13 @@ use serde::Serialize;
 
 use super::checksum::folder_checksum;
 use super::context::Context;
+use super::deps::{record_path, RunRecord};
 use super::discover;
 use super::fault;
 use super::registry::{Migration, MigrationFn, Registry};
 use super::status::{self, MigrationStatus, Status};
 use crate::error::NesError;
-use crate::git::commit::{commit_batches, plan_batches};
+use crate::git::commit::{commit_batches, plan_batches, FileChange};
 use crate::git::ledger::read_ledger;
 use crate::git::message::CommitMeta;
 use crate::git::push::{push, PushOutcome};
@@ -31,7 +32,7 @@ use crate::stats::Stats;
 use crate::store::backend::{Backend, Overlay, WorkTree};
 use crate::store::clock::{Clock, ReproducibleClock, SystemClock};
 use crate::store::journal::ChangeKind;
-use crate::store::publication::{AuthorRef, KindCounts, Publication};
+use crate::store::publication::{Access, AuthorRef, KindCounts, Publication};
 use crate::store::slug;
 
 /// Version of the JSON documents `nes` prints; bumped on incompatible changes.
@@ -138,6 +139,9 @@ pub struct MigrationReport {
     pub commits: Vec<String>,
     /// Files added, changed or deleted (sorted by path).
     pub files: Vec<FileReport>,
+    /// IDs read, listed and written, for dependency analysis.
+    #[serde(skip)]
+    pub access: Access,
 }
 
 impl MigrationReport {
@@ -154,6 +158,7 @@ impl MigrationReport {
             run_id: None,
             commits: Vec::new(),
             files: Vec::new(),
+            access: Access::default(),
         }
     }
 }
@@ -253,6 +258,9 @@ impl<'a> Runner<'a> {
                 partial.name
             ))
             .into());
+        }
+        for drifted in super::drift::find(&statuses, &self.migrations_dir)? {
+            report.warnings.push(super::drift::warning(&drifted));
         }
         let selected = self.select(&statuses, target, options, &mut report)?;
         if !options.dry_run && !selected.is_empty() {
@@ -381,7 +389,8 @@ impl<'a> Runner<'a> {
         }
         report.files = changed_files(&publication, |p| repo.head_blob(p).ok().flatten());
         fault::point("before-commit");
-        let units = journal.units(|p| repo.root().join(p).exists());
+        let mut units = journal.units(|p| repo.root().join(p).exists());
+        units.push(vec![write_run_record(repo, m.name, &run_id, publication.access())?]);
         let mut batches = plan_batches(&units, options.batch_size);
         if batches.is_empty() {
             // Nothing changed, but history must still record that the migration ran.
@@ -394,7 +403,7 @@ impl<'a> Runner<'a> {
             date: m.date.to_string(),
             stats: publication.stats(),
             duration: elapsed,
-            run_id,
+            run_id: run_id.clone(),
             checksum,
         };
         recovery::save_plan(repo, &meta, &batches)?;
@@ -490,6 +499,7 @@ impl<'a> Runner<'a> {
         let mut report = MigrationReport::new(m.name, Outcome::Completed);
         report.duration_seconds = elapsed.as_secs_f64();
         report.stats = publication.stats();
+        report.access = publication.access().clone();
         report.by_kind = publication.counts_by_kind().clone();
         report.logs = logs;
         report
@@ -527,6 +537,16 @@ fn run_step(m: &Migration, step: &str, f: Option<MigrationFn>, ctx: &mut Context
                 .with_context(|| format!("migration {} failed in `{step}`", m.name))
         }
     }
+}
+
+/// Writes `.nes/runs/<migration>.json`, committed with the last batch.
+fn write_run_record(repo: &DataRepo, name: &str, run_id: &str, access: &Access) -> Result<FileChange> {
+    let record = RunRecord { schema_version: 1, migration: name.to_string(), run_id: run_id.to_string(), access: access.clone() };
+    let path = record_path(name);
+    let full = repo.root().join(&path);
+    std::fs::create_dir_all(full.parent().expect("record path has a parent"))?;
+    std::fs::write(&full, serde_json::to_vec(&record)?).with_context(|| format!("writing {path}"))?;
+    Ok(FileChange::Write(path))
 }
 
 /// The migration's AUTHOR as an author object (`migration-<name>` when it slugs to nothing).

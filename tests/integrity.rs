@@ -1,0 +1,146 @@
+//! Drift and dependency checks: edited migrations, out-of-order reads, conflicting writers.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use nes::git::repo::DataRepo;
+use nes::migration::deps::{self, Node};
+use nes::migration::registry::{Migration, Registry};
+use nes::migration::runner::{RunOptions, Runner, Target};
+use nes::prelude::*;
+use tempfile::TempDir;
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+    }
+}
+
+fn nes(cwd: &Path, migrations: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_nes"))
+        .current_dir(cwd)
+        .env("NES_MIGRATIONS_DIR", migrations)
+        .env("NES_GIT_AUTHOR", "Nes Test <nes-test@example.org>")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn validate_reports_an_edited_migration_but_not_a_crlf_checkout() {
+    let dir = TempDir::new().unwrap();
+    let migrations = dir.path().join("migrations");
+    let example = migrations.join("000-example-migration");
+    copy_dir(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("migrations/000-example-migration"), &example);
+    assert!(nes(dir.path(), &migrations, &["migrate", "run", "--all", "--no-push"]).status.success());
+    assert!(nes(dir.path(), &migrations, &["migrate", "validate"]).status.success());
+
+    // A checkout with CRLF line endings is the same migration.
+    let csv = example.join("locations.csv");
+    let text = std::fs::read_to_string(&csv).unwrap();
+    std::fs::write(&csv, text.replace('\n', "\r\n")).unwrap();
+    let out = nes(dir.path(), &migrations, &["migrate", "validate", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+
+    // A real edit is drift: named, with the commit that applied it, and `run` warns.
+    std::fs::write(&csv, text.replace("Bagmati Province", "Bagmati")).unwrap();
+    let out = nes(dir.path(), &migrations, &["migrate", "validate", "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["drift"][0]["name"], "000-example-migration");
+    assert_eq!(doc["drift"][0]["commit"].as_str().unwrap().len(), 40);
+    let run = nes(dir.path(), &migrations, &["migrate", "run", "--all", "--no-push"]);
+    assert!(String::from_utf8_lossy(&run.stderr).contains("edited after it ran"), "{}", String::from_utf8_lossy(&run.stderr));
+}
+
+fn migration(name: &'static str, migrate: fn(&mut Context) -> Result<()>) -> Migration {
+    Migration {
+        name,
+        prefix: name[..3].parse().unwrap(),
+        author: "Test Author",
+        date: "2026-11-21",
+        description: "A test migration.",
+        migrate,
+        check: None,
+        verify: None,
+        deletes: false,
+    }
+}
+
+fn province(ctx: &mut Context, slug: &str) -> Result<()> {
+    let names = json!([{"kind": "PRIMARY", "en": {"full": slug}}]);
+    ctx.put_entity(&format!("entity:location/province/{slug}"), json!({ "names": names }), "add")?;
+    Ok(())
+}
+
+fn reads_later(ctx: &mut Context) -> Result<()> {
+    ctx.get_entity("entity:location/province/later")?;
+    Ok(())
+}
+fn writes_later(ctx: &mut Context) -> Result<()> {
+    province(ctx, "later")
+}
+fn writes_shared(ctx: &mut Context) -> Result<()> {
+    province(ctx, "shared")
+}
+fn writes_shared_differently(ctx: &mut Context) -> Result<()> {
+    let names = json!([{"kind": "PRIMARY", "en": {"full": "Shared, renamed"}}]);
+    ctx.put_entity("entity:location/province/shared", json!({ "names": names }), "rename")?;
+    Ok(())
+}
+
+#[test]
+fn deps_warn_about_out_of_order_reads_and_conflicting_writers() {
+    let dir = TempDir::new().unwrap();
+    let repo = DataRepo::init(&dir.path().join("db"), None).unwrap();
+    common::set_identity(repo.root());
+    let names = ["001-reads-later", "002-writes-later", "003-writes-shared", "004-writes-shared-too"];
+    for name in names {
+        std::fs::create_dir_all(dir.path().join("migrations").join(name)).unwrap();
+    }
+    let registry = Registry::new(vec![
+        migration(names[0], reads_later),
+        migration(names[1], writes_later),
+        migration(names[2], writes_shared),
+        migration(names[3], writes_shared_differently),
+    ])
+    .unwrap();
+    let runner = Runner::new(&registry, dir.path().join("migrations"));
+    let options = RunOptions { dry_run: true, progress: false, stream_logs: false, ..RunOptions::default() };
+    let report = runner.run(&repo, &Target::AllPending, &options).unwrap();
+    let nodes = report
+        .migrations
+        .into_iter()
+        .map(|m| Node { prefix: m.name[..3].parse().unwrap(), name: m.name, pending: true, access: m.access })
+        .collect();
+    let deps = deps::analyze(nodes).unwrap();
+    assert!(
+        deps.warnings.iter().any(|w| w.contains("001-reads-later") && w.contains("later migration 002-writes-later")),
+        "{:?}",
+        deps.warnings
+    );
+    assert!(
+        deps.warnings.iter().any(|w| w.contains("003-writes-shared and 004-writes-shared-too both write")),
+        "{:?}",
+        deps.warnings
+    );
+    assert!(deps.cycles.is_empty());
+    let _ = writes_later;
+}
+
+#[test]
+fn applied_runs_record_what_they_read_and_wrote() {
+    let dir = TempDir::new().unwrap();
+    let repo = DataRepo::init(&dir.path().join("db"), None).unwrap();
+    common::set_identity(repo.root());
+    std::fs::create_dir_all(dir.path().join("migrations/002-writes-later")).unwrap();
+    let registry = Registry::new(vec![migration("002-writes-later", writes_later)]).unwrap();
+    let options = RunOptions { progress: false, stream_logs: false, push: false, ..RunOptions::default() };
+    Runner::new(&registry, dir.path().join("migrations")).run(&repo, &Target::AllPending, &options).unwrap();
+    let recorded = deps::recorded(&repo).unwrap();
+    assert!(recorded["002-writes-later"].writes.contains("entity:location/province/later"));
+}
