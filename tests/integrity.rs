@@ -35,9 +35,18 @@ fn validate_reports_an_edited_migration_but_not_a_crlf_checkout() {
     let dir = TempDir::new().unwrap();
     let migrations = dir.path().join("migrations");
     let example = migrations.join("000-example-migration");
-    copy_dir(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("migrations/000-example-migration"), &example);
-    assert!(nes(dir.path(), &migrations, &["migrate", "run", "--all", "--no-push"]).status.success());
-    assert!(nes(dir.path(), &migrations, &["migrate", "validate"]).status.success());
+    copy_dir(
+        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("migrations/000-example-migration"),
+        &example,
+    );
+    assert!(
+        nes(dir.path(), &migrations, &["migrate", "run", "--all", "--no-push"])
+            .status
+            .success()
+    );
+    assert!(nes(dir.path(), &migrations, &["migrate", "validate"])
+        .status
+        .success());
 
     // A checkout with CRLF line endings is the same migration.
     let csv = example.join("locations.csv");
@@ -54,7 +63,11 @@ fn validate_reports_an_edited_migration_but_not_a_crlf_checkout() {
     assert_eq!(doc["drift"][0]["name"], "000-example-migration");
     assert_eq!(doc["drift"][0]["commit"].as_str().unwrap().len(), 40);
     let run = nes(dir.path(), &migrations, &["migrate", "run", "--all", "--no-push"]);
-    assert!(String::from_utf8_lossy(&run.stderr).contains("edited after it ran"), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(
+        String::from_utf8_lossy(&run.stderr).contains("edited after it ran"),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
 }
 
 fn migration(name: &'static str, migrate: fn(&mut Context) -> Result<()>) -> Migration {
@@ -73,7 +86,11 @@ fn migration(name: &'static str, migrate: fn(&mut Context) -> Result<()>) -> Mig
 
 fn province(ctx: &mut Context, slug: &str) -> Result<()> {
     let names = json!([{"kind": "PRIMARY", "en": {"full": slug}}]);
-    ctx.put_entity(&format!("entity:location/province/{slug}"), json!({ "names": names }), "add")?;
+    ctx.put_entity(
+        &format!("entity:location/province/{slug}"),
+        json!({ "names": names }),
+        "add",
+    )?;
     Ok(())
 }
 
@@ -89,7 +106,11 @@ fn writes_shared(ctx: &mut Context) -> Result<()> {
 }
 fn writes_shared_differently(ctx: &mut Context) -> Result<()> {
     let names = json!([{"kind": "PRIMARY", "en": {"full": "Shared, renamed"}}]);
-    ctx.put_entity("entity:location/province/shared", json!({ "names": names }), "rename")?;
+    ctx.put_entity(
+        "entity:location/province/shared",
+        json!({ "names": names }),
+        "rename",
+    )?;
     Ok(())
 }
 
@@ -98,7 +119,12 @@ fn deps_warn_about_out_of_order_reads_and_conflicting_writers() {
     let dir = TempDir::new().unwrap();
     let repo = DataRepo::init(&dir.path().join("db"), None).unwrap();
     common::set_identity(repo.root());
-    let names = ["001-reads-later", "002-writes-later", "003-writes-shared", "004-writes-shared-too"];
+    let names = [
+        "001-reads-later",
+        "002-writes-later",
+        "003-writes-shared",
+        "004-writes-shared-too",
+    ];
     for name in names {
         std::fs::create_dir_all(dir.path().join("migrations").join(name)).unwrap();
     }
@@ -110,21 +136,35 @@ fn deps_warn_about_out_of_order_reads_and_conflicting_writers() {
     ])
     .unwrap();
     let runner = Runner::new(&registry, dir.path().join("migrations"));
-    let options = RunOptions { dry_run: true, progress: false, stream_logs: false, ..RunOptions::default() };
+    let options = RunOptions {
+        dry_run: true,
+        progress: false,
+        stream_logs: false,
+        ..RunOptions::default()
+    };
     let report = runner.run(&repo, &Target::AllPending, &options).unwrap();
     let nodes = report
         .migrations
         .into_iter()
-        .map(|m| Node { prefix: m.name[..3].parse().unwrap(), name: m.name, pending: true, access: m.access })
+        .map(|m| Node {
+            prefix: m.name[..3].parse().unwrap(),
+            name: m.name,
+            pending: true,
+            access: m.access,
+        })
         .collect();
     let deps = deps::analyze(nodes).unwrap();
     assert!(
-        deps.warnings.iter().any(|w| w.contains("001-reads-later") && w.contains("later migration 002-writes-later")),
+        deps.warnings
+            .iter()
+            .any(|w| w.contains("001-reads-later") && w.contains("later migration 002-writes-later")),
         "{:?}",
         deps.warnings
     );
     assert!(
-        deps.warnings.iter().any(|w| w.contains("003-writes-shared and 004-writes-shared-too both write")),
+        deps.warnings
+            .iter()
+            .any(|w| w.contains("003-writes-shared and 004-writes-shared-too both write")),
         "{:?}",
         deps.warnings
     );
@@ -139,8 +179,17 @@ fn applied_runs_record_what_they_read_and_wrote() {
     common::set_identity(repo.root());
     std::fs::create_dir_all(dir.path().join("migrations/002-writes-later")).unwrap();
     let registry = Registry::new(vec![migration("002-writes-later", writes_later)]).unwrap();
-    let options = RunOptions { progress: false, stream_logs: false, push: false, ..RunOptions::default() };
-    Runner::new(&registry, dir.path().join("migrations")).run(&repo, &Target::AllPending, &options).unwrap();
+    let options = RunOptions {
+        progress: false,
+        stream_logs: false,
+        push: false,
+        ..RunOptions::default()
+    };
+    Runner::new(&registry, dir.path().join("migrations"))
+        .run(&repo, &Target::AllPending, &options)
+        .unwrap();
     let recorded = deps::recorded(&repo).unwrap();
-    assert!(recorded["002-writes-later"].writes.contains("entity:location/province/later"));
+    assert!(recorded["002-writes-later"]
+        .writes
+        .contains("entity:location/province/later"));
 }

@@ -27,11 +27,19 @@ pub fn exec(g: &GlobalArgs, registry: &Registry, args: Args) -> anyhow::Result<E
         .into_iter()
         .filter_map(|(name, access)| {
             let prefix = name.get(..3)?.parse().ok()?;
-            Some(Node { name, prefix, pending: false, access })
+            Some(Node {
+                name,
+                prefix,
+                pending: false,
+                access,
+            })
         })
         .collect();
-    let pending: Vec<String> =
-        statuses.iter().filter(|s| s.status.is_pending() && s.compiled).map(|s| s.name.clone()).collect();
+    let pending: Vec<String> = statuses
+        .iter()
+        .filter(|s| s.status.is_pending() && s.compiled)
+        .map(|s| s.name.clone())
+        .collect();
     if !pending.is_empty() {
         let options = RunOptions {
             dry_run: true,
@@ -44,10 +52,18 @@ pub fn exec(g: &GlobalArgs, registry: &Registry, args: Args) -> anyhow::Result<E
         let report = runner.run(&repo, &Target::Named(pending), &options)?;
         for m in report.migrations {
             if !m.error.is_empty() {
-                output::warn(&format!("{} failed in its dry run: {}", m.name, m.error.join(": ")), g.color_stderr());
+                output::warn(
+                    &format!("{} failed in its dry run: {}", m.name, m.error.join(": ")),
+                    g.color_stderr(),
+                );
             }
             let prefix = m.name[..3].parse().unwrap_or_default();
-            nodes.push(Node { name: m.name, prefix, pending: true, access: m.access });
+            nodes.push(Node {
+                name: m.name,
+                prefix,
+                pending: true,
+                access: m.access,
+            });
         }
     }
     let report = deps::analyze(nodes)?;

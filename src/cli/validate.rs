@@ -27,7 +27,10 @@ pub fn exec(g: &GlobalArgs, registry: &Registry, args: Args) -> anyhow::Result<E
             schema_version: u32,
             drift: &'a [drift::Drift],
         }
-        output::json(&Doc { schema_version: SCHEMA_VERSION, drift: &drifted })?;
+        output::json(&Doc {
+            schema_version: SCHEMA_VERSION,
+            drift: &drifted,
+        })?;
     } else if drifted.is_empty() {
         println!("no drift: every applied migration matches its recorded checksum");
     } else {
@@ -37,5 +40,9 @@ pub fn exec(g: &GlobalArgs, registry: &Registry, args: Args) -> anyhow::Result<E
         }
         println!("help: revert the edits, or write a new migration for the change (applied migrations are history)");
     }
-    Ok(if drifted.is_empty() { ExitCode::Success } else { ExitCode::Failure })
+    Ok(if drifted.is_empty() {
+        ExitCode::Success
+    } else {
+        ExitCode::Failure
+    })
 }

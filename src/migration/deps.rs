@@ -32,7 +32,9 @@ pub fn record_path(migration: &str) -> String {
 /// Records committed at HEAD, by migration name.
 pub fn recorded(repo: &DataRepo) -> Result<BTreeMap<String, Access>> {
     let mut out = BTreeMap::new();
-    let Some(commit) = repo.head_commit()? else { return Ok(out) };
+    let Some(commit) = repo.head_commit()? else {
+        return Ok(out);
+    };
     let tree = commit.tree()?;
     let Ok(entry) = tree.get_path(std::path::Path::new(&format!("{NES_DIR}/runs"))) else {
         return Ok(out);
@@ -41,8 +43,8 @@ pub fn recorded(repo: &DataRepo) -> Result<BTreeMap<String, Access>> {
     for item in runs.iter() {
         let name = item.name().unwrap_or_default().to_string();
         let blob = item.to_object(repo.git())?.peel_to_blob()?;
-        let record: RunRecord =
-            serde_json::from_slice(blob.content()).with_context(|| format!("{NES_DIR}/runs/{name} is not a run record"))?;
+        let record: RunRecord = serde_json::from_slice(blob.content())
+            .with_context(|| format!("{NES_DIR}/runs/{name} is not a run record"))?;
         out.insert(record.migration, record.access);
     }
     Ok(out)
@@ -113,7 +115,10 @@ fn overlap(node: &Node, writer: &Node) -> Vec<String> {
 /// Builds the graph over migrations in prefix order and reports conflicts and cycles.
 pub fn analyze(mut nodes: Vec<Node>) -> Result<DepsReport> {
     nodes.sort_by_key(|n| n.prefix);
-    let mut report = DepsReport { schema_version: 1, ..DepsReport::default() };
+    let mut report = DepsReport {
+        schema_version: 1,
+        ..DepsReport::default()
+    };
     for reader in &nodes {
         for writer in &nodes {
             if reader.name == writer.name {
@@ -125,8 +130,9 @@ pub fn analyze(mut nodes: Vec<Node>) -> Result<DepsReport> {
             }
             if reader.pending && writer.prefix > reader.prefix {
                 let earlier = nodes.iter().filter(|n| n.prefix < reader.prefix);
-                let only_later =
-                    because.iter().all(|id| !earlier.clone().any(|e| e.access.writes.contains(id)));
+                let only_later = because
+                    .iter()
+                    .all(|id| !earlier.clone().any(|e| e.access.writes.contains(id)));
                 if only_later {
                     report.warnings.push(format!(
                         "{} reads {} written only by the later migration {}: run order may be wrong",
@@ -136,7 +142,11 @@ pub fn analyze(mut nodes: Vec<Node>) -> Result<DepsReport> {
                     ));
                 }
             }
-            report.edges.push(Edge { from: writer.name.clone(), to: reader.name.clone(), because });
+            report.edges.push(Edge {
+                from: writer.name.clone(),
+                to: reader.name.clone(),
+                because,
+            });
         }
     }
     let pending: Vec<&Node> = nodes.iter().filter(|n| n.pending).collect();
@@ -177,12 +187,16 @@ fn cycles(nodes: &[Node], edges: &[Edge]) -> Vec<Vec<String>> {
         }
         seen
     };
-    let reachable: BTreeMap<&str, BTreeSet<&str>> = nodes.iter().map(|n| (n.name.as_str(), reach(&n.name))).collect();
+    let reachable: BTreeMap<&str, BTreeSet<&str>> =
+        nodes.iter().map(|n| (n.name.as_str(), reach(&n.name))).collect();
     let mut out: Vec<Vec<String>> = Vec::new();
     for n in nodes {
         let component: Vec<String> = nodes
             .iter()
-            .filter(|m| reachable[n.name.as_str()].contains(m.name.as_str()) && reachable[m.name.as_str()].contains(n.name.as_str()))
+            .filter(|m| {
+                reachable[n.name.as_str()].contains(m.name.as_str())
+                    && reachable[m.name.as_str()].contains(n.name.as_str())
+            })
             .map(|m| m.name.clone())
             .collect();
         if component.len() > 1 && !out.contains(&component) {
@@ -196,8 +210,11 @@ fn cycles(nodes: &[Node], edges: &[Edge]) -> Vec<Vec<String>> {
 pub fn cycle_error(report: &DepsReport) -> Option<NesError> {
     let first = report.cycles.first()?;
     Some(
-        NesError::failed(format!("migrations depend on each other in a cycle: {}", first.join(" → ")))
-            .hint("split the migrations so that each only reads what earlier ones wrote"),
+        NesError::failed(format!(
+            "migrations depend on each other in a cycle: {}",
+            first.join(" → ")
+        ))
+        .hint("split the migrations so that each only reads what earlier ones wrote"),
     )
 }
 
@@ -211,7 +228,11 @@ mod tests {
             name: name.into(),
             prefix: name[..3].parse().unwrap(),
             pending,
-            access: Access { reads: set(reads), listings: set(listings), writes: set(writes) },
+            access: Access {
+                reads: set(reads),
+                listings: set(listings),
+                writes: set(writes),
+            },
         }
     }
 
@@ -223,19 +244,32 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(report.edges.len(), 1);
-        assert!(report.warnings[0].contains("later migration 002-b"), "{:?}", report.warnings);
+        assert!(
+            report.warnings[0].contains("later migration 002-b"),
+            "{:?}",
+            report.warnings
+        );
     }
 
     #[test]
     fn listings_cover_their_type_and_conflicting_writers_are_warned() {
         let report = analyze(vec![
             node("001-a", false, &[], &[], &["entity:location/district/x"]),
-            node("002-b", true, &[], &["entity:location/district"], &["entity:person/y"]),
+            node(
+                "002-b",
+                true,
+                &[],
+                &["entity:location/district"],
+                &["entity:person/y"],
+            ),
             node("003-c", true, &[], &[], &["entity:person/y"]),
         ])
         .unwrap();
         assert!(report.edges.iter().any(|e| e.from == "001-a" && e.to == "002-b"));
-        assert!(report.warnings.iter().any(|w| w.contains("002-b and 003-c both write entity:person/y")));
+        assert!(report
+            .warnings
+            .iter()
+            .any(|w| w.contains("002-b and 003-c both write entity:person/y")));
     }
 
     #[test]
@@ -245,7 +279,10 @@ mod tests {
             node("002-b", true, &["entity:person/x"], &[], &["entity:person/y"]),
         ])
         .unwrap();
-        assert_eq!(report.cycles, vec![vec!["001-a".to_string(), "002-b".to_string()]]);
+        assert_eq!(
+            report.cycles,
+            vec![vec!["001-a".to_string(), "002-b".to_string()]]
+        );
         assert!(cycle_error(&report).unwrap().message.contains("001-a → 002-b"));
     }
 }

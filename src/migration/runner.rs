@@ -296,7 +296,8 @@ impl<'a> Runner<'a> {
         if committed && options.update_submodule {
             let message = submodule_message(&report);
             report.submodule_commit =
-                crate::git::submodule::commit_pointer(repo.root(), &message, &signature)?.map(|c| c.to_string());
+                crate::git::submodule::commit_pointer(repo.root(), &message, &signature)?
+                    .map(|c| c.to_string());
         }
         Ok(report)
     }
@@ -390,7 +391,12 @@ impl<'a> Runner<'a> {
         report.files = changed_files(&publication, |p| repo.head_blob(p).ok().flatten());
         fault::point("before-commit");
         let mut units = journal.units(|p| repo.root().join(p).exists());
-        units.push(vec![write_run_record(repo, m.name, &run_id, publication.access())?]);
+        units.push(vec![write_run_record(
+            repo,
+            m.name,
+            &run_id,
+            publication.access(),
+        )?]);
         let mut batches = plan_batches(&units, options.batch_size);
         if batches.is_empty() {
             // Nothing changed, but history must still record that the migration ran.
@@ -508,15 +514,23 @@ impl<'a> Runner<'a> {
 
 /// The parent repository's commit message for a new submodule pointer.
 fn submodule_message(report: &RunReport) -> String {
-    let applied: Vec<&MigrationReport> =
-        report.migrations.iter().filter(|m| m.status == Outcome::Completed && !m.commits.is_empty()).collect();
+    let applied: Vec<&MigrationReport> = report
+        .migrations
+        .iter()
+        .filter(|m| m.status == Outcome::Completed && !m.commits.is_empty())
+        .collect();
     let names: Vec<&str> = applied.iter().map(|m| m.name.as_str()).collect();
     let mut message = format!("Update data repository: {}\n\n", names.join(", "));
     for m in applied {
         let s = &m.stats;
         message.push_str(&format!(
             "{}: {} entities created, {} updated, {} deleted; {} relationships created; {} versions\n",
-            m.name, s.entities_created, s.entities_updated, s.entities_deleted, s.relationships_created, s.versions_created
+            m.name,
+            s.entities_created,
+            s.entities_updated,
+            s.entities_deleted,
+            s.relationships_created,
+            s.versions_created
         ));
     }
     message
@@ -541,7 +555,12 @@ fn run_step(m: &Migration, step: &str, f: Option<MigrationFn>, ctx: &mut Context
 
 /// Writes `.nes/runs/<migration>.json`, committed with the last batch.
 fn write_run_record(repo: &DataRepo, name: &str, run_id: &str, access: &Access) -> Result<FileChange> {
-    let record = RunRecord { schema_version: 1, migration: name.to_string(), run_id: run_id.to_string(), access: access.clone() };
+    let record = RunRecord {
+        schema_version: 1,
+        migration: name.to_string(),
+        run_id: run_id.to_string(),
+        access: access.clone(),
+    };
     let path = record_path(name);
     let full = repo.root().join(&path);
     std::fs::create_dir_all(full.parent().expect("record path has a parent"))?;
