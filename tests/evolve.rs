@@ -554,3 +554,71 @@ proptest! {
         prop_assert_eq!(added, expected.iter().collect::<BTreeSet<_>>());
     }
 }
+
+// ---- several moves at once -----------------------------------------------------------
+
+const PROVINCE: &str = "entity:location/province/koshi";
+const DISTRICT: &str = "entity:location/district/old-district";
+const DISTRICT_NEW: &str = "entity:location/district/new-district";
+const TOWN: &str = "entity:location/municipality/old-town";
+const TOWN_NEW: &str = "entity:location/rural_municipality/old-town";
+const WARD: &str = "entity:location/ward/old-town-ward-1";
+
+fn seed_chain(ctx: &mut Context) -> Result<()> {
+    ctx.create_entity(PROVINCE, person("Koshi"), "Add provinces")?;
+    for (id, parent) in [(DISTRICT, PROVINCE), (TOWN, DISTRICT), (WARD, TOWN)] {
+        let mut fields = person(id);
+        fields["parent"] = json!(parent);
+        ctx.create_entity(id, fields, "Add locations")?;
+    }
+    Ok(())
+}
+
+fn move_chain(ctx: &mut Context) -> Result<()> {
+    // The child first: the API orders creations so the new district exists before the town.
+    let outcome = ctx.move_entities(&[(TOWN, TOWN_NEW), (DISTRICT, DISTRICT_NEW)], "Reorganise")?;
+    MOVES.lock().unwrap().push(outcome);
+    Ok(())
+}
+
+#[test]
+fn moving_a_parent_and_child_together_links_the_new_ids_in_one_version_each() {
+    let f = Fixture::empty();
+    f.run("001-chain", seed_chain);
+    let report = f.run("002-move-chain", move_chain);
+    let outcome = {
+        let mut moves = MOVES.lock().unwrap();
+        let at = moves.iter().position(|m| m.moved.len() == 2).unwrap();
+        moves.remove(at)
+    };
+    assert_eq!(
+        outcome.moved,
+        [
+            (DISTRICT.to_string(), DISTRICT_NEW.to_string()),
+            (TOWN.to_string(), TOWN_NEW.to_string())
+        ]
+    );
+    // Only the ward refers to a moved entity from outside the moves.
+    assert_eq!(outcome.referrers_updated, 1);
+    let s = report.stats;
+    assert_eq!(
+        (s.entities_created, s.entities_deleted, s.entities_updated),
+        (2, 2, 1)
+    );
+
+    let town = f.read_json("v2/entity/location/rural_municipality/old-town.json");
+    assert_eq!(town["parent"], DISTRICT_NEW);
+    assert_eq!(town["sub_type"], "rural_municipality");
+    assert_eq!(town["version_summary"]["version_number"], 1);
+    let snapshot = f.read_json("v2/version/entity/location/rural_municipality/old-town/1.json");
+    assert_eq!(snapshot["snapshot"]["location_type"], "rural_municipality");
+    let ward = f.read_json("v2/entity/location/ward/old-town-ward-1.json");
+    assert_eq!(ward["parent"], TOWN_NEW);
+    assert_eq!(ward["version_summary"]["version_number"], 2);
+    assert_eq!(
+        ward["version_summary"]["change_description"],
+        format!("Reorganise (references to {TOWN} moved)")
+    );
+    assert!(!f.exists("v2/entity/location/municipality/old-town.json"));
+    assert!(!f.exists("v2/entity/location/district/old-district.json"));
+}

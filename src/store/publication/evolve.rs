@@ -4,7 +4,7 @@
 //! Both stream: they list paths first and read one document at a time, so a pass over
 //! the 13k-entity database holds at most the publication's bounded cache.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use anyhow::{bail, Context as _, Result};
 use serde::Serialize;
@@ -82,9 +82,9 @@ impl Publication {
         for path in paths {
             let id = entity_id_from_path(&path)?;
             self.access.reads.insert(id.to_string());
-            let Some(doc) = self.read_doc(&path)? else {
-                continue; // Removed by `f` earlier in this pass.
-            };
+            let doc = self
+                .read_doc(&path)?
+                .with_context(|| format!("{path} was listed but is gone"))?;
             outcome.seen += 1;
             let entity = Entity { id, doc };
             let fields = f(&entity).with_context(|| format!("bulk update of {}", entity.id))?;
@@ -124,7 +124,11 @@ impl Publication {
     /// Removing the old files loses no data, so unlike [`Self::delete_entity`] a move needs
     /// no `DELETES` declaration. Stats count each new object as created and each old one as
     /// deleted, and each referrer as updated. Refuses when an old ID is missing, a new ID
-    /// (entity or relationship) exists, the type changes, or an ID appears twice.
+    /// (entity or relationship) exists, the type changes, or an ID appears twice; a
+    /// refusal found midway fails the migration, and the runner undoes its writes.
+    ///
+    /// Moved entities may refer to each other (a district and its municipalities): they
+    /// are created parents first, already pointing at each other's new IDs.
     pub fn move_entities(&mut self, moves: &[(&str, &str)], change: &str) -> Result<MoveOutcome> {
         let renames = self.plan_moves(moves)?;
         let deps = self.move_dependencies(&renames)?;
@@ -234,7 +238,7 @@ impl Publication {
     /// Gives every entity referring to a moved one a new version; how many.
     fn update_referrers(&mut self, renames: &BTreeMap<EntityId, EntityId>, change: &str) -> Result<u64> {
         self.access.listings.insert("entity:*".into());
-        let needles = quoted_ids(renames.keys());
+        let needles: HashSet<String> = renames.keys().map(ToString::to_string).collect();
         let mut updated = 0;
         for path in self.backend.list_json("v2/entity")? {
             let Some(old) = self.read_if_mentions(&path, &needles)? else {
@@ -265,7 +269,7 @@ impl Publication {
         change: &str,
     ) -> Result<Vec<(String, String)>> {
         self.access.listings.insert("relationship:*".into());
-        let needles = quoted_ids(renames.keys());
+        let needles: HashSet<String> = renames.keys().map(ToString::to_string).collect();
         let mut out = Vec::new();
         for path in self.backend.list_json("v2/relationship")? {
             let Some(old_doc) = self.read_if_mentions(&path, &needles)? else {
@@ -317,9 +321,9 @@ impl Publication {
         self.remove_object(&ObjectId::Relationship(old.clone()))
     }
 
-    /// The document at `path` when its bytes contain one of `needles`: a cheap filter that
+    /// The document at `path` when its bytes mention one of `ids`: a cheap filter that
     /// spares parsing the thousands of files a move does not concern.
-    fn read_if_mentions(&mut self, path: &str, needles: &[Vec<u8>]) -> Result<Option<Value>> {
+    fn read_if_mentions(&mut self, path: &str, ids: &HashSet<String>) -> Result<Option<Value>> {
         let Some(bytes) = self
             .backend
             .read(path)
@@ -327,7 +331,7 @@ impl Publication {
         else {
             return Ok(None);
         };
-        if !needles.iter().any(|n| contains(&bytes, n)) {
+        if !mentions_any(&bytes, ids) {
             return Ok(None);
         }
         self.read_doc(path)
@@ -425,14 +429,22 @@ fn steps(path: &str) -> Vec<Step<'_>> {
     out
 }
 
-/// Each ID as it appears in a canonical JSON file, quotes included, so `…/acham` does not
-/// match `…/acham-1`.
-fn quoted_ids<'a>(ids: impl Iterator<Item = &'a EntityId>) -> Vec<Vec<u8>> {
-    ids.map(|id| format!("\"{id}\"").into_bytes()).collect()
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
+/// Whether the bytes hold one of `ids` as a whole JSON string (`"entity:…"`, so `…/acham`
+/// does not match `…/acham-1`). One pass per file whatever the number of moves.
+fn mentions_any(bytes: &[u8], ids: &HashSet<String>) -> bool {
+    const MARKER: &[u8] = b"\"entity:";
+    let mut rest = bytes;
+    while let Some(at) = rest.windows(MARKER.len()).position(|w| w == MARKER) {
+        let string = &rest[at + 1..];
+        let Some(end) = string.iter().position(|&b| b == b'"') else {
+            return false;
+        };
+        if std::str::from_utf8(&string[..end]).is_ok_and(|s| ids.contains(s)) {
+            return true;
+        }
+        rest = &string[end..];
+    }
+    false
 }
 
 #[cfg(test)]
@@ -473,12 +485,19 @@ mod tests {
     }
 
     #[test]
-    fn quoted_needles_do_not_match_longer_slugs() {
-        let needles = quoted_ids([id("entity:location/district/acham")].iter());
-        assert!(!contains(br#""entity:location/district/acham-1""#, &needles[0]));
-        assert!(contains(
-            br#""parent": "entity:location/district/acham","#,
-            &needles[0]
+    fn mentions_match_whole_ids_only() {
+        let ids = HashSet::from(["entity:location/district/acham".to_string()]);
+        assert!(!mentions_any(
+            br#""parent": "entity:location/district/acham-1","#,
+            &ids
+        ));
+        assert!(mentions_any(
+            br#""x": "entity:location/ward/a", "parent": "entity:location/district/acham","#,
+            &ids
+        ));
+        assert!(!mentions_any(
+            br#""parent": "entity:location/district/acham"#,
+            &ids
         ));
     }
 }
