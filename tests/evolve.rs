@@ -329,6 +329,9 @@ fn moving_a_district_repoints_its_referrers_and_git_sees_a_rename() {
 
     // Git sees the entity file renamed, not deleted and added.
     let diff = f.diff_since(&before);
+    for line in diff.iter().filter(|l| l.starts_with('R')) {
+        eprintln!("rename: {line}");
+    }
     assert!(
         diff.iter().any(|l| l.starts_with('R')
             && l.ends_with(
