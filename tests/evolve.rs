@@ -522,7 +522,13 @@ fn tag_subset(ctx: &mut Context) -> Result<()> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
+    // Each case builds a repository through the runner; 12 keep the test under a second.
+    // No failure file: proptest looks for it next to a lib.rs that tests/ does not have.
+    #![proptest_config(ProptestConfig {
+        cases: 12,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn a_bulk_update_never_changes_files_it_does_not_update(
