@@ -17,6 +17,9 @@ use super::model::{self, Model};
 use super::{json as canonical, slug};
 use crate::stats::Stats;
 
+mod evolve;
+pub use evolve::{BulkOutcome, MoveOutcome};
+
 /// An author as embedded in versions: `{id, name, slug}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthorRef {

@@ -54,3 +54,17 @@ pub fn set_identity(repo: &Path) {
         assert!(status.success());
     }
 }
+
+/// A temporary directory in memory (`/dev/shm`) when the OS offers one, else the default.
+///
+/// Checkouts of the real bundle have 33,776 files; removing them from this project's
+/// disks takes ~2 minutes, against under a second on tmpfs.
+pub fn fast_tempdir() -> tempfile::TempDir {
+    let shm = Path::new("/dev/shm");
+    if shm.is_dir() {
+        if let Ok(dir) = tempfile::Builder::new().prefix("nes-test").tempdir_in(shm) {
+            return dir;
+        }
+    }
+    tempfile::tempdir().expect("create temporary directory")
+}
