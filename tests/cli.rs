@@ -198,3 +198,43 @@ fn completions_are_generated() {
         );
     }
 }
+
+#[test]
+fn db_verify_reports_a_clean_repository_and_a_broken_file() {
+    let dir = TempDir::new().unwrap();
+    assert!(nes(dir.path(), &["migrate", "run", "--all"]).status.success());
+    let report = json(&nes(dir.path(), &["db", "verify", "--json"]));
+    assert_eq!(report["violations"].as_array().unwrap().len(), 0, "{report}");
+    assert!(report["files_checked"].as_u64().unwrap() >= 13);
+
+    let broken = dir
+        .path()
+        .join("database-repo/v2/entity/location/province/bagmati.json");
+    std::fs::write(&broken, "{ not json").unwrap();
+    let out = nes(dir.path(), &["db", "verify", "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let first = &report["violations"][0];
+    assert_eq!(first["rule"], "parse");
+    assert_eq!(first["path"], "v2/entity/location/province/bagmati.json");
+}
+
+#[test]
+fn the_real_history_reads_as_applied() {
+    let Some(shared) = common::shared_dir() else {
+        return;
+    };
+    let dir = common::fast_tempdir();
+    common::clone_bundle(&shared, &dir.path().join("database-repo"));
+    let status = json(&nes(dir.path(), &["migrate", "status", "--json"]));
+    for name in [
+        "000-example-migration",
+        "001-source-locations",
+        "002-ward-name-fix",
+        "003-source-2082-political-parties",
+        "004-source-election-constituencies",
+        "005-seed-2079-election-candidates",
+    ] {
+        assert_eq!(status_of(&status, name), "applied", "{name}");
+    }
+}

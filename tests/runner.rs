@@ -262,3 +262,56 @@ fn a_dirty_working_tree_is_refused() {
         .unwrap_err();
     assert!(format!("{err:#}").contains("stray.txt"), "{err:#}");
 }
+
+fn province_and_district(ctx: &mut Context) -> Result<()> {
+    province(ctx, "upper")?;
+    ctx.create_entity(
+        "entity:location/district/lower",
+        json!({"names": [{"kind": "PRIMARY", "en": {"full": "Lower"}}], "parent": "entity:location/province/upper"}),
+        "add",
+    )?;
+    Ok(())
+}
+
+fn deletes_the_parent(ctx: &mut Context) -> Result<()> {
+    ctx.delete_entity("entity:location/province/upper")
+}
+
+#[test]
+fn the_guard_refuses_a_run_that_leaves_a_dangling_reference() {
+    let f = fixture(&["001-chain", "002-orphan"]);
+    let mut orphan = migration("002-orphan", deletes_the_parent);
+    orphan.deletes = true;
+    let registry = Registry::new(vec![migration("001-chain", province_and_district), orphan]).unwrap();
+    let runner = Runner::new(&registry, &f.migrations);
+    let report = runner.run(&f.repo, &Target::AllPending, &options()).unwrap();
+    assert_eq!(report.migrations[0].status, Outcome::Completed);
+    let failed = &report.migrations[1];
+    assert_eq!(failed.status, Outcome::Failed);
+    let error = failed.error.join("\n");
+    assert!(
+        error.contains("v2/entity/location/district/lower.json"),
+        "{error}"
+    );
+    assert!(f
+        .repo
+        .root()
+        .join("v2/entity/location/province/upper.json")
+        .is_file());
+    assert_eq!(
+        git(f.repo.root(), &["status", "--porcelain", "--untracked-files=all"]),
+        ""
+    );
+
+    // --no-verify lets it through, loudly.
+    let options = RunOptions {
+        no_verify: true,
+        ..options()
+    };
+    let report = runner.run(&f.repo, &Target::AllPending, &options).unwrap();
+    assert_eq!(report.migrations[0].status, Outcome::Completed);
+    assert!(report.migrations[0]
+        .logs
+        .iter()
+        .any(|l| l.contains("NOT verified")));
+}

@@ -4,6 +4,7 @@
 mod completions;
 mod create;
 mod db_init;
+mod db_verify;
 mod deps;
 mod list;
 mod output;
@@ -137,6 +138,8 @@ pub enum MigrateCommand {
 pub enum DbCommand {
     /// Create the data repository (branch `main`, a first commit, recommended settings).
     Init(db_init::Args),
+    /// Check the data repository's integrity (parse, IDs, schemas, references, versions).
+    Verify(db_verify::Args),
 }
 
 /// Runs the command line with the migrations compiled into the binary; returns the exit code.
@@ -170,6 +173,7 @@ fn dispatch(cli: Cli, builtin: Vec<Migration>) -> anyhow::Result<ExitCode> {
             MigrateCommand::Deps(args) => deps::exec(g, &registry, args),
         },
         Command::Db(DbCommand::Init(args)) => db_init::exec(g, args),
+        Command::Db(DbCommand::Verify(args)) => db_verify::exec(g, args),
         Command::Completions(args) => completions::exec(args),
     }
 }

@@ -60,6 +60,9 @@ pub struct Args {
     /// Also append the result, as markdown, to this file (e.g. "$GITHUB_STEP_SUMMARY").
     #[arg(long, value_name = "FILE")]
     pub summary: Option<std::path::PathBuf>,
+    /// Do not verify the touched files before committing (not recommended).
+    #[arg(long)]
+    pub no_verify: bool,
     /// Print the result as one JSON document.
     #[arg(long)]
     pub json: bool,
@@ -99,9 +102,16 @@ pub fn exec(g: &GlobalArgs, registry: &Registry, args: Args) -> anyhow::Result<E
         push_timeout: Duration::from_secs(args.push_timeout),
         break_lock: args.break_lock,
         update_submodule: args.update_submodule,
+        no_verify: args.no_verify,
         progress: !g.quiet && !args.json,
         stream_logs: !g.quiet,
     };
+    if args.no_verify {
+        output::warn(
+            "--no-verify: files written by migrations will be committed WITHOUT integrity checks",
+            color,
+        );
+    }
     let report = runner.run(&repo, &target, &options)?;
     if let Some(path) = &args.summary {
         use std::io::Write as _;

@@ -64,6 +64,8 @@ pub struct RunOptions {
     pub break_lock: bool,
     /// Commit the data repository's new HEAD in the parent repository it is a submodule of.
     pub update_submodule: bool,
+    /// Skip verifying the touched files before committing (reported as a warning).
+    pub no_verify: bool,
     /// Draw progress bars (they also hide themselves when stderr is not a terminal).
     pub progress: bool,
     /// Stream migration logs to stderr as they happen.
@@ -85,6 +87,7 @@ impl Default for RunOptions {
             push_timeout: Duration::from_secs(300),
             break_lock: false,
             update_submodule: false,
+            no_verify: false,
             progress: true,
             stream_logs: true,
         }
@@ -381,6 +384,7 @@ impl<'a> Runner<'a> {
         let mut report = self.report(m, &publication, logs, elapsed);
         report.run_id = Some(run_id.clone());
         let journal = publication.journal();
+        let outcome = outcome.and_then(|()| self.guard(repo, journal, options, &mut report));
         if let Err(err) = outcome {
             recovery::restore_paths(repo, &journal.touched()).context("restoring the working tree")?;
             recovery::finish_run(repo)?;
@@ -430,6 +434,42 @@ impl<'a> Runner<'a> {
         recovery::finish_run(repo)?;
         report.commits = commits.iter().map(|c| c.to_string()).collect();
         Ok(report)
+    }
+
+    /// Verifies every file the run touched, and every reference into them, before anything
+    /// is committed; a violation fails the migration.
+    fn guard(
+        &self,
+        repo: &DataRepo,
+        journal: &crate::store::journal::Journal,
+        options: &RunOptions,
+        report: &mut MigrationReport,
+    ) -> Result<()> {
+        if options.no_verify {
+            report
+                .logs
+                .push("WARNING: --no-verify: the touched files were NOT verified before committing".into());
+            return Ok(());
+        }
+        let checked = crate::verify::verify_touched(repo.root(), &journal.touched())?;
+        if checked.is_clean() {
+            return Ok(());
+        }
+        const SHOWN: usize = 20;
+        let mut lines: Vec<String> = checked
+            .violations
+            .iter()
+            .take(SHOWN)
+            .map(|v| format!("  {}: {} ({:?})", v.path, v.message, v.rule))
+            .collect();
+        if checked.violations.len() > SHOWN {
+            lines.push(format!("  ... and {} more", checked.violations.len() - SHOWN));
+        }
+        Err(anyhow::anyhow!(
+            "{} violation(s) in the files this run wrote; nothing was committed:\n{}",
+            checked.violations.len(),
+            lines.join("\n")
+        ))
     }
 
     /// Runs one migration into an overlay; nothing reaches the repository.

@@ -32,7 +32,14 @@ pub fn shared_dir() -> Option<PathBuf> {
 pub fn clone_bundle(shared: &Path, dest: &Path) -> PathBuf {
     let bundle = shared.join("nes-format/nes-database.bundle");
     let status = Command::new("git")
-        .args(["clone", "--quiet", "--branch", "main"])
+        .args([
+            "-c",
+            "init.defaultBranch=main",
+            "clone",
+            "--quiet",
+            "--branch",
+            "main",
+        ])
         .arg(&bundle)
         .arg(dest)
         .status()
