@@ -465,15 +465,21 @@ fn real_bundle() {
     let start = std::time::Instant::now();
     let root = common::clone_bundle(&shared, &tmp.path().join("db"));
     eprintln!("clone: {:.1}s", start.elapsed().as_secs_f64());
-    let start = std::time::Instant::now();
-    let report = verify(&root);
-    let secs = start.elapsed().as_secs_f64();
-    eprintln!(
-        "real bundle: {} files in {secs:.2}s ({:.0} files/s); by rule: {:?}",
-        report.files_checked,
-        report.files_checked as f64 / secs,
-        report.by_rule
-    );
+    // Twice: the clone leaves the files in the page cache, so both runs are warm; the
+    // second one also has the binary's pages in memory.
+    let mut report = None;
+    for run in 1..=2 {
+        let start = std::time::Instant::now();
+        let r = verify(&root);
+        let secs = start.elapsed().as_secs_f64();
+        let rate = r.files_checked as f64 / secs;
+        eprintln!(
+            "real bundle run {run}: {} files in {secs:.2}s ({rate:.0} files/s); {:?}",
+            r.files_checked, r.by_rule
+        );
+        report = Some(r);
+    }
+    let report = report.unwrap();
     for v in report.violations.iter().take(20) {
         eprintln!("  {:?} {} {}", v.rule, v.path, v.message);
     }
