@@ -9,6 +9,7 @@ use std::time::Instant;
 use nes::store::id::{AuthorId, EntityId, ObjectId, RelationshipId, VersionId};
 use nes::store::json;
 use nes::store::model::{self, Model, ENTITY_TYPES, RELATIONSHIP_TYPES};
+use nes::store::slug::{text_to_slug, validate_slug};
 use proptest::prelude::*;
 use rayon::prelude::*;
 use serde_json::Value;
@@ -22,6 +23,20 @@ struct Doc {
     rel: String,
     bytes: Vec<u8>,
     value: Value,
+}
+
+/// A scratch directory for the checkout, in memory where the OS offers it.
+///
+/// The checkout has 33,776 files; on this project's CI-like machines (ext4 mounted with
+/// `discard`) removing them from disk took ~2 minutes, against under a second on tmpfs.
+fn scratch_dir() -> tempfile::TempDir {
+    let shm = Path::new("/dev/shm");
+    if shm.is_dir() {
+        if let Ok(dir) = tempfile::Builder::new().prefix("nes-store-test").tempdir_in(shm) {
+            return dir;
+        }
+    }
+    tempfile::tempdir().expect("create temporary directory")
 }
 
 /// Reads every entity, version and author file under `v2/`, in parallel.
@@ -65,10 +80,11 @@ fn real_bundle_round_trips_validates_and_matches_snapshots() {
         return;
     };
     let started = Instant::now();
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = scratch_dir();
     let repo = common::clone_bundle(&shared, &tmp.path().join("db"));
     let cloned = started.elapsed();
     let docs = load_docs(&repo.join("v2"));
+    let loaded = started.elapsed();
     assert_eq!(docs.len(), 33_757, "entity + version + author files at data HEAD");
 
     // 1. Byte-exact canonical JSON round trip.
@@ -84,6 +100,7 @@ fn real_bundle_round_trips_validates_and_matches_snapshots() {
         &mismatched[..mismatched.len().min(5)]
     );
 
+    let round_tripped = started.elapsed();
     let entities: Vec<&Doc> = docs.iter().filter(|d| d.rel.starts_with("entity/")).collect();
     assert_eq!(entities.len(), 13_506);
 
@@ -127,7 +144,8 @@ fn real_bundle_round_trips_validates_and_matches_snapshots() {
         "files whose shape predates the model (837 location identifiers + 124 parties)"
     );
 
-    // 4. Versions: contiguous numbering; the latest snapshot minus computed fields is the entity.
+    // 4. Versions: contiguous numbering; every snapshot minus computed fields validates,
+    //    and the latest one is the entity file.
     let mut versions: BTreeMap<String, Vec<(u64, &Doc)>> = BTreeMap::new();
     for d in docs.iter().filter(|d| d.rel.starts_with("version/")) {
         let (dir, file) = d.rel.rsplit_once('/').unwrap();
@@ -142,13 +160,38 @@ fn real_bundle_round_trips_validates_and_matches_snapshots() {
     let authors = docs.iter().filter(|d| d.rel.starts_with("author/")).count();
     assert_eq!(authors, 2);
     eprintln!(
-        "real bundle: {} files ({} entities, {} version dirs, {authors} authors) checked in {:.1?} (clone {:.1?})",
+        "real bundle: {} files ({} entities, {} version dirs, {authors} authors) checked in {:.1?} \
+         (clone {cloned:.1?}, read+parse done at {loaded:.1?}, byte round trip done at {round_tripped:.1?})",
         docs.len(),
         entities.len(),
         versions.len(),
         started.elapsed(),
-        cloned
     );
+}
+
+/// A version's snapshot without `id`, `version_summary.id` and the model's computed
+/// fields, after checking their values.
+fn strip_computed(version: &Doc, id: &EntityId, n: u64, model: Model<'_>) -> Value {
+    let mut snapshot = version.value["snapshot"].clone();
+    let snap = snapshot.as_object_mut().expect("snapshot object");
+    assert_eq!(
+        snap.remove("id"),
+        Some(Value::from(id.to_string())),
+        "{}",
+        version.rel
+    );
+    let version_id = VersionId::parse(&format!("version:{id}:{n}")).unwrap();
+    let summary_id = snap["version_summary"].as_object_mut().unwrap().remove("id");
+    assert_eq!(
+        summary_id,
+        Some(Value::from(version_id.to_string())),
+        "{}",
+        version.rel
+    );
+    for (key, want) in model::computed_fields(model) {
+        assert_eq!(snap.remove(key), Some(want), "{}: computed `{key}`", version.rel);
+    }
+    snapshot
 }
 
 /// FORMAT.md §4 for one entity: its version files and the latest snapshot.
@@ -176,28 +219,20 @@ fn check_versions(entity: &Doc, versions: &BTreeMap<String, Vec<(u64, &Doc)>>) {
         );
     }
 
-    let (n, latest) = list.last().unwrap();
-    let mut snapshot = latest.value["snapshot"].clone();
-    let snap = snapshot.as_object_mut().expect("snapshot object");
-    assert_eq!(
-        snap.remove("id"),
-        Some(Value::from(id.to_string())),
-        "{}",
-        latest.rel
-    );
-    let version_id = VersionId::parse(&format!("version:{id}:{n}")).unwrap();
-    let summary_id = snap["version_summary"].as_object_mut().unwrap().remove("id");
-    assert_eq!(
-        summary_id,
-        Some(Value::from(version_id.to_string())),
-        "{}",
-        latest.rel
-    );
-    for (key, want) in model::computed_fields(entity_model(&entity.value)) {
-        assert_eq!(snap.remove(key), Some(want), "{}: computed `{key}`", latest.rel);
-    }
+    let model = entity_model(&entity.value);
+    let stripped: Vec<Value> = list
+        .iter()
+        .map(|(n, v)| {
+            let snapshot = strip_computed(v, &id, *n, model);
+            if let Err(violations) = model::validate(model, &snapshot) {
+                panic!("{}: snapshot invalid: {violations:?}", v.rel);
+            }
+            snapshot
+        })
+        .collect();
+    let (_, latest) = list.last().unwrap();
     assert!(
-        snapshot == entity.value,
+        stripped.last() == Some(&entity.value),
         "{}: latest snapshot differs from {}",
         latest.rel,
         entity.rel
@@ -395,4 +430,22 @@ fn canonical_layout() {
     assert_eq!(json::to_string(&v), want);
     let keys: HashSet<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
     assert_eq!(keys.len(), 3);
+}
+
+// ---------------------------------------------------------------------------------------
+// Slugs
+// ---------------------------------------------------------------------------------------
+
+proptest! {
+    /// `text_to_slug` output is in the grammar's alphabet, trimmed, without `--`, and stable.
+    #[test]
+    fn slugs_are_clean_and_idempotent(text in "[ -~\t\n\x1c-\x1fÀ-ÿअ-ह_ﬁ½]{0,40}") {
+        let slug = text_to_slug(&text);
+        prop_assert!(slug.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'), "{}", slug);
+        prop_assert!(!slug.starts_with('-') && !slug.ends_with('-') && !slug.contains("--"), "{}", slug);
+        prop_assert_eq!(text_to_slug(&slug), slug.clone());
+        if (3..=100).contains(&slug.len()) {
+            prop_assert!(validate_slug(&slug).is_ok());
+        }
+    }
 }

@@ -15,9 +15,8 @@ pub fn text_to_slug(text: &str) -> String {
     let ascii: String = text.nfkd().filter(char::is_ascii).collect();
     let lower = ascii.to_ascii_lowercase();
     let mut out = String::with_capacity(lower.len());
-    // Whitespace/`_` runs and hyphen runs both end up as a single `-`; characters
-    // dropped in between (e.g. `(`) must not split a run, as in the original's
-    // sequential regex passes.
+    // One pass does the original's three regex passes: dropped characters push nothing
+    // and a `-` is pushed only after a non-`-`, so `a ( ) b` still gives `a-b`.
     for c in lower.chars() {
         let c = if is_python_space(c) || c == '_' { '-' } else { c };
         match c {
