@@ -512,3 +512,22 @@ fn real_bundle() {
         report.violations
     );
 }
+
+/// Timing on an existing checkout: `NES_VERIFY_REPO=/tmp/nes-db cargo test --release
+/// --test verify bench_existing_repo -- --ignored --nocapture` (drop the page cache first
+/// for a cold figure).
+#[test]
+#[ignore = "benchmark; needs NES_VERIFY_REPO"]
+fn bench_existing_repo() {
+    let Some(root) = std::env::var_os("NES_VERIFY_REPO") else {
+        return;
+    };
+    let start = std::time::Instant::now();
+    let report = verify(Path::new(&root));
+    let secs = start.elapsed().as_secs_f64();
+    let rate = report.files_checked as f64 / secs;
+    eprintln!(
+        "{} files in {secs:.2}s ({rate:.0} files/s); {:?}",
+        report.files_checked, report.by_rule
+    );
+}

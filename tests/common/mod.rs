@@ -16,9 +16,15 @@ pub fn shared_dir() -> Option<PathBuf> {
         return Some(dir);
     }
     if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("shared data not found at {} (required under CI=true)", dir.display());
+        panic!(
+            "shared data not found at {} (required under CI=true)",
+            dir.display()
+        );
     }
-    eprintln!("SKIPPED: shared data not found at {}; set NES_SHARED_DIR to run this test", dir.display());
+    eprintln!(
+        "SKIPPED: shared data not found at {}; set NES_SHARED_DIR to run this test",
+        dir.display()
+    );
     None
 }
 
@@ -39,7 +45,12 @@ pub fn clone_bundle(shared: &Path, dest: &Path) -> PathBuf {
 /// Gives a test repository its own git identity: CI machines have none configured.
 pub fn set_identity(repo: &Path) {
     for (key, value) in [("user.name", "Nes Test"), ("user.email", "nes-test@example.org")] {
-        let status = Command::new("git").arg("-C").arg(repo).args(["config", key, value]).status().unwrap();
+        let status = Command::new("git")
+            .arg("-C")
+            .arg(repo)
+            .args(["config", key, value])
+            .status()
+            .unwrap();
         assert!(status.success());
     }
 }
