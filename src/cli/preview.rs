@@ -36,7 +36,13 @@ pub fn exec(g: &GlobalArgs, registry: &Registry, args: Args) -> anyhow::Result<E
     let mut names = args.names;
     let mut clashes = Vec::new();
     if let Some(base) = &args.changed_since {
-        names.extend(preview::changed_since(&g.migrations_dir, base)?);
+        // A changed folder this binary does not contain is already reported as not compiled
+        // (and, when it clashes, as a duplicate prefix); preview what can run.
+        names.extend(
+            preview::changed_since(&g.migrations_dir, base)?
+                .into_iter()
+                .filter(|n| registry.find(n).is_some()),
+        );
         clashes = preview::duplicate_prefixes(&g.migrations_dir, base)?;
     } else if names.is_empty() {
         return Err(NesError::usage("name the migrations to preview, or pass --changed-since REF").into());
