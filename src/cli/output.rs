@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use crate::error;
+use crate::git::push::PushOutcome;
 use crate::migration::runner::{MigrationReport, Outcome, RunReport};
 use crate::migration::status::MigrationStatus;
 
@@ -87,12 +88,16 @@ pub fn run_summary(report: &RunReport, color: bool) {
     for m in &report.migrations {
         migration_summary(m, report.dry_run, color);
     }
-    if let Some(push) = &report.push {
+    match &report.push {
+        Some(PushOutcome::Pushed { remote, branch }) => println!("pushed {branch} to {remote}"),
+        Some(PushOutcome::NoRemote) => println!("not pushed: the data repository has no remote"),
+        Some(PushOutcome::Rejected { remote, .. }) => println!("push to {remote} REJECTED (see below)"),
+        None => {}
+    }
+    if let Some(commit) = &report.submodule_commit {
         println!(
-            "push: {}",
-            serde_json::to_value(push)
-                .map(|v| v["outcome"].to_string())
-                .unwrap_or_default()
+            "recorded the new data repository commit in the parent repository ({})",
+            &commit[..12]
         );
     }
 }
