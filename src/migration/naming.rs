@@ -2,6 +2,10 @@
 //!
 //! This file is also compiled into `build.rs` (through `#[path]`), so it uses `std` only.
 
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
 /// The rule a folder name must follow, as printed in errors.
 pub const NAMING_RULE: &str = "a 3-digit prefix (000-999), a hyphen, then lowercase letters, \
 digits and single hyphens (e.g. `004-source-election-constituencies`)";
@@ -65,4 +69,200 @@ const fn digits(b: &[u8], start: usize, len: usize) -> u32 {
         i += 1;
     }
     n
+}
+
+/// A migration folder that passed every layout rule, as `build.rs` compiles it.
+#[derive(Debug)]
+pub struct CheckedFolder {
+    pub name: String,
+    pub prefix: u16,
+    pub path: PathBuf,
+    /// The text of its `migrate.rs`.
+    pub source: String,
+}
+
+/// Checks every folder below `dir` against the layout rules (name, unique prefix, README.md,
+/// migrate.rs, a valid DATE literal); the errors name the folder and the rule.
+pub fn check_folders(dir: &Path) -> Result<Vec<CheckedFolder>, Vec<String>> {
+    let mut errors = Vec::new();
+    let mut by_prefix: BTreeMap<u16, CheckedFolder> = BTreeMap::new();
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(_) => return Ok(Vec::new()),
+    };
+    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok()).map(|e| e.path()).collect();
+    paths.sort();
+    for path in paths {
+        if !path.is_dir() {
+            continue;
+        }
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name.starts_with('.') {
+            continue;
+        }
+        let prefix = match parse_folder_name(&name) {
+            Ok((prefix, _)) => prefix,
+            Err(e) => {
+                errors.push(format!("migrations/{name}: bad folder name: {e}"));
+                continue;
+            }
+        };
+        let migrate = path.join("migrate.rs");
+        let source = match fs::read_to_string(&migrate) {
+            Ok(s) => s,
+            Err(_) => {
+                errors.push(format!(
+                    "migrations/{name}: missing migrate.rs (every migration folder needs one)"
+                ));
+                continue;
+            }
+        };
+        if !path.join("README.md").is_file() {
+            errors.push(format!(
+                "migrations/{name}: missing README.md (describe the migration and its sources for reviewers)"
+            ));
+            continue;
+        }
+        if let Some(date) = const_str(&source, "DATE") {
+            if !is_valid_date(&date) {
+                errors.push(format!(
+                    "migrations/{name}: DATE `{date}` is not a valid YYYY-MM-DD date"
+                ));
+                continue;
+            }
+        }
+        let folder = CheckedFolder {
+            name: name.clone(),
+            prefix,
+            path,
+            source,
+        };
+        if let Some(other) = by_prefix.insert(prefix, folder) {
+            errors.push(format!(
+                "migrations/{name}: prefix {prefix:03} is already used by migrations/{}; renumber one of them",
+                other.name
+            ));
+        }
+    }
+    if errors.is_empty() {
+        Ok(by_prefix.into_values().collect())
+    } else {
+        Err(errors)
+    }
+}
+
+/// The literal value of `pub const NAME: &str = "...";`, for an early, friendly DATE check.
+fn const_str(source: &str, name: &str) -> Option<String> {
+    let start = source.find(&format!("const {name}"))?;
+    let rest = &source[start..];
+    let open = rest.find('"')? + 1;
+    let close = rest[open..].find('"')? + open;
+    Some(rest[open..close].to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folder_names_follow_the_rule() {
+        assert_eq!(
+            parse_folder_name("004-source-election-constituencies"),
+            Ok((4, "source-election-constituencies"))
+        );
+        assert_eq!(parse_folder_name("000-a1"), Ok((0, "a1")));
+        for bad in [
+            "4-foo",
+            "0004-foo",
+            "004_foo",
+            "004-",
+            "004-Foo",
+            "004-foo--bar",
+            "004-foo-",
+            "004--foo",
+            "abc-foo",
+        ] {
+            let err = parse_folder_name(bad).unwrap_err();
+            assert!(
+                err.contains(bad) && err.contains("3-digit prefix"),
+                "{bad}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn dates_are_real_calendar_days() {
+        for good in ["2026-11-21", "2024-02-29", "2000-02-29", "1999-12-31"] {
+            assert!(is_valid_date(good), "{good}");
+        }
+        for bad in [
+            "2026-13-01",
+            "2026-02-29",
+            "1900-02-29",
+            "2026-04-31",
+            "2026-1-01",
+            "20261121",
+            "2026-11-21x",
+            "",
+        ] {
+            assert!(!is_valid_date(bad), "{bad}");
+        }
+    }
+
+    fn folder(root: &Path, name: &str, files: &[(&str, &str)]) {
+        let dir = root.join(name);
+        fs::create_dir_all(&dir).unwrap();
+        for (file, text) in files {
+            fs::write(dir.join(file), text).unwrap();
+        }
+    }
+
+    const GOOD: &str = "pub const DATE: &str = \"2026-11-21\";";
+
+    #[test]
+    fn layout_rules_name_the_folder_and_the_rule() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        folder(root, "000-good", &[("migrate.rs", GOOD), ("README.md", "x")]);
+        assert_eq!(check_folders(root).unwrap().len(), 1);
+
+        let cases: [(&str, &[(&str, &str)], &str); 5] = [
+            (
+                "001-Bad_Name",
+                &[("migrate.rs", GOOD), ("README.md", "x")],
+                "bad folder name",
+            ),
+            ("002-no-readme", &[("migrate.rs", GOOD)], "missing README.md"),
+            ("003-no-code", &[("README.md", "x")], "missing migrate.rs"),
+            (
+                "004-bad-date",
+                &[
+                    ("migrate.rs", "pub const DATE: &str = \"2026-02-30\";"),
+                    ("README.md", "x"),
+                ],
+                "not a valid YYYY-MM-DD",
+            ),
+            (
+                "000-same-prefix",
+                &[("migrate.rs", GOOD), ("README.md", "x")],
+                "prefix 000 is already used",
+            ),
+        ];
+        for (name, files, rule) in cases {
+            let tmp = tempfile::tempdir().unwrap();
+            folder(
+                tmp.path(),
+                "000-good",
+                &[("migrate.rs", GOOD), ("README.md", "x")],
+            );
+            folder(tmp.path(), name, files);
+            let errors = check_folders(tmp.path()).unwrap_err();
+            assert_eq!(errors.len(), 1, "{errors:?}");
+            assert!(
+                errors[0].contains(name) || errors[0].contains("000-good"),
+                "{errors:?}"
+            );
+            assert!(errors[0].contains(rule), "{name}: {errors:?}");
+        }
+    }
 }

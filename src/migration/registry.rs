@@ -85,3 +85,55 @@ impl Registry {
         self.migrations.iter().find(|m| m.prefix == prefix)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn noop(_: &mut Context) -> anyhow::Result<()> {
+        Ok(())
+    }
+
+    fn m(name: &'static str, date: &'static str, author: &'static str) -> Migration {
+        Migration {
+            name,
+            prefix: name[..3].parse().unwrap_or(0),
+            author,
+            date,
+            description: "d",
+            migrate: noop,
+            check: None,
+            verify: None,
+            deletes: false,
+        }
+    }
+
+    fn error(migrations: Vec<Migration>) -> String {
+        format!("{:#}", Registry::new(migrations).unwrap_err())
+    }
+
+    #[test]
+    fn code_registered_migrations_are_checked_like_folders() {
+        assert!(error(vec![m("004-Bad", "2026-11-21", "a")]).contains("3-digit prefix"));
+        assert!(error(vec![m("004-foo", "2026-02-30", "a")]).contains("not a valid YYYY-MM-DD"));
+        assert!(error(vec![m("004-foo", "2026-11-21", " ")]).contains("must not be empty"));
+        let dup = error(vec![
+            m("004-foo", "2026-11-21", "a"),
+            m("004-bar", "2026-11-21", "a"),
+        ]);
+        assert!(dup.contains("share the prefix 004"), "{dup}");
+    }
+
+    #[test]
+    fn find_takes_a_name_or_a_prefix_and_keeps_order() {
+        let r = Registry::new(vec![m("010-b", "2026-11-21", "a"), m("002-a", "2026-11-21", "a")]).unwrap();
+        assert_eq!(
+            r.all().iter().map(|m| m.name).collect::<Vec<_>>(),
+            ["002-a", "010-b"]
+        );
+        assert_eq!(r.find("010").unwrap().name, "010-b");
+        assert_eq!(r.find("10").unwrap().name, "010-b");
+        assert_eq!(r.find("002-a").unwrap().name, "002-a");
+        assert!(r.find("003").is_none());
+    }
+}
