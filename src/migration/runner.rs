@@ -397,9 +397,22 @@ impl<'a> Runner<'a> {
         fault::point("before-commit");
         let mut units = journal.units(|p| repo.root().join(p).exists());
         // The run's own records form one unit, so they land together in the last batch.
-        let mut records = vec![write_run_record(repo, m.name, &run_id, publication.access())?];
+        // A reproducible replay must give identical files, so its record names no run.
+        let record_run_id = if options.reproducible { "" } else { run_id.as_str() };
+        let mut records = vec![write_run_record(
+            repo,
+            m.name,
+            record_run_id,
+            publication.access(),
+        )?];
         if options.write_migration_logs {
-            records.push(write_python_log(repo, m, publication.stats(), elapsed)?);
+            records.push(write_python_log(
+                repo,
+                m,
+                publication.stats(),
+                elapsed,
+                options.reproducible,
+            )?);
         }
         units.push(records);
         let mut batches = plan_batches(&units, options.batch_size);
@@ -573,15 +586,26 @@ fn write_run_record(repo: &DataRepo, name: &str, run_id: &str, access: &Access) 
     Ok(FileChange::Write(path))
 }
 
-/// Writes `v2/migration-logs/<migration>/metadata.json` as the Python tool would.
-fn write_python_log(repo: &DataRepo, m: &Migration, stats: Stats, elapsed: Duration) -> Result<FileChange> {
+/// Writes `v2/migration-logs/<migration>/metadata.json` as the Python tool would. Under
+/// `--reproducible` it says the run happened at the migration's DATE and took no time.
+fn write_python_log(
+    repo: &DataRepo,
+    m: &Migration,
+    stats: Stats,
+    elapsed: Duration,
+    reproducible: bool,
+) -> Result<FileChange> {
+    let (executed_at, duration_seconds) = match chrono::NaiveDate::parse_from_str(m.date, "%Y-%m-%d") {
+        Ok(date) if reproducible => (date.and_time(chrono::NaiveTime::MIN), 0.0),
+        _ => (chrono::Local::now().naive_local(), elapsed.as_secs_f64()),
+    };
     let log = PythonLog {
         migration: m.name,
         author: m.author,
         date: m.date,
         description: m.description,
-        executed_at: chrono::Local::now().naive_local(),
-        duration_seconds: elapsed.as_secs_f64(),
+        executed_at,
+        duration_seconds,
         stats,
         has_diff: false,
     };
