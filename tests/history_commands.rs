@@ -132,3 +132,38 @@ fn revert_makes_the_example_pending_and_it_runs_again() {
     assert_eq!(twice.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&twice.stderr).contains("not applied"));
 }
+
+/// A foreign commit between the batches (made while the run was interrupted, then the run
+/// completed by repair) would be undone by the revert too: it is refused, naming it.
+#[test]
+fn revert_refuses_when_a_foreign_commit_lies_between_the_batches() {
+    let (dir, db) = setup();
+    let crashed = Command::new(env!("CARGO_BIN_EXE_nes"))
+        .current_dir(dir.path())
+        .env(
+            "NES_MIGRATIONS_DIR",
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations"),
+        )
+        .env("NES_GIT_AUTHOR", "Nes Test <t@example.org>")
+        .env("NES_DB_REPO", &db)
+        .env("NES_FAULT", "between-batches")
+        .args(["migrate", "run", "--all", "-q", "--batch-size", "4"])
+        .output()
+        .unwrap();
+    assert_eq!(crashed.status.code(), None, "aborted");
+    std::fs::write(db.join("NOTES.md"), "foreign\n").unwrap();
+    git(&db, &["add", "NOTES.md"]);
+    // `--only`: the index still lags HEAD while the run is interrupted (it is synced when
+    // the run ends), so a plain commit would also record the first batch's files as deleted.
+    git(&db, &["commit", "-qm", "A foreign commit", "--only", "NOTES.md"]);
+    let foreign = git(&db, &["rev-parse", "HEAD"]);
+    ok(nes(dir.path(), &["migrate", "repair", EXAMPLE]));
+    assert_eq!(example(dir.path())["status"], "applied");
+
+    let head = git(&db, &["rev-parse", "HEAD"]);
+    let out = nes(dir.path(), &["migrate", "revert", EXAMPLE]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains(foreign.trim()), "{stderr}");
+    assert_eq!(git(&db, &["rev-parse", "HEAD"]), head, "nothing committed");
+}

@@ -59,6 +59,7 @@ pub fn revert_migration(
         Some(parent) => parent.tree()?,
         None => git.find_tree(git.treebuilder(None)?.write()?)?,
     };
+    refuse_interleaved(git, migration, &commits)?;
     let after = last.tree()?;
     let head = repo.head_commit()?.context("the data repository has no commit")?;
     let head_tree = head.tree()?;
@@ -114,6 +115,32 @@ fn applied_commits(repo: &DataRepo, migration: &str) -> Result<Vec<git2::Oid>> {
         .iter()
         .map(|c| git2::Oid::from_str(c).map_err(Into::into))
         .collect()
+}
+
+/// The revert takes the difference from before the first batch to after the last: a
+/// foreign commit between them would be undone too, so it is refused instead.
+fn refuse_interleaved(git: &git2::Repository, migration: &str, commits: &[git2::Oid]) -> Result<()> {
+    let first = commits[0];
+    let mut foreign = Vec::new();
+    let mut current = git.find_commit(*commits.last().expect("at least one commit"))?;
+    while current.id() != first {
+        let Ok(parent) = current.parent(0) else { break };
+        // A foreign commit that changes nothing (e.g. `--allow-empty`) is harmless.
+        if !commits.contains(&current.id()) && current.tree_id() != parent.tree_id() {
+            foreign.push(current.id().to_string());
+        }
+        current = parent;
+    }
+    if foreign.is_empty() {
+        return Ok(());
+    }
+    Err(NesError::failed(format!(
+        "cannot revert {migration}: other commits lie between its batches ({}), and reverting \
+         would undo them too",
+        foreign.join(", ")
+    ))
+    .hint("revert its batch commits by hand with `git revert`, then check `nes migrate status`")
+    .into())
 }
 
 /// Paths whose entries differ between `before` and `after` (blobs only, sorted).
