@@ -167,3 +167,28 @@ fn revert_refuses_when_a_foreign_commit_lies_between_the_batches() {
     assert!(stderr.contains(foreign.trim()), "{stderr}");
     assert_eq!(git(&db, &["rev-parse", "HEAD"]), head, "nothing committed");
 }
+
+/// After a crash, mark-applied neither runs over the interrupted run nor its stale lock.
+#[test]
+fn mark_applied_refuses_during_an_interrupted_run() {
+    let (dir, db) = setup();
+    let crashed = Command::new(env!("CARGO_BIN_EXE_nes"))
+        .current_dir(dir.path())
+        .env(
+            "NES_MIGRATIONS_DIR",
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations"),
+        )
+        .env("NES_GIT_AUTHOR", "Nes Test <t@example.org>")
+        .env("NES_DB_REPO", &db)
+        .env("NES_FAULT", "before-commit")
+        .args(["migrate", "run", "--all", "-q"])
+        .output()
+        .unwrap();
+    assert_eq!(crashed.status.code(), None, "aborted");
+    let out = nes(dir.path(), &["migrate", "mark-applied", EXAMPLE]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nes migrate repair"));
+    ok(nes(dir.path(), &["migrate", "repair", EXAMPLE]));
+    ok(nes(dir.path(), &["migrate", "mark-applied", EXAMPLE]));
+    assert_eq!(example(dir.path())["status"], "applied");
+}
