@@ -7,11 +7,13 @@ mod db_init;
 mod db_verify;
 mod deps;
 mod list;
+mod mark_applied;
 mod output;
 mod pending;
 mod preview;
 mod push;
 mod repair;
+mod revert;
 mod run;
 mod status;
 mod validate;
@@ -128,6 +130,10 @@ pub enum MigrateCommand {
     Repair(repair::Args),
     /// Push the data repository's unpushed commits.
     Push(push::Args),
+    /// Record a migration as applied without running it (history lost or rewritten).
+    MarkApplied(mark_applied::Args),
+    /// Undo every batch of an applied migration in one new commit; it is pending again.
+    Revert(revert::Args),
     /// Check applied migrations for drift (edited after they ran).
     Validate(validate::Args),
     /// Show dependencies between migrations and warn about conflicts.
@@ -169,6 +175,8 @@ fn dispatch(cli: Cli, builtin: Vec<Migration>) -> anyhow::Result<ExitCode> {
             MigrateCommand::Create(args) => create::exec(g, &registry, args),
             MigrateCommand::Repair(args) => repair::exec(g, args),
             MigrateCommand::Push(args) => push::exec(g, args),
+            MigrateCommand::MarkApplied(args) => mark_applied::exec(g, &registry, args),
+            MigrateCommand::Revert(args) => revert::exec(g, &registry, args),
             MigrateCommand::Validate(args) => validate::exec(g, &registry, args),
             MigrateCommand::Deps(args) => deps::exec(g, &registry, args),
         },

@@ -20,7 +20,9 @@ pub struct Args {
 
 pub fn exec(g: &GlobalArgs, args: Args) -> anyhow::Result<ExitCode> {
     let repo = open_repo(&g.db_repo)?;
-    let _lock = crate::git::lock::acquire(&repo, false)?;
+    // Repair is the remedy for a crashed run, so it takes over the lock the crashed process
+    // left behind; a lock held by a live process still refuses (exit code 3).
+    let _lock = crate::git::lock::acquire(&repo, true)?;
     let Some(run) = recovery::interrupted(&repo)? else {
         return Err(NesError::usage("no interrupted run to repair")
             .hint("`nes migrate status` shows each migration's state")

@@ -57,6 +57,10 @@ pub struct Args {
     /// repository is its submodule.
     #[arg(long)]
     pub update_submodule: bool,
+    /// Also write `v2/migration-logs/NNN-name/metadata.json` as the original Python tool
+    /// does (for data repositories it still reads), committed with the last batch.
+    #[arg(long)]
+    pub write_migration_logs: bool,
     /// Also append the result, as markdown, to this file (e.g. "$GITHUB_STEP_SUMMARY").
     #[arg(long, value_name = "FILE")]
     pub summary: Option<std::path::PathBuf>,
@@ -105,6 +109,7 @@ pub fn exec(g: &GlobalArgs, registry: &Registry, args: Args) -> anyhow::Result<E
         no_verify: args.no_verify,
         progress: !g.quiet && !args.json,
         stream_logs: !g.quiet,
+        write_migration_logs: args.write_migration_logs,
     };
     if args.no_verify {
         output::warn(

@@ -98,7 +98,7 @@ pub fn acquire(repo: &DataRepo, break_lock: bool) -> Result<RunLock> {
         if let Some(stale) = read_holder(&mut file) {
             if !break_lock {
                 let _ = file.unlock();
-                return Err(stale_error(&path, &stale).into());
+                return Err(stale_error(repo, &path, &stale).into());
             }
         }
         write_holder(&mut file, &LockHolder::current())?;
@@ -141,7 +141,26 @@ fn busy(path: &std::path::Path, holder: Option<LockHolder>) -> NesError {
         .hint(format!("wait for it to finish (lock file: {})", path.display()))
 }
 
-fn stale_error(path: &std::path::Path, holder: &LockHolder) -> NesError {
+/// The refusal for a lock whose holder died. When that process left an interrupted run
+/// behind, the run is what needs resolving (exit code 1, `nes migrate repair`, which takes
+/// over the stale lock); otherwise only the lock is in the way (exit code 2, `--break-lock`).
+fn stale_error(repo: &DataRepo, path: &std::path::Path, holder: &LockHolder) -> NesError {
+    if let Ok(Some(run)) = super::recovery::interrupted(repo) {
+        return NesError::failed(format!(
+            "run {} of {} was interrupted ({} of {} batches committed); its process is no longer \
+             running and left a stale run lock: {}",
+            run.run_id,
+            run.migration,
+            run.committed_batches,
+            run.planned_batches,
+            holder.describe()
+        ))
+        .hint(format!(
+            "resolve it with `nes migrate repair {}` (it takes over the stale lock; \
+             `nes migrate status` shows the state)",
+            run.migration
+        ));
+    }
     NesError::usage(format!(
         "a stale run lock was left by a process that is no longer running: {}",
         holder.describe()

@@ -8,4 +8,5 @@ pub mod message;
 pub mod push;
 pub mod recovery;
 pub mod repo;
+pub mod revert;
 pub mod submodule;

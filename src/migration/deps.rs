@@ -19,6 +19,9 @@ use crate::store::publication::Access;
 pub struct RunRecord {
     pub schema_version: u32,
     pub migration: String,
+    /// Empty (and omitted) under `--reproducible`, whose replays must give identical files;
+    /// the commit trailers carry the run id either way.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub run_id: String,
     #[serde(flatten)]
     pub access: Access,

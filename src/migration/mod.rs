@@ -9,6 +9,7 @@ pub mod drift;
 pub mod fault;
 pub mod naming;
 pub mod preview;
+pub mod python_log;
 pub mod readers;
 pub mod registry;
 pub mod runner;

@@ -19,6 +19,7 @@ use super::context::Context;
 use super::deps::{record_path, RunRecord};
 use super::discover;
 use super::fault;
+use super::python_log::{self, PythonLog};
 use super::registry::{Migration, MigrationFn, Registry};
 use super::status::{self, MigrationStatus, Status};
 use crate::error::NesError;
@@ -70,6 +71,9 @@ pub struct RunOptions {
     pub progress: bool,
     /// Stream migration logs to stderr as they happen.
     pub stream_logs: bool,
+    /// Also write the original Python tool's `v2/migration-logs/<name>/metadata.json`,
+    /// committed with the last batch (for data repositories that tool still reads).
+    pub write_migration_logs: bool,
 }
 
 impl Default for RunOptions {
@@ -90,6 +94,7 @@ impl Default for RunOptions {
             no_verify: false,
             progress: true,
             stream_logs: true,
+            write_migration_logs: false,
         }
     }
 }
@@ -395,12 +400,25 @@ impl<'a> Runner<'a> {
         report.files = changed_files(&publication, |p| repo.head_blob(p).ok().flatten());
         fault::point("before-commit");
         let mut units = journal.units(|p| repo.root().join(p).exists());
-        units.push(vec![write_run_record(
+        // The run's own records form one unit, so they land together in the last batch.
+        // A reproducible replay must give identical files, so its record names no run.
+        let record_run_id = if options.reproducible { "" } else { run_id.as_str() };
+        let mut records = vec![write_run_record(
             repo,
             m.name,
-            &run_id,
+            record_run_id,
             publication.access(),
-        )?]);
+        )?];
+        if options.write_migration_logs {
+            records.push(write_python_log(
+                repo,
+                m,
+                publication.stats(),
+                elapsed,
+                options.reproducible,
+            )?);
+        }
+        units.push(records);
         let mut batches = plan_batches(&units, options.batch_size);
         if batches.is_empty() {
             // Nothing changed, but history must still record that the migration ran.
@@ -605,6 +623,36 @@ fn write_run_record(repo: &DataRepo, name: &str, run_id: &str, access: &Access) 
     let full = repo.root().join(&path);
     std::fs::create_dir_all(full.parent().expect("record path has a parent"))?;
     std::fs::write(&full, serde_json::to_vec(&record)?).with_context(|| format!("writing {path}"))?;
+    Ok(FileChange::Write(path))
+}
+
+/// Writes `v2/migration-logs/<migration>/metadata.json` as the Python tool would. Under
+/// `--reproducible` it says the run happened at the migration's DATE and took no time.
+fn write_python_log(
+    repo: &DataRepo,
+    m: &Migration,
+    stats: Stats,
+    elapsed: Duration,
+    reproducible: bool,
+) -> Result<FileChange> {
+    let (executed_at, duration_seconds) = match chrono::NaiveDate::parse_from_str(m.date, "%Y-%m-%d") {
+        Ok(date) if reproducible => (date.and_time(chrono::NaiveTime::MIN), 0.0),
+        _ => (chrono::Local::now().naive_local(), elapsed.as_secs_f64()),
+    };
+    let log = PythonLog {
+        migration: m.name,
+        author: m.author,
+        date: m.date,
+        description: m.description,
+        executed_at,
+        duration_seconds,
+        stats,
+        has_diff: false,
+    };
+    let path = python_log::metadata_path(m.name);
+    let full = repo.root().join(&path);
+    std::fs::create_dir_all(full.parent().expect("log path has a parent"))?;
+    std::fs::write(&full, python_log::metadata_json(&log)?).with_context(|| format!("writing {path}"))?;
     Ok(FileChange::Write(path))
 }
 
