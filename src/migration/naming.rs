@@ -226,7 +226,8 @@ mod tests {
         folder(root, "000-good", &[("migrate.rs", GOOD), ("README.md", "x")]);
         assert_eq!(check_folders(root).unwrap().len(), 1);
 
-        let cases: [(&str, &[(&str, &str)], &str); 5] = [
+        type Files<'a> = &'a [(&'a str, &'a str)];
+        let cases: [(&str, Files, &str); 5] = [
             (
                 "001-Bad_Name",
                 &[("migrate.rs", GOOD), ("README.md", "x")],
