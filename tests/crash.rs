@@ -66,7 +66,7 @@ impl Setup {
 
     /// `migrate run --all` in batches of 4 files, so the example makes several commits.
     fn run_all(&self, fault: Option<&str>) -> Output {
-        self.nes(&["migrate", "run", "--all", "--batch-size", "4", "-q"], fault)
+        self.nes(&["migrate", "run", "000", "--batch-size", "4", "-q"], fault)
     }
 
     /// Runs with `fault` and checks the process died there (aborted, no exit code).
@@ -274,7 +274,7 @@ fn crash_before_push_leaves_unpushed_commits_for_push() {
     assert_eq!(remote_head.trim(), s.head());
     assert_eq!(git(&s.db, &["status", "--porcelain"]), "");
     // With the stale lock broken, a normal run has nothing left to do.
-    assert_success(&s.nes(&["migrate", "run", "--all", "--break-lock", "-q"], None));
+    assert_success(&s.nes(&["migrate", "run", "000", "--break-lock", "-q"], None));
     assert_eq!(s.head(), remote_head.trim());
 }
 
@@ -287,7 +287,7 @@ fn killed_run_leaves_a_stale_lock_that_repair_resolves() {
     let pre_run = s.head();
     let mut child = s
         .command(
-            &["migrate", "run", "--all", "--batch-size", "4", "-q"],
+            &["migrate", "run", "000", "--batch-size", "4", "-q"],
             Some("hang-during-migration"),
         )
         .stdout(Stdio::null())
@@ -327,7 +327,7 @@ fn killed_run_leaves_a_stale_lock_that_repair_resolves() {
     );
 
     // Breaking the lock alone does not run over the interrupted run.
-    let out = s.nes(&["migrate", "run", "--all", "--break-lock", "-q"], None);
+    let out = s.nes(&["migrate", "run", "000", "--break-lock", "-q"], None);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(String::from_utf8_lossy(&out.stderr).contains("nes migrate repair"));
 

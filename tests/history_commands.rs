@@ -95,7 +95,7 @@ fn mark_applied_records_a_baseline_that_run_skips() {
     }
 
     let commits = git(&db, &["rev-list", "--count", "HEAD"]);
-    ok(nes(dir.path(), &["migrate", "run", "--all"]));
+    ok(nes(dir.path(), &["migrate", "run", "000"]));
     assert_eq!(git(&db, &["rev-list", "--count", "HEAD"]), commits, "skipped");
     assert!(!db.join("v2").exists());
 
@@ -107,7 +107,7 @@ fn mark_applied_records_a_baseline_that_run_skips() {
 #[test]
 fn revert_makes_the_example_pending_and_it_runs_again() {
     let (dir, db) = setup();
-    ok(nes(dir.path(), &["migrate", "run", "--all", "--batch-size", "4"]));
+    ok(nes(dir.path(), &["migrate", "run", "000", "--batch-size", "4"]));
     let person = db.join("v2/entity/person/sita-example-sharma.json");
     assert!(person.is_file());
 
@@ -122,7 +122,7 @@ fn revert_makes_the_example_pending_and_it_runs_again() {
         format!("Revert migration: {EXAMPLE}")
     );
 
-    ok(nes(dir.path(), &["migrate", "run", "--all", "--batch-size", "4"]));
+    ok(nes(dir.path(), &["migrate", "run", "000", "--batch-size", "4"]));
     assert!(person.is_file());
     assert_eq!(example(dir.path())["status"], "applied");
 
@@ -147,7 +147,7 @@ fn revert_refuses_when_a_foreign_commit_lies_between_the_batches() {
         .env("NES_GIT_AUTHOR", "Nes Test <t@example.org>")
         .env("NES_DB_REPO", &db)
         .env("NES_FAULT", "between-batches")
-        .args(["migrate", "run", "--all", "-q", "--batch-size", "4"])
+        .args(["migrate", "run", "000", "-q", "--batch-size", "4"])
         .output()
         .unwrap();
     assert_eq!(crashed.status.code(), None, "aborted");
@@ -181,7 +181,7 @@ fn mark_applied_refuses_during_an_interrupted_run() {
         .env("NES_GIT_AUTHOR", "Nes Test <t@example.org>")
         .env("NES_DB_REPO", &db)
         .env("NES_FAULT", "before-commit")
-        .args(["migrate", "run", "--all", "-q"])
+        .args(["migrate", "run", "000", "-q"])
         .output()
         .unwrap();
     assert_eq!(crashed.status.code(), None, "aborted");

@@ -40,7 +40,7 @@ fn validate_reports_an_edited_migration_but_not_a_crlf_checkout() {
         &example,
     );
     assert!(
-        nes(dir.path(), &migrations, &["migrate", "run", "--all", "--no-push"])
+        nes(dir.path(), &migrations, &["migrate", "run", "000", "--no-push"])
             .status
             .success()
     );
@@ -62,7 +62,7 @@ fn validate_reports_an_edited_migration_but_not_a_crlf_checkout() {
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["drift"][0]["name"], "000-example-migration");
     assert_eq!(doc["drift"][0]["commit"].as_str().unwrap().len(), 40);
-    let run = nes(dir.path(), &migrations, &["migrate", "run", "--all", "--no-push"]);
+    let run = nes(dir.path(), &migrations, &["migrate", "run", "000", "--no-push"]);
     assert!(
         String::from_utf8_lossy(&run.stderr).contains("edited after it ran"),
         "{}",

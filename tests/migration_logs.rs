@@ -42,7 +42,7 @@ fn run_example(dir: &Path) -> PathBuf {
         .args([
             "migrate",
             "run",
-            "--all",
+            "000",
             "-q",
             "--batch-size",
             "4",

@@ -1,0 +1,50 @@
+//! 002-example-relationships: entities and the relationships between them. Copy it for a
+//! migration that links people to organizations.
+
+use nes::prelude::*;
+
+pub const AUTHOR: &str = "nes maintainers";
+pub const DATE: &str = "2026-11-21";
+pub const DESCRIPTION: &str = "Example: a party, two people and their memberships.";
+
+const PARTY: &str = "entity:organization/political_party/example-people-party";
+const CHANGE: &str = "Add example memberships";
+
+/// One row of `memberships.csv`, typed by serde.
+#[derive(Debug, Deserialize)]
+struct Membership {
+    person_slug: String,
+    name_en: String,
+    name_ne: String,
+    role: String,
+    since: String,
+}
+
+pub fn migrate(ctx: &mut Context) -> Result<()> {
+    let party = json!({
+        "names": [{ "kind": "PRIMARY", "en": { "full": "Example People's Party" }, "ne": { "full": "उदाहरण जनता पार्टी" } }],
+        "registration_date": "2010-05-29",
+        "address": { "location_id": "entity:location/metropolitan_city/kathmandu-metropolitan-city" },
+    });
+    ctx.put_entity(PARTY, party, CHANGE)?;
+
+    let rows: Vec<Membership> = ctx.read_csv_as("memberships.csv")?;
+    for row in &rows {
+        let person = format!("entity:person/{}", row.person_slug);
+        let names = json!([{ "kind": "PRIMARY", "en": { "full": row.name_en }, "ne": { "full": row.name_ne } }]);
+        // A person appears once per relationship; `put` writes them once.
+        ctx.put_entity(&person, json!({ "names": names }), CHANGE)?;
+        let id = format!("relationship:person/{}:{}:{}", row.person_slug, &PARTY["entity:".len()..], row.role);
+        if ctx.get_relationship(&id)?.is_none() {
+            ctx.create_relationship(&person, PARTY, &row.role, json!({ "start_date": row.since }), CHANGE)?;
+        }
+    }
+    ctx.log(format!("{} relationships", rows.len()));
+    Ok(())
+}
+
+pub fn verify(ctx: &mut Context) -> Result<()> {
+    let members = ctx.relationships_of(PARTY)?;
+    ensure!(members.len() == 3, "expected 3 relationships with the party, found {}", members.len());
+    Ok(())
+}
