@@ -95,10 +95,11 @@ fn run_all_creates_the_data_repository_and_records_the_example() {
     assert_eq!(again["migrations"].as_array().unwrap().len(), 0);
     assert_eq!(head(&db), before);
 
-    // Applied: running it by prefix is skipped unless forced; forced `put` writes nothing new.
+    // Applied: running it by prefix is skipped unless forced; a forced migration built on
+    // `put` (002 touches nothing later migrations change) writes no new version.
     let skipped = json(&nes(dir.path(), &["migrate", "run", "000", "--json"]));
     assert_eq!(skipped["migrations"][0]["status"], "skipped");
-    let forced = json(&nes(dir.path(), &["migrate", "run", "000", "--force", "--json"]));
+    let forced = json(&nes(dir.path(), &["migrate", "run", "002", "--force", "--json"]));
     assert_eq!(forced["migrations"][0]["versions_created"], 0, "{forced}");
 }
 
@@ -132,7 +133,8 @@ fn create_scaffolds_the_next_prefix_and_refuses_bad_names() {
         "2026-11-21",
     ]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let folder = migrations.join("001-source-districts");
+    // Above every folder on disk and every migration compiled in (000-003).
+    let folder = migrations.join("004-source-districts");
     let source = std::fs::read_to_string(folder.join("migrate.rs")).unwrap();
     assert!(source.contains("pub const AUTHOR: &str = \"Test Author\";"));
     assert!(source.contains("pub const DATE: &str = \"2026-11-21\";"));
@@ -151,7 +153,7 @@ fn create_scaffolds_the_next_prefix_and_refuses_bad_names() {
         .args(["migrate", "list"])
         .output()
         .unwrap();
-    assert!(String::from_utf8_lossy(&out.stderr).contains("001-source-districts"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("004-source-districts"));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cargo build"));
 }
 
