@@ -4,6 +4,8 @@
 
 mod common;
 
+use common::git;
+
 use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -166,17 +168,6 @@ impl Setup {
         assert_success(&out);
         self.assert_applied_with_all_batches();
     }
-}
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "git {args:?}: {}", text(&out));
-    String::from_utf8(out.stdout).unwrap()
 }
 
 fn text(out: &Output) -> String {

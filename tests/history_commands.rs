@@ -2,6 +2,8 @@
 
 mod common;
 
+use common::git;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -34,17 +36,6 @@ fn ok(out: Output) -> Output {
         String::from_utf8_lossy(&out.stderr)
     );
     out
-}
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "git {args:?}");
-    String::from_utf8(out.stdout).unwrap()
 }
 
 fn setup() -> (TempDir, PathBuf) {

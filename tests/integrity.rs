@@ -2,12 +2,14 @@
 
 mod common;
 
+use common::migration;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use nes::git::repo::DataRepo;
 use nes::migration::deps::{self, Node};
-use nes::migration::registry::{Migration, Registry};
+use nes::migration::registry::Registry;
 use nes::migration::runner::{RunOptions, Runner, Target};
 use nes::prelude::*;
 use tempfile::TempDir;
@@ -68,20 +70,6 @@ fn validate_reports_an_edited_migration_but_not_a_crlf_checkout() {
         "{}",
         String::from_utf8_lossy(&run.stderr)
     );
-}
-
-fn migration(name: &'static str, migrate: fn(&mut Context) -> Result<()>) -> Migration {
-    Migration {
-        name,
-        prefix: name[..3].parse().unwrap(),
-        author: "Test Author",
-        date: "2026-11-21",
-        description: "A test migration.",
-        migrate,
-        check: None,
-        verify: None,
-        deletes: false,
-    }
 }
 
 fn province(ctx: &mut Context, slug: &str) -> Result<()> {

@@ -3,6 +3,8 @@
 
 mod common;
 
+use common::git;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -13,21 +15,6 @@ use tempfile::TempDir;
 
 const EXAMPLE: &str = "000-example-migration";
 const LOG: &str = "v2/migration-logs/000-example-migration/metadata.json";
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
 
 /// Runs the example with `--write-migration-logs` in batches of 4; returns the data repo.
 fn run_example(dir: &Path) -> PathBuf {

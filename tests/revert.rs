@@ -2,30 +2,17 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use common::{git, migration};
+
+use std::path::PathBuf;
 
 use nes::git::ledger::read_ledger;
 use nes::git::repo::DataRepo;
 use nes::git::revert::revert_migration;
-use nes::migration::registry::{Migration, Registry};
+use nes::migration::registry::Registry;
 use nes::migration::runner::{Outcome, RunOptions, Runner, Target};
 use nes::prelude::*;
 use tempfile::TempDir;
-
-fn migration(name: &'static str, migrate: fn(&mut Context) -> Result<()>) -> Migration {
-    Migration {
-        name,
-        prefix: name[..3].parse().unwrap(),
-        author: "Test Author",
-        date: "2026-11-21",
-        description: "A test migration.",
-        migrate,
-        check: None,
-        verify: None,
-        deletes: false,
-    }
-}
 
 fn province(ctx: &mut Context, slug: &str, area: u32) -> Result<()> {
     ctx.put_entity(
@@ -97,21 +84,6 @@ fn run(f: &Fixture, registry: &Registry, names: &[&str]) {
     for m in &report.migrations {
         assert_eq!(m.status, Outcome::Completed, "{:?}", m.error);
     }
-}
-
-fn git(repo: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(repo)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
 }
 
 fn sig(repo: &DataRepo) -> git2::Signature<'static> {

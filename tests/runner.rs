@@ -2,28 +2,15 @@
 
 mod common;
 
+use common::{git, migration};
+
 use std::path::Path;
-use std::process::Command;
 
 use nes::git::repo::DataRepo;
-use nes::migration::registry::{Migration, Registry};
+use nes::migration::registry::Registry;
 use nes::migration::runner::{Outcome, RunOptions, Runner, Target};
 use nes::prelude::*;
 use tempfile::TempDir;
-
-fn migration(name: &'static str, migrate: fn(&mut Context) -> Result<()>) -> Migration {
-    Migration {
-        name,
-        prefix: name[..3].parse().unwrap(),
-        author: "Test Author",
-        date: "2026-11-21",
-        description: "A test migration.",
-        migrate,
-        check: None,
-        verify: None,
-        deletes: false,
-    }
-}
 
 struct Fixture {
     _dir: TempDir,
@@ -54,21 +41,6 @@ fn options() -> RunOptions {
         push: false,
         ..RunOptions::default()
     }
-}
-
-fn git(repo: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(repo)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
 }
 
 fn province(ctx: &mut Context, slug: &str) -> Result<()> {

@@ -77,7 +77,8 @@ fn truncate(s: &str, max: usize) -> String {
 }
 
 /// The human summary of a run.
-pub fn run_summary(report: &RunReport, color: bool) {
+/// With `verbose`, every added, changed and deleted file is listed too.
+pub fn run_summary(report: &RunReport, color: bool, verbose: bool) {
     for w in &report.warnings {
         warn(w, color);
     }
@@ -87,6 +88,11 @@ pub fn run_summary(report: &RunReport, color: bool) {
     }
     for m in &report.migrations {
         migration_summary(m, report.dry_run, color);
+        if verbose {
+            for f in &m.files {
+                println!("    {:<7} {}", format!("{:?}", f.change).to_lowercase(), f.path);
+            }
+        }
     }
     match &report.push {
         Some(PushOutcome::Pushed { remote, branch }) => println!("pushed {branch} to {remote}"),

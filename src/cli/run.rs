@@ -126,7 +126,7 @@ pub fn exec(g: &GlobalArgs, registry: &Registry, args: Args) -> anyhow::Result<E
     if args.json {
         output::json(&report)?;
     } else {
-        output::run_summary(&report, color);
+        output::run_summary(&report, color, g.verbose);
     }
     let rejected = matches!(report.push, Some(crate::git::push::PushOutcome::Rejected { .. }));
     if rejected {

@@ -610,6 +610,12 @@ impl Publication {
                  `pub const DELETES: bool = true;` to its migrate.rs if deleting is intended"
             );
         }
+        self.remove_object(id)
+    }
+
+    /// Removes an object file, counted as a deletion; its versions stay. A move calls this
+    /// directly: nothing is lost, so no `DELETES` declaration is needed.
+    fn remove_object(&mut self, id: &ObjectId) -> Result<()> {
         let path = repo_path(&id.rel_path());
         self.write_unit(vec![(path.clone(), None)])?;
         self.cache.remove(&path);

@@ -75,3 +75,50 @@ pub fn fast_tempdir() -> tempfile::TempDir {
     }
     tempfile::tempdir().expect("create temporary directory")
 }
+
+/// Runs git in `dir` with a test identity (and local file transports allowed, for
+/// submodules); panics with git's stderr on failure, returns stdout.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args([
+            "-c",
+            "user.name=Nes Test",
+            "-c",
+            "user.email=nes-test@example.org",
+        ])
+        .args([
+            "-c",
+            "init.defaultBranch=main",
+            "-c",
+            "protocol.file.allow=always",
+        ])
+        .args(args)
+        .output()
+        .expect("run git");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("git output is UTF-8")
+}
+
+/// A migration registered in code, with test metadata.
+pub fn migration(
+    name: &'static str,
+    migrate: nes::migration::registry::MigrationFn,
+) -> nes::migration::registry::Migration {
+    nes::migration::registry::Migration {
+        name,
+        prefix: name[..3].parse().expect("a 3-digit prefix"),
+        author: "Test Author",
+        date: "2026-11-21",
+        description: "A test migration.",
+        migrate,
+        check: None,
+        verify: None,
+        deletes: false,
+    }
+}

@@ -10,7 +10,7 @@ use anyhow::{bail, Context as _, Result};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{entity_id_from_path, entity_path, kind_key, listing_dir, same_content, Entity, Publication};
+use super::{entity_id_from_path, entity_path, listing_dir, same_content, Entity, Publication};
 use crate::store::id::{EntityId, ObjectId, RelationshipId};
 use crate::store::layout::repo_path;
 use crate::store::model;
@@ -335,20 +335,6 @@ impl Publication {
             return Ok(None);
         }
         self.read_doc(path)
-    }
-
-    /// Removes an object file as part of a move (no `DELETES` needed: nothing is lost).
-    fn remove_object(&mut self, id: &ObjectId) -> Result<()> {
-        let path = repo_path(&id.rel_path());
-        self.write_unit(vec![(path.clone(), None)])?;
-        self.cache.remove(&path);
-        self.by_kind.entry(kind_key(id)).or_default().deleted += 1;
-        match id {
-            ObjectId::Entity(_) => self.stats.entities_deleted += 1,
-            ObjectId::Relationship(_) => self.stats.relationships_deleted += 1,
-        }
-        self.access.writes.insert(id.to_string());
-        Ok(())
     }
 }
 
