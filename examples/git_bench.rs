@@ -12,7 +12,10 @@ use nes::stats::Stats;
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<usize> = std::env::args().skip(1).map(|a| a.parse().unwrap()).collect();
-    let (files, commits) = (args.first().copied().unwrap_or(3000), args.get(1).copied().unwrap_or(10_000));
+    let (files, commits) = (
+        args.first().copied().unwrap_or(3000),
+        args.get(1).copied().unwrap_or(10_000),
+    );
     let tmp = tempfile::tempdir()?;
     let dir = tmp.path();
     let repo = DataRepo::init(dir, None)?;
@@ -40,8 +43,17 @@ fn main() -> anyhow::Result<()> {
         .collect();
     println!("write {files} files: {:?}", t.elapsed());
     let t = Instant::now();
-    commit_batches(&repo, &plan_batches(&units, 1000), &meta("001-bench", "r1"), &sig, &mut |_, _| {})?;
-    println!("commit_batches {files} files (incl. index sync + pack): {:?}", t.elapsed());
+    commit_batches(
+        &repo,
+        &plan_batches(&units, 1000),
+        &meta("001-bench", "r1"),
+        &sig,
+        &mut |_, _| {},
+    )?;
+    println!(
+        "commit_batches {files} files (incl. index sync + pack): {:?}",
+        t.elapsed()
+    );
     let t = Instant::now();
     let dirty = repo.dirty_paths(6)?;
     println!("dirty_paths: {:?} ({} dirty)", t.elapsed(), dirty.len());
@@ -58,7 +70,12 @@ fn main() -> anyhow::Result<()> {
     for _ in 0..3 {
         let t = Instant::now();
         let ledger = read_ledger(&repo)?;
-        println!("read_ledger over {} commits: {:?} ({} entries)", commits + 2, t.elapsed(), ledger.entries.len());
+        println!(
+            "read_ledger over {} commits: {:?} ({} entries)",
+            commits + 2,
+            t.elapsed(),
+            ledger.entries.len()
+        );
     }
     let _ = Path::new(".");
     Ok(())

@@ -9,7 +9,10 @@ use nes::git::commit::{commit_batches, plan_batches, FileChange};
 use nes::git::message::parse_trailers;
 
 fn subjects(dir: &Path, n: usize) -> Vec<String> {
-    git(dir, &["log", &format!("-{n}"), "--reverse", "--format=%s"]).lines().map(str::to_string).collect()
+    git(dir, &["log", &format!("-{n}"), "--reverse", "--format=%s"])
+        .lines()
+        .map(str::to_string)
+        .collect()
 }
 
 #[test]
@@ -20,29 +23,58 @@ fn twenty_five_hundred_files_make_three_batches() {
     let units = write_units(dir, 1250, "a");
     let batches = plan_batches(&units, 1000);
     let mut seen = Vec::new();
-    let oids = commit_batches(&repo, &batches, &meta("004-test", "run-1"), &sig(&repo), &mut |i, n| seen.push((i, n))).unwrap();
+    let oids = commit_batches(
+        &repo,
+        &batches,
+        &meta("004-test", "run-1"),
+        &sig(&repo),
+        &mut |i, n| seen.push((i, n)),
+    )
+    .unwrap();
 
     assert_eq!(oids.len(), 3);
     assert_eq!(seen, vec![(1, 3), (2, 3), (3, 3)]);
     assert_eq!(repo.head().unwrap(), oids[2]);
     assert_eq!(
         subjects(dir, 3),
-        ["Migration: 004-test (Batch 1/3)", "Migration: 004-test (Batch 2/3)", "Migration: 004-test (Batch 3/3)"]
+        [
+            "Migration: 004-test (Batch 1/3)",
+            "Migration: 004-test (Batch 2/3)",
+            "Migration: 004-test (Batch 3/3)"
+        ]
     );
     // Files per commit, from git itself.
     for (oid, expected) in oids.iter().zip([1000, 1000, 500]) {
-        let files = git(dir, &["diff-tree", "--no-commit-id", "-r", "--name-only", &oid.to_string()]);
+        let files = git(
+            dir,
+            &[
+                "diff-tree",
+                "--no-commit-id",
+                "-r",
+                "--name-only",
+                &oid.to_string(),
+            ],
+        );
         assert_eq!(files.lines().count(), expected);
     }
     for (i, oid) in oids.iter().enumerate() {
-        let message = repo.git().find_commit(*oid).unwrap().message().unwrap().to_string();
+        let message = repo
+            .git()
+            .find_commit(*oid)
+            .unwrap()
+            .message()
+            .unwrap()
+            .to_string();
         let t = parse_trailers(&message);
         assert_eq!(t.batch, Some((i as u32 + 1, 3)));
         assert_eq!(t.run.as_deref(), Some("run-1"));
         assert!(message.contains("\nEntities created: 1250\n"));
         assert!(message.contains("\nDuration: 1.2s\n"));
         // git's own trailer parser agrees.
-        let parsed = git(dir, &["log", "-1", "--format=%(trailers:only,unfold)", &oid.to_string()]);
+        let parsed = git(
+            dir,
+            &["log", "-1", "--format=%(trailers:only,unfold)", &oid.to_string()],
+        );
         assert!(parsed.contains(&format!("Nes-Batch: {}/3", i + 1)), "{parsed}");
         assert!(parsed.contains("Nes-Migration: 004-test"));
         assert!(parsed.contains("Nes-Checksum: v1:sha256:00ff"));
@@ -56,7 +88,14 @@ fn single_batch_has_plain_subject() {
     let dir = tmp.path();
     let repo = new_repo(dir);
     let batches = plan_batches(&write_units(dir, 3, "a"), 1000);
-    commit_batches(&repo, &batches, &meta("001-one", "r"), &sig(&repo), &mut |_, _| {}).unwrap();
+    commit_batches(
+        &repo,
+        &batches,
+        &meta("001-one", "r"),
+        &sig(&repo),
+        &mut |_, _| {},
+    )
+    .unwrap();
     assert_eq!(subjects(dir, 1), ["Migration: 001-one"]);
     let body = git(dir, &["log", "-1", "--format=%B"]);
     assert!(body.contains("Nes-Batch: 1/1"));
@@ -70,18 +109,38 @@ fn batch_tree_is_built_from_previous_tree() {
     let repo = new_repo(dir);
     write(dir, "v2/author/a.json", "{}\n");
     write(dir, "v2/entity/location/ward/w-1.json", "{\"w\": 1}\n");
-    let first = vec![vec![FileChange::Write("v2/author/a.json".into())], vec![FileChange::Write("v2/entity/location/ward/w-1.json".into())]];
-    commit_batches(&repo, &plan_batches(&first, 1), &meta("001-a", "r1"), &sig(&repo), &mut |_, _| {}).unwrap();
+    let first = vec![
+        vec![FileChange::Write("v2/author/a.json".into())],
+        vec![FileChange::Write("v2/entity/location/ward/w-1.json".into())],
+    ];
+    commit_batches(
+        &repo,
+        &plan_batches(&first, 1),
+        &meta("001-a", "r1"),
+        &sig(&repo),
+        &mut |_, _| {},
+    )
+    .unwrap();
     let before = repo.git().head().unwrap().peel_to_tree().unwrap();
 
     let units = write_units(dir, 2, "b");
-    commit_batches(&repo, &plan_batches(&units, 1000), &meta("002-b", "r2"), &sig(&repo), &mut |_, _| {}).unwrap();
+    commit_batches(
+        &repo,
+        &plan_batches(&units, 1000),
+        &meta("002-b", "r2"),
+        &sig(&repo),
+        &mut |_, _| {},
+    )
+    .unwrap();
     let after = repo.git().head().unwrap().peel_to_tree().unwrap();
 
     let id = |tree: &git2::Tree<'_>, path: &str| tree.get_path(Path::new(path)).unwrap().id();
     // Untouched subtrees are reused as they were, not rebuilt.
     assert_eq!(id(&before, "v2/author"), id(&after, "v2/author"));
-    assert_eq!(id(&before, "v2/entity/location"), id(&after, "v2/entity/location"));
+    assert_eq!(
+        id(&before, "v2/entity/location"),
+        id(&after, "v2/entity/location")
+    );
     assert_ne!(id(&before, "v2/entity"), id(&after, "v2/entity"));
     assert_eq!(id(&before, "README.md"), id(&after, "README.md"));
     assert_clean_and_sound(dir);
@@ -93,7 +152,14 @@ fn deletes_remove_paths_and_empty_directories() {
     let dir = tmp.path();
     let repo = new_repo(dir);
     let units = write_units(dir, 2, "a");
-    commit_batches(&repo, &plan_batches(&units, 1000), &meta("001-a", "r1"), &sig(&repo), &mut |_, _| {}).unwrap();
+    commit_batches(
+        &repo,
+        &plan_batches(&units, 1000),
+        &meta("001-a", "r1"),
+        &sig(&repo),
+        &mut |_, _| {},
+    )
+    .unwrap();
 
     std::fs::remove_dir_all(dir.join("v2/version/entity/person/p-00001")).unwrap();
     std::fs::remove_file(dir.join("v2/entity/person/p-00001.json")).unwrap();
@@ -105,11 +171,25 @@ fn deletes_remove_paths_and_empty_directories() {
         // Deleting what HEAD never had is a no-op, not an error.
         FileChange::Delete("v2/entity/person/never.json".into()),
     ]];
-    commit_batches(&repo, &changes, &meta("002-del", "r2"), &sig(&repo), &mut |_, _| {}).unwrap();
+    commit_batches(
+        &repo,
+        &changes,
+        &meta("002-del", "r2"),
+        &sig(&repo),
+        &mut |_, _| {},
+    )
+    .unwrap();
     let tree = repo.git().head().unwrap().peel_to_tree().unwrap();
-    assert!(tree.get_path(Path::new("v2/version/entity/person/p-00001")).is_err());
-    assert!(tree.get_path(Path::new("v2/version/entity/person/p-00000/1.json")).is_ok());
-    assert_eq!(repo.head_blob("v2/entity/person/p-00000.json").unwrap().unwrap(), b"{\"changed\": true}\n");
+    assert!(tree
+        .get_path(Path::new("v2/version/entity/person/p-00001"))
+        .is_err());
+    assert!(tree
+        .get_path(Path::new("v2/version/entity/person/p-00000/1.json"))
+        .is_ok());
+    assert_eq!(
+        repo.head_blob("v2/entity/person/p-00000.json").unwrap().unwrap(),
+        b"{\"changed\": true}\n"
+    );
     assert_clean_and_sound(dir);
 }
 
@@ -129,9 +209,21 @@ fn big_run_is_packed() {
     let dir = tmp.path();
     let repo = new_repo(dir);
     let units = write_units(dir, 1500, "a");
-    commit_batches(&repo, &plan_batches(&units, 1000), &meta("001-a", "r"), &sig(&repo), &mut |_, _| {}).unwrap();
+    commit_batches(
+        &repo,
+        &plan_batches(&units, 1000),
+        &meta("001-a", "r"),
+        &sig(&repo),
+        &mut |_, _| {},
+    )
+    .unwrap();
     let counts = git(dir, &["count-objects", "-v"]);
-    let loose: usize = counts.lines().find_map(|l| l.strip_prefix("count: ")).unwrap().parse().unwrap();
+    let loose: usize = counts
+        .lines()
+        .find_map(|l| l.strip_prefix("count: "))
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!(loose < 100, "{counts}");
     assert_clean_and_sound(dir);
 }

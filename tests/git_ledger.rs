@@ -10,7 +10,14 @@ use nes::git::repo::DataRepo;
 
 fn run(repo: &DataRepo, migration: &str, run_id: &str, files: usize, batch: usize) -> Vec<git2::Oid> {
     let units = write_units(repo.root(), files, run_id);
-    commit_batches(repo, &plan_batches(&units, batch), &meta(migration, run_id), &sig(repo), &mut |_, _| {}).unwrap()
+    commit_batches(
+        repo,
+        &plan_batches(&units, batch),
+        &meta(migration, run_id),
+        &sig(repo),
+        &mut |_, _| {},
+    )
+    .unwrap()
 }
 
 #[test]
@@ -21,7 +28,10 @@ fn complete_run_is_applied() {
     let ledger = read_ledger(&repo).unwrap();
     let entry = ledger.get("001-a").unwrap();
     assert_eq!(entry.recorded, Recorded::Applied);
-    assert_eq!(entry.commits, oids.iter().map(|o| o.to_string()).collect::<Vec<_>>());
+    assert_eq!(
+        entry.commits,
+        oids.iter().map(|o| o.to_string()).collect::<Vec<_>>()
+    );
     assert_eq!(entry.run_id.as_deref(), Some("run-a"));
     assert_eq!(entry.checksum.as_deref(), Some("v1:sha256:00ff"));
     assert_eq!(entry.author.as_deref(), Some("Nes Test <nes-test@example.org>"));
@@ -47,9 +57,17 @@ fn missing_last_batch_is_partial() {
 fn baseline_counts_as_applied() {
     let tmp = tempfile::tempdir().unwrap();
     let repo = new_repo(tmp.path());
-    let message = baseline_message("003-parties", "run-b", Some("v1:sha256:aa"), "Already in the data.");
+    let message = baseline_message(
+        "003-parties",
+        "run-b",
+        Some("v1:sha256:aa"),
+        "Already in the data.",
+    );
     let oid = commit_one(&repo, &[], &message, &sig(&repo)).unwrap();
-    assert_eq!(repo.git().find_commit(oid).unwrap().tree_id(), repo.git().find_commit(oid).unwrap().parent(0).unwrap().tree_id());
+    assert_eq!(
+        repo.git().find_commit(oid).unwrap().tree_id(),
+        repo.git().find_commit(oid).unwrap().parent(0).unwrap().tree_id()
+    );
     let ledger = read_ledger(&repo).unwrap();
     let entry = ledger.get("003-parties").unwrap();
     assert_eq!(entry.recorded, Recorded::Applied);
@@ -85,7 +103,11 @@ fn python_migration_logs_are_applied() {
         "v2/migration-logs/000-example-migration/metadata.json",
         r#"{"migration_name": "000-example-migration", "author": "Damodar Dahal", "executed_at": "2025-11-13T17:22:12.791310", "status": "completed"}"#,
     );
-    write(dir, "v2/migration-logs/000-example-migration/logs.txt", "Migration: 000\n");
+    write(
+        dir,
+        "v2/migration-logs/000-example-migration/logs.txt",
+        "Migration: 000\n",
+    );
     write(dir, "v2/migration-logs/009-unfinished/logs.txt", "no metadata\n");
     git(dir, &["add", "-A"]);
     git(dir, &["commit", "-qm", "Run 000-example-migration"]);

@@ -18,9 +18,18 @@ fn second_acquire_is_busy_and_names_holder() {
     let err = acquire(&repo, false).err().unwrap();
     assert_eq!(exit_code(&err), ExitCode::Busy);
     let message = err.to_string();
-    assert!(message.contains(&format!("pid {}", std::process::id())), "{message}");
-    assert!(message.contains(&gethostname::gethostname().to_string_lossy().into_owned()), "{message}");
-    assert!(message.contains(recorded["started_at"].as_str().unwrap()), "{message}");
+    assert!(
+        message.contains(&format!("pid {}", std::process::id())),
+        "{message}"
+    );
+    assert!(
+        message.contains(&gethostname::gethostname().to_string_lossy().into_owned()),
+        "{message}"
+    );
+    assert!(
+        message.contains(recorded["started_at"].as_str().unwrap()),
+        "{message}"
+    );
     // Even --break-lock never steals a live lock.
     assert_eq!(exit_code(&acquire(&repo, true).err().unwrap()), ExitCode::Busy);
 
@@ -41,7 +50,8 @@ fn stale_lock_is_reported_then_broken() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let holder: serde_json::Value = serde_json::from_slice(&std::fs::read(lock_path(&repo).unwrap()).unwrap()).unwrap();
+    let holder: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(lock_path(&repo).unwrap()).unwrap()).unwrap();
     let child_pid = holder["pid"].as_u64().unwrap();
     assert_ne!(child_pid, u64::from(std::process::id()));
 

@@ -27,7 +27,14 @@ fn setup(tmp: &Path) -> (std::path::PathBuf, DataRepo) {
 
 fn run(repo: &DataRepo, migration: &str, files: usize) {
     let units = write_units(repo.root(), files, migration);
-    commit_batches(repo, &plan_batches(&units, 1000), &meta(migration, migration), &sig(repo), &mut |_, _| {}).unwrap();
+    commit_batches(
+        repo,
+        &plan_batches(&units, 1000),
+        &meta(migration, migration),
+        &sig(repo),
+        &mut |_, _| {},
+    )
+    .unwrap();
 }
 
 #[test]
@@ -35,11 +42,23 @@ fn pushes_to_origin_and_ledger_tracks_unpushed() {
     let tmp = tempfile::tempdir().unwrap();
     let (remote, repo) = setup(tmp.path());
     run(&repo, "001-a", 3);
-    assert!(!read_ledger(&repo).unwrap().get("001-a").unwrap().unpushed, "no remote-tracking ref yet");
+    assert!(
+        !read_ledger(&repo).unwrap().get("001-a").unwrap().unpushed,
+        "no remote-tracking ref yet"
+    );
 
     let outcome = push(&repo, None, TIMEOUT).unwrap();
-    assert_eq!(outcome, PushOutcome::Pushed { remote: "origin".into(), branch: "main".into() });
-    assert_eq!(git(&remote, &["rev-parse", "main"]).trim(), repo.head().unwrap().to_string());
+    assert_eq!(
+        outcome,
+        PushOutcome::Pushed {
+            remote: "origin".into(),
+            branch: "main".into()
+        }
+    );
+    assert_eq!(
+        git(&remote, &["rev-parse", "main"]).trim(),
+        repo.head().unwrap().to_string()
+    );
 
     run(&repo, "002-b", 3);
     let ledger = read_ledger(&repo).unwrap();
@@ -59,11 +78,19 @@ fn no_remote_is_not_a_failure() {
 fn rejected_when_remote_moved_keeps_local_commits() {
     let tmp = tempfile::tempdir().unwrap();
     let (remote, repo) = setup(tmp.path());
-    assert!(matches!(push(&repo, None, TIMEOUT).unwrap(), PushOutcome::Pushed { .. }));
+    assert!(matches!(
+        push(&repo, None, TIMEOUT).unwrap(),
+        PushOutcome::Pushed { .. }
+    ));
 
     // Someone else pushes first.
     let other = tmp.path().join("other");
-    let out = std::process::Command::new("git").args(["clone", "-q"]).arg(&remote).arg(&other).output().unwrap();
+    let out = std::process::Command::new("git")
+        .args(["clone", "-q"])
+        .arg(&remote)
+        .arg(&other)
+        .output()
+        .unwrap();
     assert!(out.status.success());
     common::set_identity(&other);
     write(&other, "theirs.txt", "theirs\n");
@@ -75,14 +102,22 @@ fn rejected_when_remote_moved_keeps_local_commits() {
     run(&repo, "001-a", 3);
     let local = repo.head().unwrap();
     match push(&repo, None, TIMEOUT).unwrap() {
-        PushOutcome::Rejected { remote, branch, detail } => {
+        PushOutcome::Rejected {
+            remote,
+            branch,
+            detail,
+        } => {
             assert_eq!((remote.as_str(), branch.as_str()), ("origin", "main"));
             assert!(detail.contains("rejected"), "{detail}");
         }
         other => panic!("expected a rejection, got {other:?}"),
     }
     assert_eq!(repo.head().unwrap(), local, "local commits untouched");
-    assert_eq!(git(&remote, &["rev-parse", "main"]).trim(), theirs, "remote untouched");
+    assert_eq!(
+        git(&remote, &["rev-parse", "main"]).trim(),
+        theirs,
+        "remote untouched"
+    );
     // The rejection fetched the remote, so the tracking ref knows their commit.
     assert_eq!(git(repo.root(), &["rev-parse", "origin/main"]).trim(), theirs);
     assert_clean_and_sound(repo.root());

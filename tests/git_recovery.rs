@@ -7,7 +7,9 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use git_support::*;
 use nes::git::commit::{commit_batches, plan_batches, FileChange};
 use nes::git::ledger::{read_ledger, Recorded};
-use nes::git::recovery::{finish_run, interrupted, record_pre_run, repair, restore_paths, save_plan, RepairMode, PRE_RUN_REF};
+use nes::git::recovery::{
+    finish_run, interrupted, record_pre_run, repair, restore_paths, save_plan, RepairMode, PRE_RUN_REF,
+};
 use nes::git::repo::DataRepo;
 
 #[test]
@@ -16,16 +18,30 @@ fn restore_paths_puts_head_back() {
     let dir = tmp.path();
     let repo = new_repo(dir);
     let units = write_units(dir, 2, "a");
-    commit_batches(&repo, &plan_batches(&units, 10), &meta("001-a", "r"), &sig(&repo), &mut |_, _| {}).unwrap();
+    commit_batches(
+        &repo,
+        &plan_batches(&units, 10),
+        &meta("001-a", "r"),
+        &sig(&repo),
+        &mut |_, _| {},
+    )
+    .unwrap();
 
     write(dir, "v2/entity/person/p-00000.json", "broken");
     std::fs::remove_file(dir.join("v2/entity/person/p-00001.json")).unwrap();
     write(dir, "v2/entity/org/new/x.json", "{}");
-    let paths: Vec<String> = ["v2/entity/person/p-00000.json", "v2/entity/person/p-00001.json", "v2/entity/org/new/x.json"]
-        .map(String::from)
-        .to_vec();
+    let paths: Vec<String> = [
+        "v2/entity/person/p-00000.json",
+        "v2/entity/person/p-00001.json",
+        "v2/entity/org/new/x.json",
+    ]
+    .map(String::from)
+    .to_vec();
     restore_paths(&repo, &paths).unwrap();
-    assert!(!dir.join("v2/entity/org").exists(), "emptied directories are removed");
+    assert!(
+        !dir.join("v2/entity/org").exists(),
+        "emptied directories are removed"
+    );
     assert!(dir.join("v2/entity/person").is_dir());
     assert_clean_and_sound(dir);
 }
@@ -69,7 +85,10 @@ fn interrupted_run_is_found_and_completed() {
     assert_eq!(found.run_id, "run-crash");
     assert_eq!(found.pre_run_commit, pre_run.to_string());
     assert_eq!((found.committed_batches, found.planned_batches), (1, 3));
-    assert_eq!(read_ledger(&repo).unwrap().get("001-a").unwrap().recorded, Recorded::Partial);
+    assert_eq!(
+        read_ledger(&repo).unwrap().get("001-a").unwrap().recorded,
+        Recorded::Partial
+    );
     let err = repo.ensure_clean().unwrap_err();
     assert!(nes::error::hint(&err).unwrap().contains("nes migrate repair"));
 
@@ -78,7 +97,10 @@ fn interrupted_run_is_found_and_completed() {
     assert_eq!(entry.recorded, Recorded::Applied);
     assert_eq!(entry.commits.len(), 3);
     let subjects = git(dir, &["log", "-3", "--reverse", "--format=%s"]);
-    assert_eq!(subjects, "Migration: 001-a (Batch 1/3)\nMigration: 001-a (Batch 2/3)\nMigration: 001-a (Batch 3/3)\n");
+    assert_eq!(
+        subjects,
+        "Migration: 001-a (Batch 1/3)\nMigration: 001-a (Batch 2/3)\nMigration: 001-a (Batch 3/3)\n"
+    );
     assert!(repo.head_blob("v2/old.json").unwrap().is_none());
     assert!(interrupted(&repo).unwrap().is_none());
     assert!(repo.git().find_reference(PRE_RUN_REF).is_err());
@@ -96,8 +118,14 @@ fn interrupted_run_is_rolled_back() {
     assert_eq!(repo.head().unwrap(), pre_run);
     assert!(read_ledger(&repo).unwrap().get("001-a").is_none());
     assert!(dir.join("v2/old.json").is_file());
-    let left: Vec<_> = walkdir::WalkDir::new(dir.join("v2")).into_iter().map(|e| e.unwrap().path().display().to_string()).collect();
-    assert!(!dir.join("v2/entity").exists(), "the run's files are gone: {left:?}");
+    let left: Vec<_> = walkdir::WalkDir::new(dir.join("v2"))
+        .into_iter()
+        .map(|e| e.unwrap().path().display().to_string())
+        .collect();
+    assert!(
+        !dir.join("v2/entity").exists(),
+        "the run's files are gone: {left:?}"
+    );
     assert!(interrupted(&repo).unwrap().is_none());
     assert_clean_and_sound(dir);
 }

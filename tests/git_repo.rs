@@ -24,7 +24,10 @@ fn init_makes_main_with_first_commit_and_settings() {
     assert_eq!(git(&dir, &["config", "core.untrackedCache"]).trim(), "true");
     assert_eq!(git(&dir, &["config", "gc.auto"]).trim(), "0");
     assert_eq!(git(&dir, &["config", "pack.threads"]).trim(), "0");
-    assert_eq!(git(&dir, &["remote", "get-url", "origin"]).trim(), "https://example.org/nes-db.git");
+    assert_eq!(
+        git(&dir, &["remote", "get-url", "origin"]).trim(),
+        "https://example.org/nes-db.git"
+    );
     assert_eq!(git(&dir, &["status", "--porcelain"]), "");
     // A second init refuses.
     let err = DataRepo::init(&dir, None).err().unwrap();
@@ -59,7 +62,10 @@ fn shallow_clone_is_refused() {
     let err = open_err(&shallow);
     assert_eq!(exit_code(&err), ExitCode::Usage);
     assert!(err.to_string().contains("shallow"), "{err}");
-    assert!(hint(&err).unwrap().contains("git fetch --unshallow") || hint(&err).unwrap().contains("fetch --unshallow"));
+    assert!(
+        hint(&err).unwrap().contains("git fetch --unshallow")
+            || hint(&err).unwrap().contains("fetch --unshallow")
+    );
 }
 
 #[test]
@@ -98,7 +104,11 @@ fn ensure_clean_names_dirty_paths_and_fixes() {
     assert!(message.contains("uncommitted changes"), "{message}");
     assert!(message.contains("README.md"), "{message}");
     assert!(message.contains("..."), "{message}");
-    assert_eq!(message.lines().filter(|l| l.starts_with("  ")).count(), 6, "{message}");
+    assert_eq!(
+        message.lines().filter(|l| l.starts_with("  ")).count(),
+        6,
+        "{message}"
+    );
     let hint = hint(&err).unwrap();
     for needle in ["stash", "checkout -- .", "clean -fd", "nes migrate repair"] {
         assert!(hint.contains(needle), "{hint}");
@@ -120,7 +130,10 @@ fn signature_sources() {
     let tmp = tempfile::tempdir().unwrap();
     let repo = new_repo(tmp.path());
     let (sig, warning) = repo.signature(Some("Jane Roe <jane@example.org>")).unwrap();
-    assert_eq!((sig.name(), sig.email(), warning), (Some("Jane Roe"), Some("jane@example.org"), None));
+    assert_eq!(
+        (sig.name(), sig.email(), warning),
+        (Some("Jane Roe"), Some("jane@example.org"), None)
+    );
     let (sig, warning) = repo.signature(None).unwrap();
     assert_eq!((sig.name(), warning), (Some("Nes Test"), None));
     let err = repo.signature(Some("no email")).err().unwrap();
@@ -143,7 +156,11 @@ fn signature_falls_back_with_warning() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.contains("PROBE nes <nes@localhost> warned"), "{stdout}");
 }
 
@@ -157,5 +174,10 @@ fn fallback_probe() {
     let repo = DataRepo::open(std::path::Path::new(&dir)).unwrap();
     let (sig, warning) = repo.signature(None).unwrap();
     let warned = warning.is_some_and(|w| w.contains("--git-author"));
-    println!("PROBE {} <{}> {}", sig.name().unwrap(), sig.email().unwrap(), if warned { "warned" } else { "silent" });
+    println!(
+        "PROBE {} <{}> {}",
+        sig.name().unwrap(),
+        sig.email().unwrap(),
+        if warned { "warned" } else { "silent" }
+    );
 }

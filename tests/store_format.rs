@@ -52,7 +52,10 @@ fn entity_model(doc: &Value) -> Model<'_> {
 
 /// The entity ID a `v2/entity/...` path encodes.
 fn entity_id_of_path(rel: &str) -> EntityId {
-    let short = rel.strip_prefix("entity/").and_then(|r| r.strip_suffix(".json")).expect("entity path");
+    let short = rel
+        .strip_prefix("entity/")
+        .and_then(|r| r.strip_suffix(".json"))
+        .expect("entity path");
     EntityId::parse(&format!("entity:{short}")).unwrap_or_else(|e| panic!("{rel}: {e}"))
 }
 
@@ -74,7 +77,12 @@ fn real_bundle_round_trips_validates_and_matches_snapshots() {
         .filter(|d| json::to_vec(&d.value) != d.bytes)
         .map(|d| d.rel.as_str())
         .collect();
-    assert!(mismatched.is_empty(), "{} files differ, e.g. {:?}", mismatched.len(), &mismatched[..mismatched.len().min(5)]);
+    assert!(
+        mismatched.is_empty(),
+        "{} files differ, e.g. {:?}",
+        mismatched.len(),
+        &mismatched[..mismatched.len().min(5)]
+    );
 
     let entities: Vec<&Doc> = docs.iter().filter(|d| d.rel.starts_with("entity/")).collect();
     assert_eq!(entities.len(), 13_506);
@@ -86,12 +94,21 @@ fn real_bundle_round_trips_validates_and_matches_snapshots() {
             let id = entity_id_of_path(&d.rel);
             assert_eq!(id.rel_path(), d.rel);
             assert_eq!(Some(id.slug.as_str()), d.value["slug"].as_str(), "{}", d.rel);
-            model::validate(entity_model(&d.value), &d.value)
-                .err()
-                .map(|v| format!("{}: {}", d.rel, v.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")))
+            model::validate(entity_model(&d.value), &d.value).err().map(|v| {
+                format!(
+                    "{}: {}",
+                    d.rel,
+                    v.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+                )
+            })
         })
         .collect();
-    assert!(invalid.is_empty(), "{} invalid entities, e.g. {:?}", invalid.len(), &invalid[..invalid.len().min(5)]);
+    assert!(
+        invalid.is_empty(),
+        "{} invalid entities, e.g. {:?}",
+        invalid.len(),
+        &invalid[..invalid.len().min(5)]
+    );
 
     // 3. complete() adds only the keys of FORMAT.md §9's drift files; keep_absent undoes it.
     let drifted: usize = entities
@@ -105,7 +122,10 @@ fn real_bundle_round_trips_validates_and_matches_snapshots() {
             usize::from(changed)
         })
         .sum();
-    assert_eq!(drifted, 961, "files whose shape predates the model (837 location identifiers + 124 parties)");
+    assert_eq!(
+        drifted, 961,
+        "files whose shape predates the model (837 location identifiers + 124 parties)"
+    );
 
     // 4. Versions: contiguous numbering; the latest snapshot minus computed fields is the entity.
     let mut versions: BTreeMap<String, Vec<(u64, &Doc)>> = BTreeMap::new();
@@ -115,7 +135,9 @@ fn real_bundle_round_trips_validates_and_matches_snapshots() {
         versions.entry(dir.to_string()).or_default().push((n, d));
     }
     assert_eq!(versions.len(), 13_506, "one version directory per entity");
-    entities.par_iter().for_each(|entity| check_versions(entity, &versions));
+    entities
+        .par_iter()
+        .for_each(|entity| check_versions(entity, &versions));
 
     let authors = docs.iter().filter(|d| d.rel.starts_with("author/")).count();
     assert_eq!(authors, 2);
@@ -134,27 +156,52 @@ fn check_versions(entity: &Doc, versions: &BTreeMap<String, Vec<(u64, &Doc)>>) {
     let id = entity_id_of_path(&entity.rel);
     let object = ObjectId::Entity(id.clone());
     let dir = object.version_rel_path(1).rsplit_once('/').unwrap().0.to_string();
-    let mut list = versions.get(&dir).unwrap_or_else(|| panic!("no versions for {id}")).clone();
+    let mut list = versions
+        .get(&dir)
+        .unwrap_or_else(|| panic!("no versions for {id}"))
+        .clone();
     list.sort_by_key(|(n, _)| *n);
     let numbers: Vec<u64> = list.iter().map(|(n, _)| *n).collect();
-    assert_eq!(numbers, (1..=list.len() as u64).collect::<Vec<_>>(), "{id}: numbering");
+    assert_eq!(
+        numbers,
+        (1..=list.len() as u64).collect::<Vec<_>>(),
+        "{id}: numbering"
+    );
     for (n, v) in &list {
         assert_eq!(object.version_rel_path(*n), v.rel);
         assert_eq!(v.value["version_number"].as_u64(), Some(*n), "{}", v.rel);
-        assert_eq!(v.value["entity_or_relationship_id"].as_str(), Some(id.to_string().as_str()));
+        assert_eq!(
+            v.value["entity_or_relationship_id"].as_str(),
+            Some(id.to_string().as_str())
+        );
     }
 
     let (n, latest) = list.last().unwrap();
     let mut snapshot = latest.value["snapshot"].clone();
     let snap = snapshot.as_object_mut().expect("snapshot object");
-    assert_eq!(snap.remove("id"), Some(Value::from(id.to_string())), "{}", latest.rel);
+    assert_eq!(
+        snap.remove("id"),
+        Some(Value::from(id.to_string())),
+        "{}",
+        latest.rel
+    );
     let version_id = VersionId::parse(&format!("version:{id}:{n}")).unwrap();
     let summary_id = snap["version_summary"].as_object_mut().unwrap().remove("id");
-    assert_eq!(summary_id, Some(Value::from(version_id.to_string())), "{}", latest.rel);
+    assert_eq!(
+        summary_id,
+        Some(Value::from(version_id.to_string())),
+        "{}",
+        latest.rel
+    );
     for (key, want) in model::computed_fields(entity_model(&entity.value)) {
         assert_eq!(snap.remove(key), Some(want), "{}: computed `{key}`", latest.rel);
     }
-    assert!(snapshot == entity.value, "{}: latest snapshot differs from {}", latest.rel, entity.rel);
+    assert!(
+        snapshot == entity.value,
+        "{}: latest snapshot differs from {}",
+        latest.rel,
+        entity.rel
+    );
 
     // The entity's version_summary is the latest version's header.
     let mut header = latest.value.clone();
@@ -171,13 +218,17 @@ fn slug() -> impl Strategy<Value = String> {
 }
 
 fn entity_id() -> impl Strategy<Value = EntityId> {
-    (prop::sample::select(ENTITY_TYPES), any::<prop::sample::Index>(), any::<bool>(), slug()).prop_map(
-        |(ty, pick, with_sub, slug)| {
+    (
+        prop::sample::select(ENTITY_TYPES),
+        any::<prop::sample::Index>(),
+        any::<bool>(),
+        slug(),
+    )
+        .prop_map(|(ty, pick, with_sub, slug)| {
             let subs = model::subtypes(ty).unwrap();
             let sub = (with_sub && !subs.is_empty()).then(|| *pick.get(subs));
             EntityId::new(ty, sub, &slug).unwrap()
-        },
-    )
+        })
 }
 
 fn object_id() -> impl Strategy<Value = ObjectId> {
@@ -194,7 +245,10 @@ fn assert_safe(path: &str) {
     assert!(!path.contains('\\'), "backslash: {path}");
     assert!(path.ends_with(".json"), "{path}");
     for segment in path.split('/') {
-        assert!(!segment.is_empty() && segment != "." && segment != "..", "bad segment in {path}");
+        assert!(
+            !segment.is_empty() && segment != "." && segment != "..",
+            "bad segment in {path}"
+        );
     }
 }
 
@@ -275,7 +329,9 @@ fn json_value() -> impl Strategy<Value = Value> {
         any::<bool>().prop_map(Value::from),
         any::<i64>().prop_map(Value::from),
         any::<u64>().prop_map(Value::from),
-        any::<f64>().prop_filter("finite", |x| x.is_finite()).prop_map(Value::from),
+        any::<f64>()
+            .prop_filter("finite", |x| x.is_finite())
+            .prop_map(Value::from),
         any::<String>().prop_map(Value::from),
         "[\\x00-\\x20\"\\\\/\u{2028}\u{200d}a-zअ-ह]{0,8}".prop_map(Value::from),
     ];
@@ -332,7 +388,9 @@ fn floats_match_python_repr() {
 
 #[test]
 fn canonical_layout() {
-    let v: Value = serde_json::from_str(r#"{"z": {"b": [1, 2.5, []], "a": {}}, "a": "x/y\u2028\u0007", "ä": null}"#).unwrap();
+    let v: Value =
+        serde_json::from_str(r#"{"z": {"b": [1, 2.5, []], "a": {}}, "a": "x/y\u2028\u0007", "ä": null}"#)
+            .unwrap();
     let want = "{\n  \"a\": \"x/y\u{2028}\\u0007\",\n  \"z\": {\n    \"a\": {},\n    \"b\": [\n      1,\n      2.5,\n      []\n    ]\n  },\n  \"ä\": null\n}";
     assert_eq!(json::to_string(&v), want);
     let keys: HashSet<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();

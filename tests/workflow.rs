@@ -17,11 +17,22 @@ fn git(dir: &Path, args: &[&str]) -> String {
     let out = Command::new("git")
         .arg("-C")
         .arg(dir)
-        .args(["-c", "protocol.file.allow=always", "-c", "user.name=Nes Test", "-c", "user.email=t@example.org"])
+        .args([
+            "-c",
+            "protocol.file.allow=always",
+            "-c",
+            "user.name=Nes Test",
+            "-c",
+            "user.email=t@example.org",
+        ])
         .args(args)
         .output()
         .unwrap();
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -30,7 +41,10 @@ fn the_persistence_steps_apply_push_and_update_the_submodule_pointer() {
     let tmp = TempDir::new().unwrap();
     let root = tmp.path();
     // The data repository's remote, seeded by `nes db init` and a first push.
-    git(root, &["init", "--quiet", "--bare", "--initial-branch=main", "data.git"]);
+    git(
+        root,
+        &["init", "--quiet", "--bare", "--initial-branch=main", "data.git"],
+    );
     let seed = root.join("seed");
     let nes = env!("CARGO_BIN_EXE_nes");
     let data_url = format!("file://{}", root.join("data.git").display());
@@ -44,10 +58,24 @@ fn the_persistence_steps_apply_push_and_update_the_submodule_pointer() {
     git(&seed, &["push", "--quiet", "origin", "main"]);
 
     // The tool repository with the data repository as a submodule, and its own remote.
-    git(root, &["init", "--quiet", "--bare", "--initial-branch=main", "tool.git"]);
+    git(
+        root,
+        &["init", "--quiet", "--bare", "--initial-branch=main", "tool.git"],
+    );
     let tool = root.join("tool");
     git(root, &["init", "--quiet", "--initial-branch=main", "tool"]);
-    git(&tool, &["submodule", "add", "--quiet", "-b", "main", &data_url, "database-repo"]);
+    git(
+        &tool,
+        &[
+            "submodule",
+            "add",
+            "--quiet",
+            "-b",
+            "main",
+            &data_url,
+            "database-repo",
+        ],
+    );
     git(&tool, &["commit", "--quiet", "-m", "Add the data repository"]);
     let tool_url = format!("file://{}", root.join("tool.git").display());
     git(&tool, &["remote", "add", "origin", &tool_url]);
@@ -72,18 +100,31 @@ fn the_persistence_steps_apply_push_and_update_the_submodule_pointer() {
         .arg(&summary)
         .output()
         .unwrap();
-    assert!(out.status.success(), "persist.sh: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "persist.sh: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     // The data remote has the migration; the tool remote has the new pointer.
     let data_log = git(&root.join("data.git"), &["log", "--format=%s", "main"]);
-    assert!(data_log.starts_with("Migration: 000-example-migration"), "{data_log}");
+    assert!(
+        data_log.starts_with("Migration: 000-example-migration"),
+        "{data_log}"
+    );
     let data_head = git(&root.join("data.git"), &["rev-parse", "main"]);
     let tool_log = git(&root.join("tool.git"), &["log", "--format=%s", "-1", "main"]);
-    assert!(tool_log.starts_with("Update data repository: 000-example-migration"), "{tool_log}");
+    assert!(
+        tool_log.starts_with("Update data repository: 000-example-migration"),
+        "{tool_log}"
+    );
     let pointer = git(&root.join("tool.git"), &["rev-parse", "main:database-repo"]);
     assert_eq!(pointer, data_head);
     let summary = std::fs::read_to_string(summary).unwrap();
-    assert!(summary.contains("000-example-migration") && summary.contains("Migration run"), "{summary}");
+    assert!(
+        summary.contains("000-example-migration") && summary.contains("Migration run"),
+        "{summary}"
+    );
 
     // Nightly again: nothing pending, no new commits anywhere.
     let again = Command::new(manifest().join("scripts/persist.sh"))
@@ -131,6 +172,12 @@ fn the_preview_comment_is_created_once_then_updated() {
     assert_eq!(post(""), "created a comment\n");
     assert_eq!(post("4242\n"), "updated comment 4242\n");
     let calls = std::fs::read_to_string(&log).unwrap();
-    assert!(calls.contains("--method POST repos/org/tool/issues/17/comments"), "{calls}");
-    assert!(calls.contains("--method PATCH repos/org/tool/issues/comments/4242"), "{calls}");
+    assert!(
+        calls.contains("--method POST repos/org/tool/issues/17/comments"),
+        "{calls}"
+    );
+    assert!(
+        calls.contains("--method PATCH repos/org/tool/issues/comments/4242"),
+        "{calls}"
+    );
 }

@@ -150,15 +150,16 @@ where
 /// Writes a working-tree file to the object database.
 fn write_blob(repo: &DataRepo, path: &str) -> Result<(git2::Oid, git2::FileMode)> {
     let full = repo.root().join(path);
-    let data = match fs::read(&full) {
-        Ok(data) => data,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(NesError::failed(format!("{path} was planned as written but is missing from the working tree"))
-                .hint("the working tree changed during the run; restore it with `nes migrate repair --rollback`")
-                .into())
-        }
-        Err(e) => return Err(e).with_context(|| format!("cannot read {}", full.display())),
-    };
+    let data =
+        match fs::read(&full) {
+            Ok(data) => data,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(NesError::failed(format!(
+                "{path} was planned as written but is missing from the working tree"
+            ))
+            .hint("the working tree changed during the run; restore it with `nes migrate repair --rollback`")
+            .into()),
+            Err(e) => return Err(e).with_context(|| format!("cannot read {}", full.display())),
+        };
     Ok((repo.git().blob(&data)?, file_mode(&full)?))
 }
 
@@ -166,7 +167,11 @@ fn write_blob(repo: &DataRepo, path: &str) -> Result<(git2::Oid, git2::FileMode)
 fn file_mode(path: &Path) -> Result<git2::FileMode> {
     use std::os::unix::fs::PermissionsExt as _;
     let executable = fs::metadata(path)?.permissions().mode() & 0o111 != 0;
-    Ok(if executable { git2::FileMode::BlobExecutable } else { git2::FileMode::Blob })
+    Ok(if executable {
+        git2::FileMode::BlobExecutable
+    } else {
+        git2::FileMode::Blob
+    })
 }
 
 #[cfg(not(unix))]
@@ -206,7 +211,10 @@ fn pack_after_run(repo: &DataRepo, files_written: usize) {
         return;
     }
     if let Err(e) = pack_loose_objects(repo, LOOSE_OBJECTS_PACK_THRESHOLD) {
-        eprintln!("warning: could not pack the new git objects ({e:#}); run `git -C {} repack -d`", repo.root().display());
+        eprintln!(
+            "warning: could not pack the new git objects ({e:#}); run `git -C {} repack -d`",
+            repo.root().display()
+        );
     }
 }
 
@@ -241,9 +249,16 @@ pub fn pack_loose_objects(repo: &DataRepo, threshold: usize) -> Result<usize> {
     }
     let out = child.wait_with_output()?;
     if !out.status.success() {
-        bail!("git pack-objects failed: {}", String::from_utf8_lossy(&out.stderr).trim());
+        bail!(
+            "git pack-objects failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
     }
-    let status = Command::new("git").arg("--git-dir").arg(repo.git_dir()).args(["prune-packed", "-q"]).status()?;
+    let status = Command::new("git")
+        .arg("--git-dir")
+        .arg(repo.git_dir())
+        .args(["prune-packed", "-q"])
+        .status()?;
     if !status.success() {
         bail!("git prune-packed failed");
     }
@@ -295,7 +310,10 @@ mod tests {
     fn exact_fill() {
         let units: Vec<_> = (0..1250).map(|_| unit(2)).collect();
         let batches = plan_batches(&units, 1000);
-        assert_eq!(batches.iter().map(Vec::len).collect::<Vec<_>>(), vec![1000, 1000, 500]);
+        assert_eq!(
+            batches.iter().map(Vec::len).collect::<Vec<_>>(),
+            vec![1000, 1000, 500]
+        );
     }
 
     #[test]

@@ -93,7 +93,9 @@ pub fn read_ledger(repo: &DataRepo) -> Result<Ledger> {
     let unpushed = unpushed_commits(repo, head.id())?;
     let mut ledger = Ledger::default();
     for (migration, run) in latest_runs(&runs, &reverts) {
-        ledger.entries.insert(migration.clone(), entry_for(run, &marked, &unpushed));
+        ledger
+            .entries
+            .insert(migration.clone(), entry_for(run, &marked, &unpushed));
     }
     add_python_logs(repo, &head, &reverts, &mut ledger)?;
     Ok(ledger)
@@ -115,7 +117,11 @@ fn marked_commits(git: &git2::Repository, head: git2::Oid) -> Result<Vec<Marked>
         let author = commit.author();
         marked.push(Marked {
             oid,
-            author: format!("{} <{}>", String::from_utf8_lossy(author.name_bytes()), String::from_utf8_lossy(author.email_bytes())),
+            author: format!(
+                "{} <{}>",
+                String::from_utf8_lossy(author.name_bytes()),
+                String::from_utf8_lossy(author.email_bytes())
+            ),
             time: commit.time(),
             trailers,
         });
@@ -137,14 +143,16 @@ fn group_runs(marked: &[Marked]) -> (HashMap<String, Run>, HashMap<String, usize
         };
         // A commit without a run id is its own run.
         let run_id = t.run.clone().unwrap_or_else(|| commit.oid.to_string());
-        let run = runs.entry(format!("{migration}\0{run_id}")).or_insert_with(|| Run {
-            migration: migration.clone(),
-            run_id,
-            total,
-            batches: HashSet::new(),
-            commits: Vec::new(),
-            baseline: false,
-        });
+        let run = runs
+            .entry(format!("{migration}\0{run_id}"))
+            .or_insert_with(|| Run {
+                migration: migration.clone(),
+                run_id,
+                total,
+                batches: HashSet::new(),
+                commits: Vec::new(),
+                baseline: false,
+            });
         run.total = run.total.max(total);
         run.batches.insert(n);
         run.commits.push(pos);
@@ -154,11 +162,16 @@ fn group_runs(marked: &[Marked]) -> (HashMap<String, Run>, HashMap<String, usize
 }
 
 /// For each migration, its most recent run, unless a revert came after it.
-fn latest_runs<'a>(runs: &'a HashMap<String, Run>, reverts: &HashMap<String, usize>) -> BTreeMap<&'a String, &'a Run> {
+fn latest_runs<'a>(
+    runs: &'a HashMap<String, Run>,
+    reverts: &HashMap<String, usize>,
+) -> BTreeMap<&'a String, &'a Run> {
     let mut latest: BTreeMap<&String, &Run> = BTreeMap::new();
     for run in runs.values() {
         let last = last_pos(run);
-        let newer = latest.get(&run.migration).is_none_or(|other| last > last_pos(other));
+        let newer = latest
+            .get(&run.migration)
+            .is_none_or(|other| last > last_pos(other));
         if newer {
             latest.insert(&run.migration, run);
         }
@@ -177,7 +190,11 @@ fn entry_for(run: &Run, marked: &[Marked], unpushed: &HashSet<git2::Oid>) -> Led
     let last = commits.last().expect("a run has at least one commit");
     LedgerEntry {
         name: run.migration.clone(),
-        recorded: if complete { Recorded::Applied } else { Recorded::Partial },
+        recorded: if complete {
+            Recorded::Applied
+        } else {
+            Recorded::Partial
+        },
         commits: commits.iter().map(|c| c.oid.to_string()).collect(),
         run_id: Some(run.run_id.clone()),
         date: rfc3339(last.time),
@@ -257,8 +274,13 @@ fn add_python_logs(
         if reverts.contains_key(&name) {
             continue;
         }
-        let blob = metadata.to_object(git)?.peel_to_blob().with_context(|| format!("{PYTHON_LOGS_DIR}/{name}/metadata.json"))?;
-        ledger.entries.insert(name.clone(), python_entry(&name, blob.content()));
+        let blob = metadata
+            .to_object(git)?
+            .peel_to_blob()
+            .with_context(|| format!("{PYTHON_LOGS_DIR}/{name}/metadata.json"))?;
+        ledger
+            .entries
+            .insert(name.clone(), python_entry(&name, blob.content()));
     }
     Ok(())
 }

@@ -36,7 +36,10 @@ impl LockHolder {
     }
 
     fn describe(&self) -> String {
-        format!("pid {} on {}, started {} ({})", self.pid, self.host, self.started_at, self.command)
+        format!(
+            "pid {} on {}, started {} ({})",
+            self.pid, self.host, self.started_at, self.command
+        )
     }
 }
 
@@ -100,7 +103,10 @@ pub fn acquire(repo: &DataRepo, break_lock: bool) -> Result<RunLock> {
         write_holder(&mut file, &LockHolder::current())?;
         return Ok(RunLock { file, path });
     }
-    anyhow::bail!("could not take the lock {} (it kept being replaced); try again", path.display())
+    anyhow::bail!(
+        "could not take the lock {} (it kept being replaced); try again",
+        path.display()
+    )
 }
 
 /// The holder recorded in the lock file; `None` when empty or unreadable.

@@ -172,7 +172,11 @@ mod tests {
             description: "Source the 165 election constituencies.".into(),
             author: "Damodar Dahal".into(),
             date: "2025-11-12".into(),
-            stats: Stats { entities_created: 165, versions_created: 165, ..Stats::default() },
+            stats: Stats {
+                entities_created: 165,
+                versions_created: 165,
+                ..Stats::default()
+            },
             duration: Duration::from_millis(420),
             run_id: "r-1".into(),
             checksum: "v1:sha256:abcd".into(),

@@ -39,7 +39,16 @@ pub fn push(repo: &DataRepo, remote: Option<&str>, timeout: Duration) -> Result<
         return Ok(PushOutcome::NoRemote);
     };
     // `--porcelain` gives one parseable status line per ref; no `--force` in any form.
-    let out = run_git(repo, &["push", "--porcelain", &remote, &format!("refs/heads/{branch}:refs/heads/{branch}")], timeout)?;
+    let out = run_git(
+        repo,
+        &[
+            "push",
+            "--porcelain",
+            &remote,
+            &format!("refs/heads/{branch}:refs/heads/{branch}"),
+        ],
+        timeout,
+    )?;
     if out.success {
         return Ok(PushOutcome::Pushed { remote, branch });
     }
@@ -51,11 +60,20 @@ pub fn push(repo: &DataRepo, remote: Option<&str>, timeout: Duration) -> Result<
         } else {
             format!("{detail}; fetching {remote} also failed: {}", fetch.stderr.trim())
         };
-        return Ok(PushOutcome::Rejected { remote, branch, detail });
+        return Ok(PushOutcome::Rejected {
+            remote,
+            branch,
+            detail,
+        });
     }
-    Err(NesError::failed(format!("git push to {remote} failed: {}", out.stderr.trim()))
-        .hint(format!("fix the cause above, then push again (`git -C {} push {remote} {branch}`)", repo.root().display()))
-        .into())
+    Err(
+        NesError::failed(format!("git push to {remote} failed: {}", out.stderr.trim()))
+            .hint(format!(
+                "fix the cause above, then push again (`git -C {} push {remote} {branch}`)",
+                repo.root().display()
+            ))
+            .into(),
+    )
 }
 
 /// The remote to push to: `explicit`, else the branch's configured remote, else `origin`,
@@ -65,9 +83,14 @@ fn choose_remote(repo: &DataRepo, explicit: Option<&str>, branch: &str) -> Resul
     let remotes: Vec<String> = git.remotes()?.iter().flatten().map(str::to_string).collect();
     if let Some(name) = explicit {
         if !remotes.iter().any(|r| r == name) {
-            return Err(NesError::usage(format!("the data repository has no remote named `{name}`"))
-                .hint(format!("add it with `git -C {} remote add {name} <url>`", repo.root().display()))
-                .into());
+            return Err(
+                NesError::usage(format!("the data repository has no remote named `{name}`"))
+                    .hint(format!(
+                        "add it with `git -C {} remote add {name} <url>`",
+                        repo.root().display()
+                    ))
+                    .into(),
+            );
         }
         return Ok(Some(name.to_string()));
     }
@@ -82,9 +105,12 @@ fn choose_remote(repo: &DataRepo, explicit: Option<&str>, branch: &str) -> Resul
     match remotes.as_slice() {
         [] => Ok(None),
         [only] => Ok(Some(only.clone())),
-        _ => Err(NesError::usage(format!("the data repository has several remotes ({}) and no upstream", remotes.join(", ")))
-            .hint("name the one to push to with --remote")
-            .into()),
+        _ => Err(NesError::usage(format!(
+            "the data repository has several remotes ({}) and no upstream",
+            remotes.join(", ")
+        ))
+        .hint("name the one to push to with --remote")
+        .into()),
     }
 }
 
@@ -178,6 +204,9 @@ mod tests {
     fn reads_porcelain_rejection() {
         let out = "To /tmp/remote.git\n!\trefs/heads/main:refs/heads/main\t[rejected] (fetch first)\nDone\n";
         assert!(rejection(out).unwrap().contains("[rejected] (fetch first)"));
-        assert_eq!(rejection("To x\n=\trefs/heads/main:refs/heads/main\t[up to date]\nDone\n"), None);
+        assert_eq!(
+            rejection("To x\n=\trefs/heads/main:refs/heads/main\t[up to date]\nDone\n"),
+            None
+        );
     }
 }

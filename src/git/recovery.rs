@@ -84,7 +84,10 @@ impl Journal {
     }
 
     fn file_batches(&self) -> Vec<Vec<FileChange>> {
-        self.batches.iter().map(|b| b.iter().map(FileChange::from).collect()).collect()
+        self.batches
+            .iter()
+            .map(|b| b.iter().map(FileChange::from).collect())
+            .collect()
     }
 }
 
@@ -95,7 +98,9 @@ fn journal_path(repo: &DataRepo) -> Result<PathBuf> {
 fn read_journal(repo: &DataRepo) -> Result<Option<Journal>> {
     let path = journal_path(repo)?;
     match fs::read(&path) {
-        Ok(bytes) => Ok(Some(serde_json::from_slice(&bytes).with_context(|| format!("cannot read {}", path.display()))?)),
+        Ok(bytes) => Ok(Some(
+            serde_json::from_slice(&bytes).with_context(|| format!("cannot read {}", path.display()))?,
+        )),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
     }
@@ -105,7 +110,8 @@ fn read_journal(repo: &DataRepo) -> Result<Option<Journal>> {
 fn write_journal(repo: &DataRepo, journal: &Journal) -> Result<()> {
     let path = journal_path(repo)?;
     let tmp = path.with_extension("json.tmp");
-    fs::write(&tmp, serde_json::to_vec_pretty(journal)?).with_context(|| format!("cannot write {}", tmp.display()))?;
+    fs::write(&tmp, serde_json::to_vec_pretty(journal)?)
+        .with_context(|| format!("cannot write {}", tmp.display()))?;
     fs::rename(&tmp, &path).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
 }
@@ -113,7 +119,12 @@ fn write_journal(repo: &DataRepo, journal: &Journal) -> Result<()> {
 /// Records the pre-run commit before anything is written.
 pub fn record_pre_run(repo: &DataRepo, run_id: &str, migration: &str) -> Result<()> {
     let head = repo.head()?;
-    repo.git().reference(PRE_RUN_REF, head, true, &format!("nes: pre-run of {migration} ({run_id})"))?;
+    repo.git().reference(
+        PRE_RUN_REF,
+        head,
+        true,
+        &format!("nes: pre-run of {migration} ({run_id})"),
+    )?;
     write_journal(
         repo,
         &Journal {
@@ -141,7 +152,10 @@ pub fn save_plan(repo: &DataRepo, meta: &CommitMeta, batches: &[Vec<FileChange>]
         duration_secs: meta.duration.as_secs_f64(),
         checksum: meta.checksum.clone(),
     });
-    journal.batches = batches.iter().map(|b| b.iter().map(PlannedChange::from).collect()).collect();
+    journal.batches = batches
+        .iter()
+        .map(|b| b.iter().map(PlannedChange::from).collect())
+        .collect();
     write_journal(repo, &journal)
 }
 
@@ -194,7 +208,11 @@ fn restore_file(full: &Path, content: &[u8], mode: i32) -> Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
-        let bits = if mode == i32::from(git2::FileMode::BlobExecutable) { 0o755 } else { 0o644 };
+        let bits = if mode == i32::from(git2::FileMode::BlobExecutable) {
+            0o755
+        } else {
+            0o644
+        };
         fs::set_permissions(full, fs::Permissions::from_mode(bits))?;
     }
     #[cfg(not(unix))]
@@ -289,7 +307,9 @@ pub enum RepairMode {
 /// Resolves an interrupted run.
 pub fn repair(repo: &DataRepo, mode: RepairMode, signature: &git2::Signature<'_>) -> Result<()> {
     let Some(pre_run) = pre_run_commit(repo)? else {
-        return Err(NesError::usage("no interrupted run to repair").hint("nothing to do: `nes migrate status` shows the state").into());
+        return Err(NesError::usage("no interrupted run to repair")
+            .hint("nothing to do: `nes migrate status` shows the state")
+            .into());
     };
     match mode {
         RepairMode::Complete => complete(repo, pre_run, signature)?,
@@ -324,7 +344,15 @@ fn complete(repo: &DataRepo, pre_run: git2::Oid, signature: &git2::Signature<'_>
         .into());
     }
     let done = committed.len().min(batches.len());
-    commit_batch_range(repo, &batches[done..], done + 1, batches.len(), &meta, signature, &mut |_, _| {})?;
+    commit_batch_range(
+        repo,
+        &batches[done..],
+        done + 1,
+        batches.len(),
+        &meta,
+        signature,
+        &mut |_, _| {},
+    )?;
     sync_index(repo, batches.iter().flatten())
 }
 
@@ -344,7 +372,10 @@ fn rollback(repo: &DataRepo, pre_run: git2::Oid) -> Result<()> {
 /// libgit2's `remove_untracked` left them in place in testing.
 fn remove_untracked(repo: &DataRepo) -> Result<()> {
     let mut opts = git2::StatusOptions::new();
-    opts.include_untracked(true).recurse_untracked_dirs(true).include_ignored(false).exclude_submodules(true);
+    opts.include_untracked(true)
+        .recurse_untracked_dirs(true)
+        .include_ignored(false)
+        .exclude_submodules(true);
     let statuses = repo.git().statuses(Some(&mut opts))?;
     let untracked: Vec<String> = statuses
         .iter()

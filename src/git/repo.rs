@@ -31,19 +31,26 @@ impl DataRepo {
         let repo = match git2::Repository::open(path) {
             Ok(repo) => repo,
             Err(e) if e.code() == git2::ErrorCode::NotFound => {
-                return Err(NesError::usage(format!("no data repository at {}", path.display()))
-                    .hint(format!(
-                        "create one with `nes db init {}`, or clone the existing one",
-                        path.display()
-                    ))
-                    .into())
+                return Err(
+                    NesError::usage(format!("no data repository at {}", path.display()))
+                        .hint(format!(
+                            "create one with `nes db init {}`, or clone the existing one",
+                            path.display()
+                        ))
+                        .into(),
+                )
             }
-            Err(e) => return Err(e).with_context(|| format!("cannot open the data repository at {}", path.display())),
+            Err(e) => {
+                return Err(e)
+                    .with_context(|| format!("cannot open the data repository at {}", path.display()))
+            }
         };
         let Some(root) = repo.workdir().map(Path::to_path_buf) else {
-            return Err(NesError::usage(format!("{} is a bare repository", path.display()))
-                .hint("clone it (`git clone <bare> <dir>`) and point nes at the clone")
-                .into());
+            return Err(
+                NesError::usage(format!("{} is a bare repository", path.display()))
+                    .hint("clone it (`git clone <bare> <dir>`) and point nes at the clone")
+                    .into(),
+            );
         };
         // The ledger is the history: a shallow clone would make applied migrations look pending.
         if repo.is_shallow() {
@@ -56,11 +63,15 @@ impl DataRepo {
         }
         // Batch commits move a branch; on a detached HEAD they would be lost at the next switch.
         if repo.head_detached()? {
-            return Err(
-                NesError::usage(format!("the data repository at {} has a detached HEAD", root.display()))
-                    .hint(format!("check out a branch: `git -C {} switch main`", root.display()))
-                    .into(),
-            );
+            return Err(NesError::usage(format!(
+                "the data repository at {} has a detached HEAD",
+                root.display()
+            ))
+            .hint(format!(
+                "check out a branch: `git -C {} switch main`",
+                root.display()
+            ))
+            .into());
         }
         Ok(Self { repo, root })
     }
@@ -69,9 +80,11 @@ impl DataRepo {
     /// for large repositories, and `origin` when `remote` is given.
     pub fn init(path: &Path, remote: Option<&str>) -> Result<Self> {
         if git2::Repository::open(path).is_ok() {
-            return Err(NesError::usage(format!("{} is already a git repository", path.display()))
-                .hint("use it as it is, or choose an empty directory for `nes db init`")
-                .into());
+            return Err(
+                NesError::usage(format!("{} is already a git repository", path.display()))
+                    .hint("use it as it is, or choose an empty directory for `nes db init`")
+                    .into(),
+            );
         }
         std::fs::create_dir_all(path).with_context(|| format!("cannot create {}", path.display()))?;
         let mut opts = git2::RepositoryInitOptions::new();
@@ -80,9 +93,13 @@ impl DataRepo {
             .with_context(|| format!("cannot create a git repository at {}", path.display()))?;
         configure_for_large_repo(&repo)?;
         if let Some(url) = remote {
-            repo.remote("origin", url).with_context(|| format!("cannot add remote origin {url}"))?;
+            repo.remote("origin", url)
+                .with_context(|| format!("cannot add remote origin {url}"))?;
         }
-        let root = repo.workdir().map(Path::to_path_buf).context("new repository has no working tree")?;
+        let root = repo
+            .workdir()
+            .map(Path::to_path_buf)
+            .context("new repository has no working tree")?;
         let data = Self { repo, root };
         data.first_commit()?;
         Ok(data)
@@ -134,7 +151,10 @@ impl DataRepo {
 
     /// The commit HEAD points at.
     pub fn head(&self) -> Result<git2::Oid> {
-        let head = self.repo.head().context("the data repository has no commit yet")?;
+        let head = self
+            .repo
+            .head()
+            .context("the data repository has no commit yet")?;
         Ok(head.peel_to_commit()?.id())
     }
 
@@ -142,7 +162,9 @@ impl DataRepo {
     pub fn head_commit(&self) -> Result<Option<git2::Commit<'_>>> {
         match self.repo.head() {
             Ok(head) => Ok(Some(head.peel_to_commit()?)),
-            Err(e) if e.code() == git2::ErrorCode::UnbornBranch || e.code() == git2::ErrorCode::NotFound => Ok(None),
+            Err(e) if e.code() == git2::ErrorCode::UnbornBranch || e.code() == git2::ErrorCode::NotFound => {
+                Ok(None)
+            }
             Err(e) => Err(e.into()),
         }
     }
@@ -156,7 +178,10 @@ impl DataRepo {
             .include_ignored(false)
             .exclude_submodules(true)
             .renames_head_to_index(false);
-        let statuses = self.repo.statuses(Some(&mut opts)).context("cannot read git status")?;
+        let statuses = self
+            .repo
+            .statuses(Some(&mut opts))
+            .context("cannot read git status")?;
         Ok(statuses
             .iter()
             .filter(|s| s.status() != git2::Status::CURRENT && !s.status().contains(git2::Status::IGNORED))
@@ -210,7 +235,10 @@ impl DataRepo {
              (set one with `git -C {} config user.name ...` and `user.email`, or pass --git-author \"Name <email>\")",
             self.root.display()
         );
-        Ok((git2::Signature::now(FALLBACK_NAME, FALLBACK_EMAIL)?, Some(warning)))
+        Ok((
+            git2::Signature::now(FALLBACK_NAME, FALLBACK_EMAIL)?,
+            Some(warning),
+        ))
     }
 }
 
@@ -232,10 +260,15 @@ fn configure_for_large_repo(repo: &git2::Repository) -> Result<()> {
 
 /// `"Name <email>"` → (name, email).
 pub fn parse_identity(spec: &str) -> Result<(String, String)> {
-    let parsed = spec.trim().strip_suffix('>').and_then(|s| s.split_once('<')).and_then(|(name, email)| {
-        let (name, email) = (name.trim(), email.trim());
-        (!name.is_empty() && email.contains('@') && !email.contains(['<', '>'])).then(|| (name.to_string(), email.to_string()))
-    });
+    let parsed = spec
+        .trim()
+        .strip_suffix('>')
+        .and_then(|s| s.split_once('<'))
+        .and_then(|(name, email)| {
+            let (name, email) = (name.trim(), email.trim());
+            (!name.is_empty() && email.contains('@') && !email.contains(['<', '>']))
+                .then(|| (name.to_string(), email.to_string()))
+        });
     parsed.ok_or_else(|| {
         NesError::usage(format!("invalid git author `{spec}`"))
             .hint("write it as \"Name <email@example.org>\"")
@@ -245,12 +278,22 @@ pub fn parse_identity(spec: &str) -> Result<(String, String)> {
 
 /// The refusal to run on a dirty working tree, naming what is dirty and how to clean it.
 fn dirty_error(root: &Path, dirty: &[String], interrupted: bool) -> NesError {
-    let shown = dirty.iter().take(DIRTY_PATHS_SHOWN).map(|p| format!("\n  {p}")).collect::<String>();
-    let more = if dirty.len() > DIRTY_PATHS_SHOWN { "\n  ..." } else { "" };
+    let shown = dirty
+        .iter()
+        .take(DIRTY_PATHS_SHOWN)
+        .map(|p| format!("\n  {p}"))
+        .collect::<String>();
+    let more = if dirty.len() > DIRTY_PATHS_SHOWN {
+        "\n  ..."
+    } else {
+        ""
+    };
     let dir = root.display();
     let message = format!("the data repository at {dir} has uncommitted changes:{shown}{more}");
     let hint = if interrupted {
-        format!("a run was interrupted: run `nes migrate repair` first (or inspect with `git -C {dir} status`)")
+        format!(
+            "a run was interrupted: run `nes migrate repair` first (or inspect with `git -C {dir} status`)"
+        )
     } else {
         format!(
             "commit or stash them (`git -C {dir} stash --include-untracked`); to discard leftovers of a \

@@ -7,13 +7,30 @@ use anyhow::{bail, Context as _, Result};
 
 /// Commits the submodule's current HEAD in the parent repository containing `data_repo`,
 /// with `message`. Returns the new commit, or `None` when the pointer did not move.
-pub fn commit_pointer(data_repo: &Path, message: &str, signature: &git2::Signature<'_>) -> Result<Option<git2::Oid>> {
-    let data_repo = data_repo.canonicalize().with_context(|| format!("{} not found", data_repo.display()))?;
-    let outer = data_repo.parent().context("the data repository has no parent directory")?;
-    let parent = git2::Repository::discover(outer)
-        .with_context(|| format!("--update-submodule: no repository contains {}", data_repo.display()))?;
-    let workdir = parent.workdir().context("the parent repository has no working tree")?.canonicalize()?;
-    let rel = data_repo.strip_prefix(&workdir).context("the data repository is outside its parent")?;
+pub fn commit_pointer(
+    data_repo: &Path,
+    message: &str,
+    signature: &git2::Signature<'_>,
+) -> Result<Option<git2::Oid>> {
+    let data_repo = data_repo
+        .canonicalize()
+        .with_context(|| format!("{} not found", data_repo.display()))?;
+    let outer = data_repo
+        .parent()
+        .context("the data repository has no parent directory")?;
+    let parent = git2::Repository::discover(outer).with_context(|| {
+        format!(
+            "--update-submodule: no repository contains {}",
+            data_repo.display()
+        )
+    })?;
+    let workdir = parent
+        .workdir()
+        .context("the parent repository has no working tree")?
+        .canonicalize()?;
+    let rel = data_repo
+        .strip_prefix(&workdir)
+        .context("the data repository is outside its parent")?;
     let rel_str = rel.to_string_lossy().replace('\\', "/");
     let mut submodule = match parent.find_submodule(&rel_str) {
         Ok(s) => s,
@@ -32,6 +49,13 @@ pub fn commit_pointer(data_repo: &Path, message: &str, signature: &git2::Signatu
     let mut index = parent.index()?;
     let tree = parent.find_tree(index.write_tree()?)?;
     let head_commit = parent.head()?.peel_to_commit()?;
-    let oid = parent.commit(Some("HEAD"), signature, signature, message, &tree, &[&head_commit])?;
+    let oid = parent.commit(
+        Some("HEAD"),
+        signature,
+        signature,
+        message,
+        &tree,
+        &[&head_commit],
+    )?;
     Ok(Some(oid))
 }

@@ -105,7 +105,11 @@ fn base_tree<'r>(repo: &'r git2::Repository, base: &str) -> Result<git2::Tree<'r
 /// The preview as a pull-request comment: a short table, then details folded below.
 pub fn render_markdown(report: &RunReport, clashes: &[(String, String)]) -> String {
     let mut out = String::new();
-    let title = if report.dry_run { "Migration preview" } else { "Migration run" };
+    let title = if report.dry_run {
+        "Migration preview"
+    } else {
+        "Migration run"
+    };
     writeln!(out, "{COMMENT_MARKER}\n## {title}\n").unwrap();
     if report.migrations.is_empty() && clashes.is_empty() {
         out.push_str("No migration changed.\n");

@@ -288,7 +288,8 @@ impl<'a> Runner<'a> {
         if committed && options.update_submodule {
             let message = submodule_message(&report);
             report.submodule_commit =
-                crate::git::submodule::commit_pointer(repo.root(), &message, &signature)?.map(|c| c.to_string());
+                crate::git::submodule::commit_pointer(repo.root(), &message, &signature)?
+                    .map(|c| c.to_string());
         }
         Ok(report)
     }
@@ -498,15 +499,23 @@ impl<'a> Runner<'a> {
 
 /// The parent repository's commit message for a new submodule pointer.
 fn submodule_message(report: &RunReport) -> String {
-    let applied: Vec<&MigrationReport> =
-        report.migrations.iter().filter(|m| m.status == Outcome::Completed && !m.commits.is_empty()).collect();
+    let applied: Vec<&MigrationReport> = report
+        .migrations
+        .iter()
+        .filter(|m| m.status == Outcome::Completed && !m.commits.is_empty())
+        .collect();
     let names: Vec<&str> = applied.iter().map(|m| m.name.as_str()).collect();
     let mut message = format!("Update data repository: {}\n\n", names.join(", "));
     for m in applied {
         let s = &m.stats;
         message.push_str(&format!(
             "{}: {} entities created, {} updated, {} deleted; {} relationships created; {} versions\n",
-            m.name, s.entities_created, s.entities_updated, s.entities_deleted, s.relationships_created, s.versions_created
+            m.name,
+            s.entities_created,
+            s.entities_updated,
+            s.entities_deleted,
+            s.relationships_created,
+            s.versions_created
         ));
     }
     message

@@ -68,7 +68,9 @@ impl EntityId {
         };
         if let Some(sub) = sub_type {
             if allowed.is_empty() {
-                return Err(fail(format!("type `{entity_type}` takes no subtype, got `{sub}`")));
+                return Err(fail(format!(
+                    "type `{entity_type}` takes no subtype, got `{sub}`"
+                )));
             }
             if !allowed.contains(&sub) {
                 return Err(fail(format!(
@@ -165,7 +167,11 @@ impl RelationshipId {
     /// Builds and validates (known relationship type).
     pub fn new(source: EntityId, target: EntityId, rel_type: &str) -> Result<Self, IdError> {
         if !RELATIONSHIP_TYPES.contains(&rel_type) {
-            let shown = format!("{RELATIONSHIP_PREFIX}{}:{}:{rel_type}", source.short(), target.short());
+            let shown = format!(
+                "{RELATIONSHIP_PREFIX}{}:{}:{rel_type}",
+                source.short(),
+                target.short()
+            );
             return Err(IdError::new(
                 "relationship ID",
                 &shown,
@@ -305,8 +311,13 @@ impl VersionId {
         let Some((object, number)) = rest.rsplit_once(':') else {
             return Err(IdError::new(WHAT, s, "must be `version:<object ID>:<N>`"));
         };
-        let number = parse_decimal(number)
-            .ok_or_else(|| IdError::new(WHAT, s, format!("version number `{number}` is not a decimal integer")))?;
+        let number = parse_decimal(number).ok_or_else(|| {
+            IdError::new(
+                WHAT,
+                s,
+                format!("version number `{number}` is not a decimal integer"),
+            )
+        })?;
         let object = ObjectId::parse(object).map_err(|e| IdError::new(WHAT, s, e.rule))?;
         Self::new(object, number).map_err(|e| IdError::new(WHAT, s, e.rule))
     }
@@ -338,18 +349,31 @@ mod tests {
     #[test]
     fn format_md_path_table() {
         let entity = ObjectId::parse("entity:location/ward/aadarsha-rural-municipality-ward-1").unwrap();
-        assert_eq!(entity.rel_path(), "entity/location/ward/aadarsha-rural-municipality-ward-1.json");
+        assert_eq!(
+            entity.rel_path(),
+            "entity/location/ward/aadarsha-rural-municipality-ward-1.json"
+        );
         let author = AuthorId::parse("author:damodar-dahal").unwrap();
         assert_eq!(author.rel_path(), "author/damodar-dahal.json");
-        let v = VersionId::parse("version:entity:location/ward/aadarsha-rural-municipality-ward-1:2").unwrap();
+        let v =
+            VersionId::parse("version:entity:location/ward/aadarsha-rural-municipality-ward-1:2").unwrap();
         assert_eq!(v.number, 2);
-        assert_eq!(v.rel_path(), "version/entity/location/ward/aadarsha-rural-municipality-ward-1/2.json");
+        assert_eq!(
+            v.rel_path(),
+            "version/entity/location/ward/aadarsha-rural-municipality-ward-1/2.json"
+        );
         let rel = "relationship:person/a-b:organization/political_party/c-d:MEMBER_OF";
         let r = ObjectId::parse(rel).unwrap();
-        assert_eq!(r.rel_path(), "relationship/person/a-b/organization/political_party/c-d/MEMBER_OF.json");
+        assert_eq!(
+            r.rel_path(),
+            "relationship/person/a-b/organization/political_party/c-d/MEMBER_OF.json"
+        );
         assert_eq!(r.to_string(), rel);
         let rv = VersionId::parse(&format!("version:{rel}:1")).unwrap();
-        assert_eq!(rv.rel_path(), "version/relationship/person/a-b/organization/political_party/c-d/MEMBER_OF/1.json");
+        assert_eq!(
+            rv.rel_path(),
+            "version/relationship/person/a-b/organization/political_party/c-d/MEMBER_OF/1.json"
+        );
         assert_eq!(r.kind_label(), "RELATIONSHIP");
     }
 
@@ -358,7 +382,10 @@ mod tests {
         let id = EntityId::parse("entity:organization/foo-bar").unwrap();
         assert_eq!(id.sub_type, None);
         assert_eq!(id.short(), "organization/foo-bar");
-        assert_eq!(EntityId::parse("entity:person/ram").unwrap().rel_path(), "entity/person/ram.json");
+        assert_eq!(
+            EntityId::parse("entity:person/ram").unwrap().rel_path(),
+            "entity/person/ram.json"
+        );
     }
 
     fn rule(r: Result<impl std::fmt::Debug, IdError>) -> String {
@@ -377,9 +404,15 @@ mod tests {
         assert!(rule(EntityId::parse("entity:person/")).contains("length 0"));
         assert!(rule(AuthorId::parse("author:A-B")).contains("^[a-z0-9-]+$"));
         assert!(rule(AuthorId::parse("writer:abc")).contains("`author:`"));
-        assert!(rule(RelationshipId::parse("relationship:person/abc:person/abd:LIKES")).contains("unknown relationship type"));
+        assert!(
+            rule(RelationshipId::parse("relationship:person/abc:person/abd:LIKES"))
+                .contains("unknown relationship type")
+        );
         assert!(rule(RelationshipId::parse("relationship:person/abc:person/abd")).contains("3 `:`-separated"));
-        assert!(rule(RelationshipId::parse("relationship:person/abc:place/abd:MEMBER_OF")).contains("target `place/abd`"));
+        assert!(rule(RelationshipId::parse(
+            "relationship:person/abc:place/abd:MEMBER_OF"
+        ))
+        .contains("target `place/abd`"));
         assert!(rule(VersionId::parse("version:entity:person/abc:x")).contains("not a decimal"));
         assert!(rule(VersionId::parse("version:entity:person/abc:+1")).contains("not a decimal"));
         assert!(rule(VersionId::parse("version:entity:person/abc:0")).contains("start at 1"));
@@ -393,6 +426,10 @@ mod tests {
         let err = EntityId::parse("entity:location/ward/A").unwrap_err();
         assert_eq!(err.what, "entity ID");
         assert_eq!(err.value, "entity:location/ward/A");
-        assert!(err.to_string().starts_with("invalid entity ID `entity:location/ward/A`: slug `A`"), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("invalid entity ID `entity:location/ward/A`: slug `A`"),
+            "{err}"
+        );
     }
 }

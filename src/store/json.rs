@@ -13,7 +13,9 @@ pub fn to_vec(value: &Value) -> Vec<u8> {
     let mut out = Vec::with_capacity(4096);
     let mut ser = serde_json::Serializer::with_formatter(&mut out, PythonFormatter::new());
     // A `Value` has string keys and finite numbers only, and the writer is a Vec.
-    value.serialize(&mut ser).expect("serialising a Value into memory cannot fail");
+    value
+        .serialize(&mut ser)
+        .expect("serialising a Value into memory cannot fail");
     out
 }
 
@@ -192,6 +194,9 @@ mod tests {
         assert_eq!(to_string(&json!({})), "{}");
         assert_eq!(to_string(&json!(-7)), "-7");
         assert_eq!(to_string(&json!(u64::MAX)), "18446744073709551615");
-        assert_eq!(to_string(&json!("\u{8}\u{c}\t\r\u{1f}")), "\"\\b\\f\\t\\r\\u001f\"");
+        assert_eq!(
+            to_string(&json!("\u{8}\u{c}\t\r\u{1f}")),
+            "\"\\b\\f\\t\\r\\u001f\""
+        );
     }
 }

@@ -176,11 +176,28 @@ struct Spec {
 const NAME_KINDS: &[&str] = &["PRIMARY", "ALIAS", "ALTERNATE", "BIRTH_NAME"];
 const PROVENANCES: &[&str] = &["human", "llm", "translation_service", "imported"];
 const IDENTIFIER_SCHEMES: &[&str] = &[
-    "wikipedia", "wikidata", "twitter", "facebook", "instagram", "linkedin", "youtube", "tiktok", "website",
+    "wikipedia",
+    "wikidata",
+    "twitter",
+    "facebook",
+    "instagram",
+    "linkedin",
+    "youtube",
+    "tiktok",
+    "website",
     "other",
 ];
 const CONTACT_TYPES: &[&str] = &[
-    "EMAIL", "PHONE", "URL", "TWITTER", "FACEBOOK", "INSTAGRAM", "LINKEDIN", "WHATSAPP", "TELEGRAM", "WECHAT",
+    "EMAIL",
+    "PHONE",
+    "URL",
+    "TWITTER",
+    "FACEBOOK",
+    "INSTAGRAM",
+    "LINKEDIN",
+    "WHATSAPP",
+    "TELEGRAM",
+    "WECHAT",
     "OTHER",
 ];
 const PICTURE_TYPES: &[&str] = &["thumb", "full", "wide"];
@@ -199,7 +216,15 @@ const POSITIONS: &[&str] = &[
 const GOVERNMENT_TYPES: &[&str] = &["federal", "provincial", "local", "other", "unknown"];
 const OWNERSHIPS: &[&str] = &["Private", "Public", "Government"];
 const PROJECT_STAGES: &[&str] = &[
-    "pipeline", "planning", "approved", "ongoing", "completed", "suspended", "terminated", "cancelled", "unknown",
+    "pipeline",
+    "planning",
+    "approved",
+    "ongoing",
+    "completed",
+    "suspended",
+    "terminated",
+    "cancelled",
+    "unknown",
 ];
 const VERSION_TYPES: &[&str] = &["ENTITY", "RELATIONSHIP"];
 
@@ -227,7 +252,10 @@ static NAME: Spec = Spec {
 };
 
 static LANG_TEXT_VALUE: Spec = Spec {
-    fields: &[req("value", Kind::Str), opt("provenance", Kind::Enum(PROVENANCES))],
+    fields: &[
+        req("value", Kind::Str),
+        opt("provenance", Kind::Enum(PROVENANCES)),
+    ],
     allow_extra: false,
     check: None,
 };
@@ -421,7 +449,11 @@ static FINANCING_COMMITMENT: Spec = Spec {
 };
 
 static PROJECT_DATE: Spec = Spec {
-    fields: &[opt("date", Kind::Date), opt("type", Kind::Str), opt("source", Kind::Str)],
+    fields: &[
+        opt("date", Kind::Date),
+        opt("type", Kind::Str),
+        opt("source", Kind::Str),
+    ],
     allow_extra: true,
     check: None,
 };
@@ -538,7 +570,10 @@ static RELATIONSHIP_FIELDS: &[Field] = &[
 fn model_fields(model: Model<'_>) -> Vec<&'static Field> {
     let parts: &[&'static [Field]] = match model {
         Model::Relationship => &[RELATIONSHIP_FIELDS],
-        Model::Entity { entity_type, sub_type } => match (entity_type, sub_type) {
+        Model::Entity {
+            entity_type,
+            sub_type,
+        } => match (entity_type, sub_type) {
             ("person", _) => &[ENTITY_FIELDS, PERSON_FIELDS],
             ("location", _) => &[ENTITY_FIELDS, LOCATION_FIELDS],
             ("project", _) => &[ENTITY_FIELDS, PROJECT_FIELDS],
@@ -577,7 +612,9 @@ fn complete_fields<'f>(fields: impl Iterator<Item = &'f Field>, obj: &mut Map<St
         match obj.get_mut(field.name) {
             Some(value) => complete_value(field.kind, value),
             None => {
-                let fill = field.default.map_or(Value::Null, |d| Value::String(d.to_string()));
+                let fill = field
+                    .default
+                    .map_or(Value::Null, |d| Value::String(d.to_string()));
                 obj.insert(field.name.to_string(), fill);
             }
         }
@@ -639,7 +676,11 @@ pub fn validate(model: Model<'_>, doc: &Value) -> Result<(), Vec<Violation>> {
     match doc.as_object() {
         None => violation(&mut out, "", "document must be a JSON object"),
         Some(obj) => {
-            if let Model::Entity { entity_type, sub_type } = model {
+            if let Model::Entity {
+                entity_type,
+                sub_type,
+            } = model
+            {
                 check_entity_kind(entity_type, sub_type, obj, &mut out);
             }
             let known_type = match model {
@@ -687,22 +728,35 @@ fn validate_fields(
     for field in fields {
         let at = join(path, field.name);
         match (obj.get(field.name), field.presence) {
-            (None, Presence::Required | Presence::RequiredNullable) => violation(out, &at, "required field is missing"),
+            (None, Presence::Required | Presence::RequiredNullable) => {
+                violation(out, &at, "required field is missing")
+            }
             (Some(Value::Null), Presence::Required) => violation(out, &at, "required field is null"),
             (None | Some(Value::Null), _) => {}
             (Some(value), _) => validate_value(field.kind, value, &at, out),
         }
     }
     if !allow_extra {
-        for key in obj.keys().filter(|k| !fields.iter().any(|f| f.name == k.as_str())) {
-            violation(out, &join(path, key), "unknown field (the model forbids extra fields)");
+        for key in obj
+            .keys()
+            .filter(|k| !fields.iter().any(|f| f.name == k.as_str()))
+        {
+            violation(
+                out,
+                &join(path, key),
+                "unknown field (the model forbids extra fields)",
+            );
         }
     }
 }
 
 fn validate_spec(spec: &Spec, value: &Value, path: &str, out: &mut Vec<Violation>) {
     let Some(obj) = value.as_object() else {
-        return violation(out, path, format!("expected an object, found {}", type_name(value)));
+        return violation(
+            out,
+            path,
+            format!("expected an object, found {}", type_name(value)),
+        );
     };
     let fields: Vec<&Field> = spec.fields.iter().collect();
     validate_fields(&fields, spec.allow_extra, obj, path, out);
@@ -777,7 +831,9 @@ fn validate_text(kind: Kind, s: &str, path: &str, out: &mut Vec<Violation>) {
 
 fn parse_date(s: &str) -> Option<chrono::NaiveDate> {
     let shaped = s.len() == 10 && s.as_bytes()[4] == b'-' && s.as_bytes()[7] == b'-';
-    shaped.then(|| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()).flatten()
+    shaped
+        .then(|| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
+        .flatten()
 }
 
 fn type_name(value: &Value) -> &'static str {
@@ -793,34 +849,64 @@ fn type_name(value: &Value) -> &'static str {
 }
 
 /// `type` and `sub_type` agree with the model and with each other.
-fn check_entity_kind(entity_type: &str, sub_type: Option<&str>, obj: &Map<String, Value>, out: &mut Vec<Violation>) {
+fn check_entity_kind(
+    entity_type: &str,
+    sub_type: Option<&str>,
+    obj: &Map<String, Value>,
+    out: &mut Vec<Violation>,
+) {
     let Some(allowed) = subtypes(entity_type) else {
         let known = ENTITY_TYPES.join(", ");
-        return violation(out, "type", format!("unknown entity type `{entity_type}`; expected one of {known}"));
+        return violation(
+            out,
+            "type",
+            format!("unknown entity type `{entity_type}`; expected one of {known}"),
+        );
     };
     if let Some(found) = obj.get("type").and_then(Value::as_str) {
         if found != entity_type {
-            violation(out, "type", format!("`{found}` does not match the model's type `{entity_type}`"));
+            violation(
+                out,
+                "type",
+                format!("`{found}` does not match the model's type `{entity_type}`"),
+            );
         }
     }
     match obj.get("sub_type") {
         None | Some(Value::Null) if sub_type.is_some() => {
-            violation(out, "sub_type", format!("missing; the model's subtype is `{}`", sub_type.unwrap_or_default()));
+            violation(
+                out,
+                "sub_type",
+                format!(
+                    "missing; the model's subtype is `{}`",
+                    sub_type.unwrap_or_default()
+                ),
+            );
         }
         None | Some(Value::Null) => {}
         Some(Value::String(found)) => {
             if allowed.is_empty() {
-                violation(out, "sub_type", format!("type `{entity_type}` takes no subtype, found `{found}`"));
+                violation(
+                    out,
+                    "sub_type",
+                    format!("type `{entity_type}` takes no subtype, found `{found}`"),
+                );
             } else if !allowed.contains(&found.as_str()) {
                 let list = allowed.join(", ");
-                let msg = format!("subtype `{found}` is not allowed for type `{entity_type}`; expected one of {list}");
+                let msg = format!(
+                    "subtype `{found}` is not allowed for type `{entity_type}`; expected one of {list}"
+                );
                 violation(out, "sub_type", msg);
             } else if sub_type != Some(found.as_str()) {
                 let msg = format!("`{found}` does not match the model's subtype {sub_type:?}");
                 violation(out, "sub_type", msg);
             }
         }
-        Some(other) => violation(out, "sub_type", format!("expected a string or null, found {}", type_name(other))),
+        Some(other) => violation(
+            out,
+            "sub_type",
+            format!("expected a string or null, found {}", type_name(other)),
+        ),
     }
 }
 
@@ -828,7 +914,9 @@ fn check_primary_name(obj: &Map<String, Value>, out: &mut Vec<Violation>) {
     let Some(names) = obj.get("names").and_then(Value::as_array) else {
         return; // reported by the field table
     };
-    let primary = names.iter().any(|n| n.get("kind").and_then(Value::as_str) == Some("PRIMARY"));
+    let primary = names
+        .iter()
+        .any(|n| n.get("kind").and_then(Value::as_str) == Some("PRIMARY"));
     if !primary {
         violation(out, "names", "at least one name must have kind PRIMARY");
     }
@@ -845,14 +933,20 @@ fn check_position(obj: &Map<String, Value>, path: &str, out: &mut Vec<Violation>
     if let Some(description) = obj.get("description").and_then(Value::as_str) {
         let len = description.chars().count();
         if len > 200 {
-            violation(out, &join(path, "description"), format!("{len} characters; at most 200"));
+            violation(
+                out,
+                &join(path, "description"),
+                format!("{len} characters; at most 200"),
+            );
         }
     }
 }
 
 fn check_contact(obj: &Map<String, Value>, path: &str, out: &mut Vec<Violation>) {
-    let (Some(kind), Some(value)) = (obj.get("type").and_then(Value::as_str), obj.get("value").and_then(Value::as_str))
-    else {
+    let (Some(kind), Some(value)) = (
+        obj.get("type").and_then(Value::as_str),
+        obj.get("value").and_then(Value::as_str),
+    ) else {
         return;
     };
     let problem = match kind {
@@ -875,9 +969,7 @@ fn is_e164(s: &str) -> bool {
     let Some(digits) = s.strip_prefix('+') else {
         return false;
     };
-    (2..=15).contains(&digits.len())
-        && digits.bytes().all(|b| b.is_ascii_digit())
-        && !digits.starts_with('0')
+    (2..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) && !digits.starts_with('0')
 }
 
 /// `local@domain.tld`, no whitespace, one `@`.
@@ -914,7 +1006,9 @@ pub fn computed_fields(model: Model<'_>) -> Vec<(&'static str, Value)> {
             entity_type: "location",
             sub_type,
         } => {
-            let level = sub_type.and_then(administrative_level).map_or(Value::Null, Value::from);
+            let level = sub_type
+                .and_then(administrative_level)
+                .map_or(Value::Null, Value::from);
             vec![
                 ("location_type", sub_type.map_or(Value::Null, Value::from)),
                 ("administrative_level", level),

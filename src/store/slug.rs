@@ -69,7 +69,10 @@ mod tests {
             ("ﬁle ½", "file-12"),
             ("अछाम", ""),
             ("Damodar Dahal", "damodar-dahal"),
-            ("migration-000-example-migration", "migration-000-example-migration"),
+            (
+                "migration-000-example-migration",
+                "migration-000-example-migration",
+            ),
         ];
         for (text, want) in cases {
             assert_eq!(text_to_slug(text), want, "slug of {text:?}");
@@ -94,7 +97,10 @@ mod tests {
         assert!(validate_slug(&"a".repeat(100)).is_ok());
         let err = validate_slug("ab").unwrap_err();
         assert!(err.rule.contains("length 2"), "{err}");
-        assert!(validate_slug(&"a".repeat(101)).unwrap_err().rule.contains("length 101"));
+        assert!(validate_slug(&"a".repeat(101))
+            .unwrap_err()
+            .rule
+            .contains("length 101"));
         assert!(validate_slug("Abc").unwrap_err().rule.contains("^[a-z0-9-]+$"));
         assert!(validate_slug("a/bc").is_err());
         assert!(validate_slug("a..b").is_err());

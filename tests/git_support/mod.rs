@@ -22,7 +22,12 @@ pub fn new_repo(dir: &Path) -> DataRepo {
 
 /// Runs git in `dir`, asserting success; returns stdout.
 pub fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git").arg("-C").arg(dir).args(args).output().expect("run git");
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .output()
+        .expect("run git");
     assert!(
         out.status.success(),
         "git {args:?} failed: {}{}",
@@ -45,8 +50,16 @@ pub fn write_units(dir: &Path, n: usize, tag: &str) -> Vec<Vec<FileChange>> {
         .map(|i| {
             let entity = format!("v2/entity/person/p-{i:05}.json");
             let version = format!("v2/version/entity/person/p-{i:05}/1.json");
-            write(dir, &entity, &format!("{{\"id\": \"entity:person/p-{i:05}\", \"tag\": \"{tag}\"}}\n"));
-            write(dir, &version, &format!("{{\"id\": \"version:entity:person/p-{i:05}:1\", \"tag\": \"{tag}\"}}\n"));
+            write(
+                dir,
+                &entity,
+                &format!("{{\"id\": \"entity:person/p-{i:05}\", \"tag\": \"{tag}\"}}\n"),
+            );
+            write(
+                dir,
+                &version,
+                &format!("{{\"id\": \"version:entity:person/p-{i:05}:1\", \"tag\": \"{tag}\"}}\n"),
+            );
             vec![FileChange::Write(entity), FileChange::Write(version)]
         })
         .collect()
@@ -59,7 +72,11 @@ pub fn meta(migration: &str, run_id: &str) -> CommitMeta {
         description: format!("Test migration {migration}."),
         author: "Test Author".to_string(),
         date: "2025-11-12".to_string(),
-        stats: Stats { entities_created: 1250, versions_created: 1250, ..Stats::default() },
+        stats: Stats {
+            entities_created: 1250,
+            versions_created: 1250,
+            ..Stats::default()
+        },
         duration: Duration::from_millis(1234),
         run_id: run_id.to_string(),
         checksum: "v1:sha256:00ff".to_string(),
@@ -74,7 +91,20 @@ pub fn sig(repo: &DataRepo) -> git2::Signature<'static> {
 /// Asserts `git status --porcelain` is empty and `git fsck` is clean.
 pub fn assert_clean_and_sound(dir: &Path) {
     assert_eq!(git(dir, &["status", "--porcelain"]), "", "working tree not clean");
-    let out = Command::new("git").arg("-C").arg(dir).args(["fsck", "--strict", "--no-dangling"]).output().unwrap();
-    assert!(out.status.success(), "git fsck failed: {}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "", "git fsck reported problems");
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["fsck", "--strict", "--no-dangling"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git fsck failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "",
+        "git fsck reported problems"
+    );
 }
