@@ -273,7 +273,11 @@ impl Bench {
                 base_name,
                 n,
                 &samples,
-                &format!("{} batch commits, clean status", samples[0].commits),
+                &format!(
+                    "{} batch commits, clean status; migration code (file writes) {}",
+                    samples[0].commits,
+                    fmt_secs(median_inner(&samples))
+                ),
             );
         }
         Ok(())
@@ -491,6 +495,7 @@ fn child(args: &[String]) -> Result<()> {
                 r.files
             );
             println!("COMMITS {}", r.commits);
+            println!("INNER {}", r.migrate_seconds);
         }
         "update" => {
             let r = support::run_migration(
@@ -589,6 +594,13 @@ fn report(scenario: &str, base: &str, n: usize, samples: &[Sample], notes: &str)
         .append(true)
         .open(log)
         .and_then(|mut f| std::io::Write::write_all(&mut f, format!("{row}\n").as_bytes()));
+}
+
+/// Median of the first `INNER` figure of each sample (the migration-code phase).
+fn median_inner(samples: &[Sample]) -> f64 {
+    let mut v: Vec<f64> = samples.iter().filter_map(|s| s.inner.first().copied()).collect();
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
 fn fmt_secs(s: f64) -> String {

@@ -423,6 +423,8 @@ fn migration(name: &'static str, migrate: nes::migration::registry::MigrationFn)
 pub struct RunResult {
     pub files: usize,
     pub commits: usize,
+    /// Seconds spent in the migration code itself (writing files), before committing.
+    pub migrate_seconds: f64,
 }
 
 /// Which generated migration to run.
@@ -470,6 +472,7 @@ pub fn run_migration(repo: &Path, scratch: &Path, job: Job) -> Result<RunResult>
     Ok(RunResult {
         files: m.files.len(),
         commits: m.commits.len(),
+        migrate_seconds: m.duration_seconds,
     })
 }
 
