@@ -155,7 +155,10 @@ struct Template {
     files: Vec<(String, String)>,
 }
 
-fn templates() -> Result<(Vec<(Kind, Template)>, Vec<(String, Vec<u8>)>)> {
+/// Per-kind templates, and the author files (path, bytes) they need.
+type Templates = (Vec<(Kind, Template)>, Vec<(String, Vec<u8>)>);
+
+fn templates() -> Result<Templates> {
     let dir = tempfile::tempdir()?;
     let mut publication = Publication::new(
         Box::new(WorkTree::new(dir.path())),

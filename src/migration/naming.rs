@@ -46,7 +46,7 @@ pub const fn is_valid_date(s: &str) -> bool {
     let year = digits(b, 0, 4);
     let month = digits(b, 5, 2);
     let day = digits(b, 8, 2);
-    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    let leap = (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400);
     let days = match month {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,
