@@ -273,13 +273,18 @@ pub fn generate(dest: &Path, files: usize, commits: usize) -> Result<()> {
                 }
             }
         }
-        for c in 1..commits {
-            let (migration, batch) = (c / 10 + 1, c % 10 + 1);
+        // Migrations of 10 batches each; the last one gets what is left, so none is partial.
+        let history = commits.saturating_sub(1);
+        for k in 0..history {
+            let (migration, batch) = (k / 10 + 1, k % 10 + 1);
+            let total = (history - (migration - 1) * 10).min(10);
             let m = meta(
-                &format!("{:03}-bench-history-{migration}", migration % 1000),
+                // Prefixes stay below the benchmark's own migrations (900+), which would
+                // otherwise be out of order and not run.
+                &format!("{:03}-bench-history-{migration}", (migration - 1) % 899 + 1),
                 &format!("run-{migration}"),
             );
-            commit(&mut out, &batch_message(&m, batch, 10))?;
+            commit(&mut out, &batch_message(&m, batch, total))?;
         }
         writeln!(out, "done")?;
         out.flush()?;
