@@ -1,0 +1,612 @@
+//! Scale benchmark of `nes` (issue 7): migrations of 10k-100k entities through the real
+//! `Runner`, plain git on the same files, batch-commit cost as the repository grows,
+//! `migrate status`/`list` on long histories, `db verify`, and a bulk update.
+//!
+//! ```text
+//! cargo bench --bench scale -- <scenario>... [--quick] [--runs N] [--big]
+//! ```
+//!
+//! Scenarios: `create` (1), `plain` (2), `batch` (3), `status` (4), `verify` (5, needs
+//! `--features bench-verify`), `bulk` (6), `all`. `--quick` uses 10k entities and repositories
+//! up to 100k files; without it the 1M-file repository is generated and used too (`--big`
+//! adds the 1M-file bases to `create`/`plain` even with `--quick`). Each measured step runs in
+//! a child process under `/usr/bin/time` for its peak RSS; setup (copies) and checks
+//! (`git status`, commit counts) are outside the timing. Repositories are cached under
+//! `target/nes-bench/` (or `$NES_BENCH_DIR`). Results are printed as a Markdown table and
+//! appended to `target/nes-bench/results.md`.
+
+#[path = "support/mod.rs"]
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{bail, ensure, Context as _, Result};
+use support::{Job, Kind};
+
+/// Files per synthetic repository size.
+const SIZES: [(&str, usize); 3] = [("10k", 10_000), ("100k", 100_000), ("1m", 1_000_000)];
+/// Commits of every synthetic repository: scenario 4 wants a 10,000-commit history.
+const HISTORY: usize = 10_000;
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    if args.first().map(String::as_str) == Some("child") {
+        return child(&args[1..]);
+    }
+    let quick = args.iter().any(|a| a == "--quick");
+    let big = !quick || args.iter().any(|a| a == "--big");
+    let runs: Option<usize> = match args.iter().position(|a| a == "--runs") {
+        Some(i) => Some(args.get(i + 1).context("--runs N")?.parse()?),
+        None => None,
+    };
+    let mut scenarios: Vec<&str> = args
+        .iter()
+        .enumerate()
+        .filter(|(i, a)| !a.starts_with("--") && (*i == 0 || args[i - 1] != "--runs"))
+        .map(|(_, a)| a.as_str())
+        .collect();
+    if scenarios.is_empty() || scenarios.contains(&"all") {
+        scenarios = vec!["create", "plain", "batch", "status", "verify", "bulk"];
+    }
+    let bench = Bench::new(quick, big, runs)?;
+    bench.header();
+    for scenario in scenarios {
+        match scenario {
+            "create" => bench.create()?,
+            "plain" => bench.plain()?,
+            "batch" => bench.batch()?,
+            "status" => bench.status()?,
+            "verify" => bench.verify()?,
+            "bulk" => bench.bulk()?,
+            other => bail!("unknown scenario `{other}` (create, plain, batch, status, verify, bulk, all)"),
+        }
+    }
+    Ok(())
+}
+
+/// One measured process: wall time and peak RSS.
+struct Sample {
+    secs: f64,
+    rss_kb: u64,
+    /// Seconds reported by the child for the part it timed itself, if any.
+    inner: Vec<f64>,
+    /// Commits the child reported making.
+    commits: usize,
+}
+
+struct Bench {
+    quick: bool,
+    big: bool,
+    runs: Option<usize>,
+    cache: PathBuf,
+    scratch: PathBuf,
+    exe: PathBuf,
+}
+
+impl Bench {
+    fn new(quick: bool, big: bool, runs: Option<usize>) -> Result<Self> {
+        let cache = std::env::var_os("NES_BENCH_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/nes-bench"));
+        let scratch = cache.join("scratch");
+        if scratch.exists() {
+            std::fs::remove_dir_all(&scratch)?;
+        }
+        std::fs::create_dir_all(&scratch)?;
+        Ok(Self {
+            quick,
+            big,
+            runs,
+            cache,
+            scratch,
+            exe: std::env::current_exe()?,
+        })
+    }
+
+    fn header(&self) {
+        println!("| scenario | base | N | runs | median | spread (min-max) | peak RSS | notes |");
+        println!("|---|---|---|---|---|---|---|---|");
+    }
+
+    /// Runs for a measurement on a base of `files` files (the 1M-file bases run once).
+    fn runs_for(&self, files: usize, default: usize) -> usize {
+        match self.runs {
+            Some(n) => n,
+            None if files >= 1_000_000 => 1,
+            None => default,
+        }
+    }
+
+    /// The cached base repository `name`: `empty`, `real` (the NES bundle) or a size.
+    fn base(&self, name: &str) -> Result<Option<PathBuf>> {
+        match name {
+            "empty" => Ok(None),
+            "real" => {
+                let dest = self.cache.join("repo-real");
+                if !dest.join(".git/nes-bench-complete").exists() {
+                    let bundle = shared_bundle()?;
+                    if dest.exists() {
+                        std::fs::remove_dir_all(&dest)?;
+                    }
+                    let out = Command::new("git")
+                        .args(["clone", "--quiet", "--branch", "main"])
+                        .arg(&bundle)
+                        .arg(&dest)
+                        .status()?;
+                    ensure!(out.success(), "cloning {}", bundle.display());
+                    for kv in [
+                        ["core.trustctime", "false"],
+                        ["user.name", "Bench Author"],
+                        ["user.email", "bench@example.org"],
+                    ] {
+                        support::git(&dest, &["config", kv[0], kv[1]])?;
+                    }
+                    std::fs::write(dest.join(".git/nes-bench-complete"), "real\n")?;
+                }
+                Ok(Some(dest))
+            }
+            size => {
+                let files = SIZES.iter().find(|(n, _)| *n == size).context("unknown base")?.1;
+                Ok(Some(support::cached_repo(
+                    &self.cache,
+                    &format!("repo-{size}"),
+                    files,
+                    HISTORY,
+                )?))
+            }
+        }
+    }
+
+    /// A fresh copy of a base for one run (`private`: prefixes the run rewrites in place).
+    fn fresh(&self, base: &Option<PathBuf>, private: &[&str]) -> Result<PathBuf> {
+        let dest = self.scratch.join(format!("run-{}", std::process::id()));
+        self.clean(&dest)?;
+        match base {
+            None => support::empty_repo(&dest)?,
+            Some(src) => support::copy_repo(src, &dest, private)?,
+        }
+        Ok(dest)
+    }
+
+    fn clean(&self, dir: &Path) -> Result<()> {
+        if dir.exists() {
+            std::fs::remove_dir_all(dir)?;
+        }
+        let migrations = self.scratch.join("child");
+        if migrations.exists() {
+            std::fs::remove_dir_all(&migrations)?;
+        }
+        Ok(())
+    }
+
+    /// Runs `argv` under `/usr/bin/time`, returning wall time, peak RSS and any `INNER`
+    /// seconds it printed.
+    fn measure(&self, argv: &[String], env: &[(&str, &Path)]) -> Result<Sample> {
+        let rss_file = self.scratch.join("rss");
+        let mut cmd = Command::new("/usr/bin/time");
+        cmd.arg("-f").arg("%M").arg("-o").arg(&rss_file).args(argv);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let start = Instant::now();
+        let out = cmd.output()?;
+        let secs = start.elapsed().as_secs_f64();
+        if !out.status.success() {
+            bail!(
+                "{argv:?} failed: {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let rss_kb = std::fs::read_to_string(&rss_file)?
+            .lines()
+            .last()
+            .unwrap_or("0")
+            .trim()
+            .parse()?;
+        let inner = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| l.strip_prefix("INNER "))
+            .map(|s| s.trim().parse())
+            .collect::<Result<_, _>>()?;
+        let commits = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .find_map(|l| l.strip_prefix("COMMITS "))
+            .map_or(Ok(0), |s| s.trim().parse())?;
+        Ok(Sample {
+            secs,
+            rss_kb,
+            inner,
+            commits,
+        })
+    }
+
+    fn child_argv(&self, args: &[&str]) -> Vec<String> {
+        let mut argv = vec![self.exe.to_string_lossy().into_owned(), "child".into()];
+        argv.extend(args.iter().map(|s| s.to_string()));
+        argv
+    }
+
+    // ---- scenarios ----------------------------------------------------------------------
+
+    fn create_cases(&self) -> Vec<(&'static str, usize)> {
+        let mut cases = vec![("empty", 10_000), ("real", 10_000)];
+        if !self.quick {
+            cases.push(("empty", 100_000));
+        }
+        if self.big {
+            cases.extend([("1m", 10_000), ("1m", 100_000)]);
+        }
+        cases
+    }
+
+    /// Scenario 1: a migration creating N persons, end to end through `Runner::run`.
+    fn create(&self) -> Result<()> {
+        for (base_name, n) in self.create_cases() {
+            let base = self.base(base_name)?;
+            let runs = self.runs_for(
+                if base_name == "1m" { 1_000_000 } else { 0 },
+                if n >= 100_000 { 3 } else { 5 },
+            );
+            let mut samples = Vec::new();
+            for _ in 0..runs {
+                let repo = self.fresh(&base, &[])?;
+                let before = support::head(&repo);
+                let scratch = self.scratch.join("child");
+                let s = self.measure(
+                    &self.child_argv(&["create", &path(&repo), &path(&scratch), &n.to_string()]),
+                    &[],
+                )?;
+                support::check_consistent(&repo, before.as_deref(), s.commits)?;
+                ensure!(
+                    s.commits >= 2 * n / 1000,
+                    "{} commits for {n} entities",
+                    s.commits
+                );
+                samples.push(s);
+                self.clean(&repo)?;
+            }
+            report(
+                "1 create (nes)",
+                base_name,
+                n,
+                &samples,
+                &format!(
+                    "{} batch commits, clean status; migration code (file writes) {}",
+                    samples[0].commits,
+                    fmt_secs(median_inner(&samples))
+                ),
+            );
+        }
+        Ok(())
+    }
+
+    /// Scenario 2: the same files committed by plain git, in one commit and per 1000 files.
+    fn plain(&self) -> Result<()> {
+        for (base_name, n) in self.create_cases() {
+            let base = self.base(base_name)?;
+            let runs = self.runs_for(
+                if base_name == "1m" { 1_000_000 } else { 0 },
+                if n >= 100_000 { 3 } else { 5 },
+            );
+            for per in [None, Some(1000)] {
+                let mut samples = Vec::new();
+                for _ in 0..runs {
+                    let repo = self.fresh(&base, &[])?;
+                    let before = support::head(&repo);
+                    let list = self.scratch.join("paths");
+                    let write = self.child_argv(&["write", &path(&repo), &n.to_string(), &path(&list)]);
+                    let status = Command::new(&write[0]).args(&write[1..]).status()?;
+                    ensure!(status.success(), "writing files failed");
+                    let argv = support::plain_git_argv(&repo, &list, per);
+                    samples.push(self.measure(&argv, &[])?);
+                    let files = std::fs::read_to_string(&list)?.lines().count();
+                    let commits = per.map_or(1, |p| files.div_ceil(p));
+                    support::check_consistent(&repo, before.as_deref(), commits)?;
+                    self.clean(&repo)?;
+                }
+                let label = if per.is_some() {
+                    "2 git add+commit per 1000"
+                } else {
+                    "2 git add -A && commit"
+                };
+                report(label, base_name, n, &samples, "same files as 1; git time only");
+            }
+        }
+        Ok(())
+    }
+
+    /// Scenario 3: one 1000-file batch commit (`commit_one`) as the repository grows, and a
+    /// single-batch `commit_batches` (adds the index sync, written once per run).
+    fn batch(&self) -> Result<()> {
+        let sizes: Vec<&str> = if self.big {
+            vec!["10k", "100k", "1m"]
+        } else {
+            vec!["10k", "100k"]
+        };
+        for size in sizes {
+            let base = self.base(size)?;
+            let runs = self.runs_for(if size == "1m" { 1_000_000 } else { 0 }, 5);
+            let mut one = Vec::new();
+            let mut whole = Vec::new();
+            for _ in 0..runs {
+                let repo = self.fresh(&base, &[])?;
+                let s = self.measure(&self.child_argv(&["batch", &path(&repo)]), &[])?;
+                // INNER lines: three commit_one batches, then one commit_batches.
+                ensure!(s.inner.len() == 4, "batch child printed {:?}", s.inner);
+                for &t in &s.inner[..3] {
+                    one.push(Sample {
+                        secs: t,
+                        rss_kb: s.rss_kb,
+                        inner: vec![],
+                        commits: 1,
+                    });
+                }
+                whole.push(Sample {
+                    secs: s.inner[3],
+                    rss_kb: s.rss_kb,
+                    inner: vec![],
+                    commits: 1,
+                });
+                self.clean(&repo)?;
+            }
+            let files = SIZES.iter().find(|(n, _)| *n == size).unwrap().1;
+            report(
+                "3 one batch (commit_one)",
+                size,
+                files,
+                &one,
+                "1000 files; tree update + commit",
+            );
+            report(
+                "3 one batch + index sync",
+                size,
+                files,
+                &whole,
+                "commit_batches of 1 batch",
+            );
+        }
+        Ok(())
+    }
+
+    /// Scenario 4: `nes migrate status` and `list` (the built binary) on a 10,000-commit history.
+    fn status(&self) -> Result<()> {
+        let nes = PathBuf::from(env!("CARGO_BIN_EXE_nes"));
+        let migrations = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+        let sizes: Vec<&str> = if self.big {
+            vec!["100k", "1m"]
+        } else {
+            vec!["100k"]
+        };
+        for size in sizes {
+            let base = self.base(size)?.unwrap();
+            for sub in ["status", "list"] {
+                let argv = [
+                    path(&nes),
+                    "--db-repo".into(),
+                    path(&base),
+                    "migrate".into(),
+                    sub.into(),
+                ];
+                self.measure(&argv, &[("NES_MIGRATIONS_DIR", &migrations)])?; // warm-up
+                let samples = (0..self.runs.unwrap_or(7))
+                    .map(|_| self.measure(&argv, &[("NES_MIGRATIONS_DIR", &migrations)]))
+                    .collect::<Result<Vec<_>>>()?;
+                let files = SIZES.iter().find(|(n, _)| *n == size).unwrap().1;
+                report(
+                    &format!("4 nes migrate {sub}"),
+                    size,
+                    files,
+                    &samples,
+                    "10,000 commits; warm",
+                );
+            }
+            ensure!(
+                support::git(&base, &["status", "--porcelain"])?.is_empty(),
+                "status changed the repository"
+            );
+        }
+        Ok(())
+    }
+
+    /// Scenario 5: `nes db verify` over the real bundle and the largest synthetic repository.
+    fn verify(&self) -> Result<()> {
+        if !cfg!(feature = "bench-verify") {
+            println!("| 5 verify | - | - | - | not available | - | - | build with `--features bench-verify` once `nes::verify` is merged |");
+            return Ok(());
+        }
+        let mut bases = vec!["real", "100k"];
+        if self.big {
+            bases.push("1m");
+        }
+        for name in bases {
+            let base = self.base(name)?.unwrap();
+            let argv = self.child_argv(&["verify", &path(&base)]);
+            self.measure(&argv, &[])?; // warm the page cache
+            let samples = (0..self.runs_for(if name == "1m" { 1_000_000 } else { 0 }, 5).max(1))
+                .map(|_| self.measure(&argv, &[]))
+                .collect::<Result<Vec<_>>>()?;
+            let files: usize = support::git(&base, &["ls-files"])?.lines().count();
+            let mut rates: Vec<f64> = samples.iter().map(|s| files as f64 / s.secs).collect();
+            rates.sort_by(f64::total_cmp);
+            report(
+                "5 verify_repo",
+                name,
+                files,
+                &samples,
+                &format!("{:.0} files/s (median)", rates[rates.len() / 2]),
+            );
+        }
+        Ok(())
+    }
+
+    /// Scenario 6: a bulk update of every political party (`list_entities` + `update_entity`).
+    fn bulk(&self) -> Result<()> {
+        let sizes: Vec<&str> = if self.big {
+            vec!["100k", "1m"]
+        } else {
+            vec!["100k"]
+        };
+        for size in sizes {
+            let base = self.base(size)?;
+            let runs = self.runs_for(if size == "1m" { 1_000_000 } else { 0 }, 3);
+            let files = SIZES.iter().find(|(n, _)| *n == size).unwrap().1;
+            let parties = support::composition(files)
+                .iter()
+                .find(|(k, _)| *k == Kind::Party)
+                .unwrap()
+                .1;
+            let mut samples = Vec::new();
+            for _ in 0..runs {
+                let repo = self.fresh(&base, &["v2/entity/organization/"])?;
+                let before = support::head(&repo);
+                let scratch = self.scratch.join("child");
+                let s = self.measure(&self.child_argv(&["update", &path(&repo), &path(&scratch)]), &[])?;
+                ensure!(s.commits == (2 * parties).div_ceil(1000), "{} commits", s.commits);
+                support::check_consistent(&repo, before.as_deref(), s.commits)?;
+                samples.push(s);
+                self.clean(&repo)?;
+            }
+            report(
+                "6 bulk update (nes)",
+                size,
+                2 * parties,
+                &samples,
+                &format!("every party: {parties} entities + versions"),
+            );
+        }
+        Ok(())
+    }
+}
+
+/// The measured side of each scenario, in its own process (for its peak RSS).
+fn child(args: &[String]) -> Result<()> {
+    let arg = |i: usize| -> Result<&str> { args.get(i).map(String::as_str).context("missing argument") };
+    match arg(0)? {
+        "create" => {
+            let n: usize = arg(3)?.parse()?;
+            let r = support::run_migration(Path::new(arg(1)?), Path::new(arg(2)?), Job::Create(n))?;
+            // 2n, plus the author file where the base lacks it.
+            ensure!(
+                r.files == 2 * n || r.files == 2 * n + 1,
+                "{} files written",
+                r.files
+            );
+            println!("COMMITS {}", r.commits);
+            println!("INNER {}", r.migrate_seconds);
+        }
+        "update" => {
+            let r = support::run_migration(
+                Path::new(arg(1)?),
+                Path::new(arg(2)?),
+                Job::UpdateAll(Kind::Party),
+            )?;
+            println!("COMMITS {}", r.commits);
+        }
+        "write" => {
+            let paths = support::write_persons(Path::new(arg(1)?), arg(2)?.parse()?)?;
+            std::fs::write(arg(3)?, paths.join("\n") + "\n")?;
+        }
+        "batch" => batch_child(Path::new(arg(1)?))?,
+        "verify" => verify_child(Path::new(arg(1)?))?,
+        other => bail!("unknown child step {other}"),
+    }
+    Ok(())
+}
+
+/// Writes 4 x 1000 files, commits three with `commit_one` and the last with
+/// `commit_batches`, printing each commit's seconds as `INNER`.
+fn batch_child(repo: &Path) -> Result<()> {
+    use nes::git::commit::{commit_batches, commit_one, FileChange};
+    use nes::git::message::batch_message;
+    let paths = support::write_persons(repo, 2000)?;
+    let data = nes::git::repo::DataRepo::open(repo)?;
+    let sig = git2::Signature::now("Bench Author", "bench@example.org")?;
+    let meta = support::meta("900-bench-batch", "batch");
+    let mut changes: Vec<FileChange> = paths.into_iter().map(FileChange::Write).collect();
+    changes.sort_by(|a, b| a.path().cmp(b.path()));
+    let batches: Vec<Vec<FileChange>> = changes.chunks(1000).map(<[_]>::to_vec).collect();
+    for (i, batch) in batches.iter().take(3).enumerate() {
+        let start = Instant::now();
+        commit_one(&data, batch, &batch_message(&meta, i + 1, 4), &sig)?;
+        println!("INNER {}", start.elapsed().as_secs_f64());
+    }
+    let start = Instant::now();
+    commit_batches(&data, &batches[3..], &meta, &sig, &mut |_, _| {})?;
+    println!("INNER {}", start.elapsed().as_secs_f64());
+    Ok(())
+}
+
+#[cfg(feature = "bench-verify")]
+fn verify_child(repo: &Path) -> Result<()> {
+    let report = nes::verify::verify_repo(
+        repo,
+        &nes::verify::VerifyOptions {
+            paths: vec![],
+            progress: false,
+        },
+    )?;
+    println!("REPORT {report:?}");
+    Ok(())
+}
+
+#[cfg(not(feature = "bench-verify"))]
+fn verify_child(_repo: &Path) -> Result<()> {
+    bail!("scenario 5 needs `--features bench-verify` (nes::verify)")
+}
+
+fn shared_bundle() -> Result<PathBuf> {
+    let dir = std::env::var_os("NES_SHARED_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared"));
+    let bundle = dir.join("nes-format/nes-database.bundle");
+    ensure!(
+        bundle.is_file(),
+        "{} not found; set NES_SHARED_DIR",
+        bundle.display()
+    );
+    Ok(bundle)
+}
+
+fn path(p: &Path) -> String {
+    p.to_string_lossy().into_owned()
+}
+
+/// Prints one table row (and appends it to `results.md` beside the cached repositories).
+fn report(scenario: &str, base: &str, n: usize, samples: &[Sample], notes: &str) {
+    let mut secs: Vec<f64> = samples.iter().map(|s| s.secs).collect();
+    secs.sort_by(f64::total_cmp);
+    let median = secs[secs.len() / 2];
+    let rss = samples.iter().map(|s| s.rss_kb).max().unwrap_or(0) / 1024;
+    let row = format!(
+        "| {scenario} | {base} | {n} | {} | {} | {}-{} | {rss} MB | {notes} |",
+        secs.len(),
+        fmt_secs(median),
+        fmt_secs(secs[0]),
+        fmt_secs(secs[secs.len() - 1]),
+    );
+    println!("{row}");
+    let log = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/nes-bench/results.md");
+    let _ = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, format!("{row}\n").as_bytes()));
+}
+
+/// Median of the first `INNER` figure of each sample (the migration-code phase).
+fn median_inner(samples: &[Sample]) -> f64 {
+    let mut v: Vec<f64> = samples.iter().filter_map(|s| s.inner.first().copied()).collect();
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+fn fmt_secs(s: f64) -> String {
+    if s < 1.0 {
+        format!("{:.0} ms", s * 1000.0)
+    } else {
+        format!("{s:.2} s")
+    }
+}
