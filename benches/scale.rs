@@ -6,8 +6,8 @@
 //! cargo bench --bench scale -- <scenario>... [--quick] [--runs N] [--big]
 //! ```
 //!
-//! Scenarios: `create` (1), `plain` (2), `batch` (3), `status` (4), `verify` (5, needs
-//! `--features bench-verify`), `bulk` (6), `all`. `--quick` uses 10k entities and repositories
+//! Scenarios: `create` (1), `plain` (2), `batch` (3), `status` (4), `verify` (5),
+//! `bulk` (6), `all`. `--quick` uses 10k entities and repositories
 //! up to 100k files; without it the 1M-file repository is generated and used too (`--big`
 //! adds the 1M-file bases to `create`/`plain` even with `--quick`). Each measured step runs in
 //! a child process under `/usr/bin/time` for its peak RSS; setup (copies) and checks
@@ -413,10 +413,6 @@ impl Bench {
 
     /// Scenario 5: `nes db verify` over the real bundle and the largest synthetic repository.
     fn verify(&self) -> Result<()> {
-        if !cfg!(feature = "bench-verify") {
-            println!("| 5 verify | - | - | - | not available | - | - | build with `--features bench-verify` once `nes::verify` is merged |");
-            return Ok(());
-        }
         let mut bases = vec!["real", "100k"];
         if self.big {
             bases.push("1m");
@@ -539,7 +535,6 @@ fn batch_child(repo: &Path) -> Result<()> {
     Ok(())
 }
 
-#[cfg(feature = "bench-verify")]
 fn verify_child(repo: &Path) -> Result<()> {
     let report = nes::verify::verify_repo(
         repo,
@@ -550,11 +545,6 @@ fn verify_child(repo: &Path) -> Result<()> {
     )?;
     println!("REPORT {report:?}");
     Ok(())
-}
-
-#[cfg(not(feature = "bench-verify"))]
-fn verify_child(_repo: &Path) -> Result<()> {
-    bail!("scenario 5 needs `--features bench-verify` (nes::verify)")
 }
 
 fn shared_bundle() -> Result<PathBuf> {
