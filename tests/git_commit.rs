@@ -113,25 +113,11 @@ fn batch_tree_is_built_from_previous_tree() {
         vec![FileChange::Write("v2/author/a.json".into())],
         vec![FileChange::Write("v2/entity/location/ward/w-1.json".into())],
     ];
-    commit_batches(
-        &repo,
-        &plan_batches(&first, 1),
-        &meta("001-a", "r1"),
-        &sig(&repo),
-        &mut |_, _| {},
-    )
-    .unwrap();
+    commit_all(&repo, &first, 1, "001-a", "r1");
     let before = repo.git().head().unwrap().peel_to_tree().unwrap();
 
     let units = write_units(dir, 2, "b");
-    commit_batches(
-        &repo,
-        &plan_batches(&units, 1000),
-        &meta("002-b", "r2"),
-        &sig(&repo),
-        &mut |_, _| {},
-    )
-    .unwrap();
+    commit_all(&repo, &units, 1000, "002-b", "r2");
     let after = repo.git().head().unwrap().peel_to_tree().unwrap();
 
     let id = |tree: &git2::Tree<'_>, path: &str| tree.get_path(Path::new(path)).unwrap().id();
@@ -152,14 +138,7 @@ fn deletes_remove_paths_and_empty_directories() {
     let dir = tmp.path();
     let repo = new_repo(dir);
     let units = write_units(dir, 2, "a");
-    commit_batches(
-        &repo,
-        &plan_batches(&units, 1000),
-        &meta("001-a", "r1"),
-        &sig(&repo),
-        &mut |_, _| {},
-    )
-    .unwrap();
+    commit_all(&repo, &units, 1000, "001-a", "r1");
 
     std::fs::remove_dir_all(dir.join("v2/version/entity/person/p-00001")).unwrap();
     std::fs::remove_file(dir.join("v2/entity/person/p-00001.json")).unwrap();
@@ -209,14 +188,7 @@ fn big_run_is_packed() {
     let dir = tmp.path();
     let repo = new_repo(dir);
     let units = write_units(dir, 1500, "a");
-    commit_batches(
-        &repo,
-        &plan_batches(&units, 1000),
-        &meta("001-a", "r"),
-        &sig(&repo),
-        &mut |_, _| {},
-    )
-    .unwrap();
+    commit_all(&repo, &units, 1000, "001-a", "r");
     let counts = git(dir, &["count-objects", "-v"]);
     let loose: usize = counts
         .lines()

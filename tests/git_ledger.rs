@@ -3,21 +3,14 @@
 mod git_support;
 
 use git_support::*;
-use nes::git::commit::{commit_batches, commit_one, plan_batches};
+use nes::git::commit::commit_one;
 use nes::git::ledger::{read_ledger, Recorded};
 use nes::git::message::{baseline_message, revert_trailer};
 use nes::git::repo::DataRepo;
 
 fn run(repo: &DataRepo, migration: &str, run_id: &str, files: usize, batch: usize) -> Vec<git2::Oid> {
     let units = write_units(repo.root(), files, run_id);
-    commit_batches(
-        repo,
-        &plan_batches(&units, batch),
-        &meta(migration, run_id),
-        &sig(repo),
-        &mut |_, _| {},
-    )
-    .unwrap()
+    commit_all(repo, &units, batch, migration, run_id)
 }
 
 #[test]

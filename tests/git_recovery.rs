@@ -18,14 +18,7 @@ fn restore_paths_puts_head_back() {
     let dir = tmp.path();
     let repo = new_repo(dir);
     let units = write_units(dir, 2, "a");
-    commit_batches(
-        &repo,
-        &plan_batches(&units, 10),
-        &meta("001-a", "r"),
-        &sig(&repo),
-        &mut |_, _| {},
-    )
-    .unwrap();
+    commit_all(&repo, &units, 10, "001-a", "r");
 
     write(dir, "v2/entity/person/p-00000.json", "broken");
     std::fs::remove_file(dir.join("v2/entity/person/p-00001.json")).unwrap();

@@ -3,7 +3,6 @@
 use super::{open_repo, output, runner, GlobalArgs};
 use crate::error::ExitCode;
 use crate::migration::registry::Registry;
-use crate::migration::runner::SCHEMA_VERSION;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -15,13 +14,6 @@ pub struct Args {
 pub fn exec(g: &GlobalArgs, registry: &Registry, args: Args) -> anyhow::Result<ExitCode> {
     let runner = runner(g, registry)?;
     let rows = runner.statuses(&open_repo(&g.db_repo)?)?;
-    if args.json {
-        output::json(&output::MigrationList {
-            schema_version: SCHEMA_VERSION,
-            migrations: &rows,
-        })?;
-    } else {
-        output::migration_table(&rows);
-    }
+    output::migrations(&rows, args.json)?;
     Ok(ExitCode::Success)
 }

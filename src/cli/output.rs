@@ -44,6 +44,19 @@ pub struct MigrationList<'a> {
     pub migrations: &'a [MigrationStatus],
 }
 
+/// Migrations as `{"schema_version": 1, "migrations": [...]}`, or as a table.
+pub fn migrations(rows: &[MigrationStatus], as_json: bool) -> anyhow::Result<()> {
+    if as_json {
+        json(&MigrationList {
+            schema_version: crate::migration::runner::SCHEMA_VERSION,
+            migrations: rows,
+        })
+    } else {
+        migration_table(rows);
+        Ok(())
+    }
+}
+
 /// A plain table of migrations: prefix, name, status, date, author, description.
 pub fn migration_table(rows: &[MigrationStatus]) {
     if rows.is_empty() {

@@ -3,7 +3,6 @@
 use super::{open_repo, output, runner, GlobalArgs};
 use crate::error::ExitCode;
 use crate::migration::registry::Registry;
-use crate::migration::runner::SCHEMA_VERSION;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -16,13 +15,8 @@ pub fn exec(g: &GlobalArgs, registry: &Registry, args: Args) -> anyhow::Result<E
     let runner = runner(g, registry)?;
     let mut rows = runner.statuses(&open_repo(&g.db_repo)?)?;
     rows.retain(|r| r.status.is_pending());
-    if args.json {
-        output::json(&output::MigrationList {
-            schema_version: SCHEMA_VERSION,
-            migrations: &rows,
-        })?;
-    } else {
-        output::migration_table(&rows);
+    output::migrations(&rows, args.json)?;
+    if !args.json {
         println!("{} pending", rows.len());
     }
     Ok(ExitCode::Success)

@@ -108,3 +108,22 @@ pub fn assert_clean_and_sound(dir: &Path) {
         "git fsck reported problems"
     );
 }
+
+/// Plans `units` in batches of `batch_size` and commits them for `migration`/`run_id`.
+pub fn commit_all(
+    repo: &DataRepo,
+    units: &[Vec<FileChange>],
+    batch_size: usize,
+    migration: &str,
+    run_id: &str,
+) -> Vec<git2::Oid> {
+    let batches = nes::git::commit::plan_batches(units, batch_size);
+    nes::git::commit::commit_batches(
+        repo,
+        &batches,
+        &meta(migration, run_id),
+        &sig(repo),
+        &mut |_, _| {},
+    )
+    .unwrap()
+}
