@@ -10,7 +10,7 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use nes::git::repo::DataRepo;
-use nes::migration::registry::{Migration, Registry};
+use nes::migration::registry::Registry;
 use nes::migration::runner::{MigrationReport, Outcome, RunOptions, Runner, Target};
 use nes::prelude::*;
 use nes::store::publication::{BulkOutcome, MoveOutcome};
@@ -72,17 +72,7 @@ impl Fixture {
     fn try_run(&self, name: &'static str, migrate: MigrateFn) -> MigrationReport {
         std::fs::create_dir_all(self.migrations.join(name)).unwrap();
         std::fs::write(self.migrations.join(name).join("README.md"), "test").unwrap();
-        let migration = Migration {
-            name,
-            prefix: name[..3].parse().unwrap(),
-            author: "Test Author",
-            date: "2026-11-21",
-            description: "A test migration.",
-            migrate,
-            check: None,
-            verify: None,
-            deletes: false,
-        };
+        let migration = common::migration(name, migrate);
         let registry = Registry::new(vec![migration]).unwrap();
         let options = RunOptions {
             progress: false,

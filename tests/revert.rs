@@ -2,9 +2,7 @@
 
 mod common;
 
-use common::{git, migration};
-
-use std::path::PathBuf;
+use common::{fixture, git, migration, Fixture};
 
 use nes::git::ledger::read_ledger;
 use nes::git::repo::DataRepo;
@@ -12,7 +10,6 @@ use nes::git::revert::revert_migration;
 use nes::migration::registry::Registry;
 use nes::migration::runner::{Outcome, RunOptions, Runner, Target};
 use nes::prelude::*;
-use tempfile::TempDir;
 
 fn province(ctx: &mut Context, slug: &str, area: u32) -> Result<()> {
     ctx.put_entity(
@@ -47,28 +44,6 @@ fn registry() -> Registry {
     .unwrap()
 }
 
-struct Fixture {
-    _dir: TempDir,
-    repo: DataRepo,
-    migrations: PathBuf,
-}
-
-fn fixture() -> Fixture {
-    let dir = TempDir::new().unwrap();
-    let repo = DataRepo::init(&dir.path().join("db"), None).unwrap();
-    common::set_identity(repo.root());
-    let migrations = dir.path().join("migrations");
-    for name in NAMES {
-        std::fs::create_dir_all(migrations.join(name)).unwrap();
-        std::fs::write(migrations.join(name).join("README.md"), "test").unwrap();
-    }
-    Fixture {
-        _dir: dir,
-        repo,
-        migrations,
-    }
-}
-
 fn run(f: &Fixture, registry: &Registry, names: &[&str]) {
     let options = RunOptions {
         progress: false,
@@ -94,7 +69,7 @@ const A: &str = "v2/entity/location/province/aaa.json";
 
 #[test]
 fn revert_undoes_every_batch_and_the_migration_runs_again() {
-    let f = fixture();
+    let f = fixture(&NAMES);
     let registry = registry();
     let before = git(f.repo.root(), &["rev-parse", "HEAD^{tree}"]);
     run(&f, &registry, &[NAMES[0]]);
@@ -122,7 +97,7 @@ fn revert_undoes_every_batch_and_the_migration_runs_again() {
 
 #[test]
 fn revert_refuses_when_a_later_migration_changed_the_same_file() {
-    let f = fixture();
+    let f = fixture(&NAMES);
     let registry = registry();
     run(&f, &registry, &NAMES);
     let head = f.repo.head().unwrap();
@@ -152,7 +127,7 @@ fn revert_refuses_when_a_later_migration_changed_the_same_file() {
 
 #[test]
 fn revert_refuses_a_pending_migration_and_a_dirty_tree() {
-    let f = fixture();
+    let f = fixture(&NAMES);
     let registry = registry();
     let err = revert_migration(&f.repo, NAMES[0], &sig(&f.repo)).unwrap_err();
     assert!(format!("{err:#}").contains("not applied"), "{err:#}");

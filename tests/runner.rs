@@ -2,37 +2,13 @@
 
 mod common;
 
-use common::{git, migration};
+use common::{fixture, git, migration};
 
 use std::path::Path;
 
-use nes::git::repo::DataRepo;
 use nes::migration::registry::Registry;
 use nes::migration::runner::{Outcome, RunOptions, Runner, Target};
 use nes::prelude::*;
-use tempfile::TempDir;
-
-struct Fixture {
-    _dir: TempDir,
-    repo: DataRepo,
-    migrations: std::path::PathBuf,
-}
-
-fn fixture(names: &[&str]) -> Fixture {
-    let dir = TempDir::new().unwrap();
-    let repo = DataRepo::init(&dir.path().join("db"), None).unwrap();
-    common::set_identity(repo.root());
-    let migrations = dir.path().join("migrations");
-    for name in names {
-        std::fs::create_dir_all(migrations.join(name)).unwrap();
-        std::fs::write(migrations.join(name).join("README.md"), "test").unwrap();
-    }
-    Fixture {
-        _dir: dir,
-        repo,
-        migrations,
-    }
-}
 
 fn options() -> RunOptions {
     RunOptions {

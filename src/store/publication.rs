@@ -403,14 +403,9 @@ impl Publication {
         let mut out = Vec::new();
         for path in self.backend.list_json("v2/relationship")? {
             let doc = self.read_doc(&path)?.expect("listed file exists");
-            let (Some(src), Some(tgt), Some(ty)) = (
-                doc["source_entity_id"].as_str(),
-                doc["target_entity_id"].as_str(),
-                doc["type"].as_str(),
-            ) else {
+            let Some((src, tgt, ty)) = relationship_endpoints(&doc)? else {
                 continue;
             };
-            let (src, tgt) = (EntityId::parse(src)?, EntityId::parse(tgt)?);
             if src == entity || tgt == entity {
                 let id = RelationshipId::new(src, tgt, ty)?;
                 out.push(Relationship { id, doc });
@@ -673,6 +668,18 @@ impl Publication {
         }
         self.cache.insert(path, doc);
     }
+}
+
+/// Source, target and type of a relationship document; `None` when it is not one.
+fn relationship_endpoints(doc: &Value) -> Result<Option<(EntityId, EntityId, &str)>> {
+    let (Some(src), Some(tgt), Some(ty)) = (
+        doc["source_entity_id"].as_str(),
+        doc["target_entity_id"].as_str(),
+        doc["type"].as_str(),
+    ) else {
+        return Ok(None);
+    };
+    Ok(Some((EntityId::parse(src)?, EntityId::parse(tgt)?, ty)))
 }
 
 fn entity_path(id: &EntityId) -> String {

@@ -122,3 +122,28 @@ pub fn migration(
         deletes: false,
     }
 }
+
+/// A fresh data repository (with a test identity) and a migrations directory holding an
+/// empty folder, with a README, for each name.
+pub struct Fixture {
+    pub _dir: tempfile::TempDir,
+    pub repo: nes::git::repo::DataRepo,
+    pub migrations: PathBuf,
+}
+
+/// See [`Fixture`].
+pub fn fixture(names: &[&str]) -> Fixture {
+    let dir = tempfile::TempDir::new().expect("temporary directory");
+    let repo = nes::git::repo::DataRepo::init(&dir.path().join("db"), None).expect("nes db init");
+    set_identity(repo.root());
+    let migrations = dir.path().join("migrations");
+    for name in names {
+        std::fs::create_dir_all(migrations.join(name)).unwrap();
+        std::fs::write(migrations.join(name).join("README.md"), "test").unwrap();
+    }
+    Fixture {
+        _dir: dir,
+        repo,
+        migrations,
+    }
+}

@@ -10,7 +10,9 @@ use anyhow::{bail, Context as _, Result};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{entity_id_from_path, entity_path, listing_dir, same_content, Entity, Publication};
+use super::{
+    entity_id_from_path, entity_path, listing_dir, relationship_endpoints, same_content, Entity, Publication,
+};
 use crate::store::id::{EntityId, ObjectId, RelationshipId};
 use crate::store::layout::repo_path;
 use crate::store::model;
@@ -275,14 +277,9 @@ impl Publication {
             let Some(old_doc) = self.read_if_mentions(&path, &needles)? else {
                 continue;
             };
-            let (Some(src), Some(tgt), Some(ty)) = (
-                old_doc["source_entity_id"].as_str(),
-                old_doc["target_entity_id"].as_str(),
-                old_doc["type"].as_str(),
-            ) else {
+            let Some((src, tgt, ty)) = relationship_endpoints(&old_doc)? else {
                 continue;
             };
-            let (src, tgt) = (EntityId::parse(src)?, EntityId::parse(tgt)?);
             let old = RelationshipId::new(src.clone(), tgt.clone(), ty)?;
             let renamed = |e: EntityId| renames.get(&e).cloned().unwrap_or(e);
             let new = RelationshipId::new(renamed(src), renamed(tgt), ty)?;
