@@ -329,43 +329,26 @@ impl Bench {
         for size in sizes {
             let base = self.base(size)?;
             let runs = self.runs_for(if size == "1m" { 1_000_000 } else { 0 }, 5);
-            let mut one = Vec::new();
-            let mut whole = Vec::new();
+            let mut samples = Vec::new();
             for _ in 0..runs {
                 let repo = self.fresh(&base, &[])?;
                 let s = self.measure(&self.child_argv(&["batch", &path(&repo)]), &[])?;
-                // INNER lines: three commit_one batches, then one commit_batches.
-                ensure!(s.inner.len() == 4, "batch child printed {:?}", s.inner);
-                for &t in &s.inner[..3] {
-                    one.push(Sample {
-                        secs: t,
-                        rss_kb: s.rss_kb,
-                        inner: vec![],
-                        commits: 1,
-                    });
-                }
-                whole.push(Sample {
-                    secs: s.inner[3],
+                ensure!(s.inner.len() == BATCHES, "batch child printed {:?}", s.inner);
+                samples.extend(s.inner.iter().map(|&secs| Sample {
+                    secs,
                     rss_kb: s.rss_kb,
                     inner: vec![],
                     commits: 1,
-                });
+                }));
                 self.clean(&repo)?;
             }
             let files = SIZES.iter().find(|(n, _)| *n == size).unwrap().1;
             report(
-                "3 one batch (commit_one)",
+                "3 one batch",
                 size,
                 files,
-                &one,
-                "1000 files; tree update + commit",
-            );
-            report(
-                "3 one batch + index sync",
-                size,
-                files,
-                &whole,
-                "commit_batches of 1 batch",
+                &samples,
+                "1000 new files: blobs, tree update, commit, pack, branch, index sync",
             );
         }
         Ok(())
@@ -512,26 +495,25 @@ fn child(args: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// Writes 4 x 1000 files, commits three with `commit_one` and the last with
-/// `commit_batches`, printing each commit's seconds as `INNER`.
+/// 1000-file batches the `batch` child commits, one measured run each.
+const BATCHES: usize = 4;
+
+/// Writes `BATCHES` x 1000 files and commits each as a one-batch run with `commit_batches`
+/// (what every batch costs, plus the index sync a run pays once), printing each run's seconds
+/// as `INNER`.
 fn batch_child(repo: &Path) -> Result<()> {
-    use nes::git::commit::{commit_batches, commit_one, FileChange};
-    use nes::git::message::batch_message;
-    let paths = support::write_persons(repo, 2000)?;
+    use nes::git::commit::{commit_batches, FileChange};
+    let paths = support::write_persons(repo, BATCHES * 500)?;
     let data = nes::git::repo::DataRepo::open(repo)?;
     let sig = git2::Signature::now("Bench Author", "bench@example.org")?;
     let meta = support::meta("900-bench-batch", "batch");
     let mut changes: Vec<FileChange> = paths.into_iter().map(FileChange::Write).collect();
     changes.sort_by(|a, b| a.path().cmp(b.path()));
-    let batches: Vec<Vec<FileChange>> = changes.chunks(1000).map(<[_]>::to_vec).collect();
-    for (i, batch) in batches.iter().take(3).enumerate() {
+    for batch in changes.chunks(1000) {
         let start = Instant::now();
-        commit_one(&data, batch, &batch_message(&meta, i + 1, 4), &sig)?;
+        commit_batches(&data, &[batch.to_vec()], &meta, &sig, &mut |_, _| {})?;
         println!("INNER {}", start.elapsed().as_secs_f64());
     }
-    let start = Instant::now();
-    commit_batches(&data, &batches[3..], &meta, &sig, &mut |_, _| {})?;
-    println!("INNER {}", start.elapsed().as_secs_f64());
     Ok(())
 }
 

@@ -115,7 +115,7 @@ fn main() -> anyhow::Result<()> {
     }
     println!("{commits} empty commits: {:?}", t.elapsed());
     let t = Instant::now();
-    let _ = nes::git::commit::pack_loose_objects(&repo, 0)?;
+    nes::git::commit::consolidate_packs(&repo);
     println!("pack: {:?}", t.elapsed());
     let cache = dir.join(".git/nes/ledger-cache.json");
     let _ = std::fs::remove_file(&cache);

@@ -55,6 +55,13 @@ fn run_all_creates_the_data_repository_and_records_the_example() {
     assert_eq!(example["status"], "completed", "{example}");
     assert_eq!(example["entities_created"], 5);
     assert_eq!(example["relationships_created"], 1);
+    let phases: Vec<&str> = example["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["phase"].as_str().unwrap())
+        .collect();
+    assert_eq!(phases, ["migrate", "verify", "plan", "commit", "index", "pack"]);
     let db = dir.path().join("database-repo");
     assert!(db.join("v2/entity/location/province/bagmati.json").is_file());
     assert!(db

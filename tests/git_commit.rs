@@ -183,24 +183,6 @@ fn missing_written_file_is_an_error() {
 }
 
 #[test]
-fn big_run_is_packed() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path();
-    let repo = new_repo(dir);
-    let units = write_units(dir, 1500, "a");
-    commit_all(&repo, &units, 1000, "001-a", "r");
-    let counts = git(dir, &["count-objects", "-v"]);
-    let loose: usize = counts
-        .lines()
-        .find_map(|l| l.strip_prefix("count: "))
-        .unwrap()
-        .parse()
-        .unwrap();
-    assert!(loose < 100, "{counts}");
-    assert_clean_and_sound(dir);
-}
-
-#[test]
 fn trailers_parse_with_git_interpret_trailers() {
     use std::io::Write as _;
     for (batch, total) in [(2, 3), (1, 1)] {
@@ -226,4 +208,148 @@ fn trailers_parse_with_git_interpret_trailers() {
             )
         );
     }
+}
+
+/// Both ways of updating the index give the same entries as git's own view of HEAD, with
+/// paths that sort around each other (`a-b` < `a.json` < `a/` in git's byte order).
+#[test]
+fn index_rebuild_and_in_place_insertion_agree() {
+    use nes::git::commit::commit_batch_range;
+    use nes::git::index::{sync_index_using, BlobIds, IndexSync};
+
+    let tmp = tempfile::tempdir().unwrap();
+    let first = tmp.path().join("first");
+    std::fs::create_dir(&first).unwrap();
+    let repo = new_repo(&first);
+    let before = ["v2/a.json", "v2/a-b.json", "v2/a/b.json", "v2/z.json", "x.json"];
+    for path in before {
+        write(&first, path, path);
+    }
+    let initial: Vec<FileChange> = before.iter().map(|p| FileChange::Write(p.to_string())).collect();
+    commit_batches(
+        &repo,
+        &[initial],
+        &meta("001-a", "r1"),
+        &sig(&repo),
+        &mut |_, _| {},
+    )
+    .unwrap();
+
+    for path in ["v2/a/c.json", "v2/a-a.json", "v2/0.json", "zz.json", "v2/z.json"] {
+        write(&first, path, &format!("new {path}"));
+    }
+    std::fs::remove_file(first.join("v2/a-b.json")).unwrap();
+    std::fs::remove_file(first.join("x.json")).unwrap();
+    let changes = vec![
+        FileChange::Write("v2/a/c.json".into()),
+        FileChange::Write("v2/a-a.json".into()),
+        FileChange::Write("v2/0.json".into()),
+        FileChange::Write("zz.json".into()),
+        FileChange::Write("v2/z.json".into()),
+        FileChange::Delete("v2/a-b.json".into()),
+        FileChange::Delete("x.json".into()),
+    ];
+    let mut known = BlobIds::new();
+    commit_batch_range(
+        &repo,
+        std::slice::from_ref(&changes),
+        1,
+        1,
+        &meta("002-b", "r2"),
+        &sig(&repo),
+        &mut known,
+        &mut |_, _| {},
+    )
+    .unwrap();
+    assert_eq!(known.len(), 5);
+    // The same state twice: the second copy gets the other strategy.
+    let second = tmp.path().join("second");
+    let copied = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(&first)
+        .arg(&second)
+        .status()
+        .unwrap();
+    assert!(copied.success());
+
+    let mut listings = Vec::new();
+    for (dir, how) in [(&first, IndexSync::InPlace), (&second, IndexSync::Rebuild)] {
+        let repo = nes::git::repo::DataRepo::open(dir).unwrap();
+        // Half the ids known, half hashed from the working tree.
+        let partial: BlobIds = known.iter().take(2).map(|(k, v)| (k.clone(), *v)).collect();
+        sync_index_using(&repo, &changes, &partial, how).unwrap();
+        assert_eq!(
+            git(dir, &["status", "--porcelain", "--untracked-files=all"]),
+            "",
+            "{how:?}"
+        );
+        git(dir, &["diff", "--cached", "--quiet"]);
+        let staged = git(dir, &["ls-files", "--stage"]);
+        let committed = git(dir, &["ls-tree", "-r", "--full-tree", "HEAD"]);
+        let from_tree: Vec<String> = committed
+            .lines()
+            .map(|l| {
+                let (meta, path) = l.split_once('\t').unwrap();
+                let mut parts = meta.split(' ');
+                let (mode, _, id) = (parts.next().unwrap(), parts.next(), parts.next().unwrap());
+                format!("{mode} {id} 0\t{path}")
+            })
+            .collect();
+        assert_eq!(staged.lines().collect::<Vec<_>>(), from_tree, "{how:?}");
+        assert!(!dir.join(".git/index.lock").exists());
+        listings.push(staged);
+    }
+    assert_eq!(listings[0], listings[1]);
+}
+
+/// Each batch is published as one pack holding only that batch's new objects.
+#[test]
+fn each_batch_is_one_pack_of_its_own_objects() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let repo = new_repo(dir);
+    let packs_before = nes::git::commit::count_packs(&repo).unwrap();
+    let objects = || {
+        let counts = git(dir, &["count-objects", "-v"]);
+        let field = |name: &str| -> usize {
+            counts
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .unwrap()
+                .parse()
+                .unwrap()
+        };
+        (field("count: "), field("in-pack: "))
+    };
+    let (loose_before, packed_before) = objects();
+    let units = write_units(dir, 1500, "a");
+    let batches = plan_batches(&units, 1000);
+    commit_batches(&repo, &batches, &meta("001-a", "r"), &sig(&repo), &mut |_, _| {}).unwrap();
+    assert_eq!(
+        nes::git::commit::count_packs(&repo).unwrap(),
+        packs_before + batches.len()
+    );
+    let (loose, packed) = objects();
+    assert_eq!(loose, loose_before, "no loose objects");
+    // 3000 blobs, 3 commits, and per batch the root, v2, entity, entity/person, version,
+    // version/entity, version/entity/person trees and one tree per new version directory.
+    assert_eq!(packed - packed_before, 3000 + 3 + 3 * 7 + 1500);
+    git(dir, &["fsck", "--strict"]);
+}
+
+/// A run of many batches leaves a handful of packs, not one per batch.
+#[test]
+fn many_batches_are_folded_into_few_packs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let repo = new_repo(dir);
+    let n = nes::git::commit::PACKS_BEFORE_REPACK + 8;
+    let units = write_units(dir, n, "a");
+    let batches = plan_batches(&units, 2);
+    assert_eq!(batches.len(), n);
+    commit_batches(&repo, &batches, &meta("001-a", "r"), &sig(&repo), &mut |_, _| {}).unwrap();
+    let packs = nes::git::commit::count_packs(&repo).unwrap();
+    assert!(packs < 8, "{packs} packs left");
+    git(dir, &["fsck", "--strict"]);
+    assert_eq!(git(dir, &["status", "--porcelain"]), "");
 }

@@ -73,7 +73,7 @@ pub struct GlobalArgs {
     /// Print only errors and the final result.
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
-    /// Print more detail (e.g. every file a run added, changed or deleted).
+    /// Print more detail (e.g. the time of each phase of a run and every file it changed).
     #[arg(short, long, global = true)]
     pub verbose: bool,
     /// When to use colours (NO_COLOR is honoured with `auto`).

@@ -90,7 +90,8 @@ fn truncate(s: &str, max: usize) -> String {
 }
 
 /// The human summary of a run.
-/// With `verbose`, every added, changed and deleted file is listed too.
+/// With `verbose`, the time of each phase and every added, changed and deleted file are
+/// listed too.
 pub fn run_summary(report: &RunReport, color: bool, verbose: bool) {
     for w in &report.warnings {
         warn(w, color);
@@ -102,6 +103,14 @@ pub fn run_summary(report: &RunReport, color: bool, verbose: bool) {
     for m in &report.migrations {
         migration_summary(m, report.dry_run, color);
         if verbose {
+            if !m.phases.is_empty() {
+                let phases: Vec<String> = m
+                    .phases
+                    .iter()
+                    .map(|p| format!("{} {:.2}s", p.phase, p.seconds))
+                    .collect();
+                println!("  phases: {}", phases.join(", "));
+            }
             for f in &m.files {
                 println!("    {:<7} {}", format!("{:?}", f.change).to_lowercase(), f.path);
             }

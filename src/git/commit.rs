@@ -3,23 +3,22 @@
 //! A data repository holds 100k-1M files. Staging through the index would rewrite the whole
 //! index per batch; instead each batch's tree is the previous commit's tree with only the
 //! batch's paths upserted or removed ([`git2::build::TreeUpdateBuilder`]), so a batch costs in
-//! proportion to its own files and the directories above them. The index is brought in line
-//! once, at the end, for the changed paths only.
+//! proportion to its own files and the directories above them. Each batch's objects are
+//! published as one pack before the branch moves ([`super::packed`]). The index is brought in
+//! line once, at the end, for the changed paths only ([`super::index`]).
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::Write as _;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use anyhow::{bail, Context as _, Result};
+use anyhow::{Context as _, Result};
 
+use super::index::{sync_index, BlobIds};
 use super::message::{batch_message, CommitMeta};
+use super::packed::with_packed_writes;
 use super::repo::DataRepo;
 use crate::error::NesError;
-
-/// Above this many loose objects after a run, they are packed (see [`pack_loose_objects`]).
-pub const LOOSE_OBJECTS_PACK_THRESHOLD: usize = 2_000;
 
 /// A change to one repository-relative path, already made in the working tree.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,7 +58,7 @@ pub fn plan_batches(units: &[Vec<FileChange>], batch_size: usize) -> Vec<Vec<Fil
 
 /// Commits `batches` on the checked-out branch, one commit each with
 /// [`super::message::batch_message`], then brings the index in line with HEAD.
-/// `on_batch(i, n)` is called after each commit; `before_batch(i)` before (fault injection).
+/// `on_batch(i, n)` is called after each commit is durable and the branch points at it.
 pub fn commit_batches(
     repo: &DataRepo,
     batches: &[Vec<FileChange>],
@@ -71,88 +70,240 @@ pub fn commit_batches(
     if total == 0 {
         return Ok(Vec::new());
     }
-    let oids = commit_batch_range(repo, batches, 1, total, meta, signature, on_batch)?;
-    sync_index(repo, batches.iter().flatten())?;
-    pack_after_run(repo, batches.iter().map(Vec::len).sum());
+    let mut blob_ids = BlobIds::new();
+    let oids = commit_batch_range(repo, batches, 1, total, meta, signature, &mut blob_ids, on_batch)?;
+    sync_index(repo, batches.iter().flatten(), &blob_ids)?;
+    consolidate_packs(repo);
     Ok(oids)
 }
 
 /// Commits `batches` as batches `first..` of `total` (1-based), without touching the index:
-/// `repair` uses it to finish a run whose first batches are already committed.
-pub(crate) fn commit_batch_range(
+/// `repair` uses it to finish a run whose first batches are already committed. The blob id
+/// of every written path is added to `blob_ids`, for the index sync that follows.
+#[allow(clippy::too_many_arguments)]
+pub fn commit_batch_range(
     repo: &DataRepo,
     batches: &[Vec<FileChange>],
     first: usize,
     total: usize,
     meta: &CommitMeta,
     signature: &git2::Signature<'_>,
+    blob_ids: &mut BlobIds,
     on_batch: &mut dyn FnMut(usize, usize),
 ) -> Result<Vec<git2::Oid>> {
-    let mut oids = Vec::with_capacity(batches.len());
-    for (offset, batch) in batches.iter().enumerate() {
-        let number = first + offset;
-        let message = batch_message(meta, number, total);
-        let oid = commit_one(repo, batch, &message, signature)
-            .with_context(|| format!("cannot commit batch {number}/{total} of {}", meta.migration))?;
-        oids.push(oid);
-        on_batch(number, total);
-    }
-    Ok(oids)
+    let branch = format!("refs/heads/{}", repo.branch()?);
+    let mut parent = repo.head_commit()?.map(|c| c.id());
+    with_packed_writes(repo.git_dir(), |writes| {
+        let git = writes.git();
+        let mut oids = Vec::with_capacity(batches.len());
+        for (offset, batch) in batches.iter().enumerate() {
+            let number = first + offset;
+            let message = batch_message(meta, number, total);
+            let oid = commit_tree_update(repo, git, parent, batch, &message, signature, blob_ids)
+                .and_then(|(oid, objects)| {
+                    let objects: Vec<(git2::Oid, Option<&str>)> =
+                        objects.iter().map(|(id, path)| (*id, path.as_deref())).collect();
+                    writes.publish(&objects, &branch, parent, oid, &reflog_message(parent, &message))?;
+                    Ok(oid)
+                })
+                .with_context(|| format!("cannot commit batch {number}/{total} of {}", meta.migration))?;
+            parent = Some(oid);
+            oids.push(oid);
+            on_batch(number, total);
+        }
+        Ok(oids)
+    })
 }
 
-/// Commits one set of changes on top of HEAD (or as the root commit of an unborn branch).
-/// With no changes this is an empty commit (what `mark-applied` records).
+/// Commits one set of changes on top of HEAD (or as the root commit of an unborn branch),
+/// as loose objects: meant for a few files. With no changes this is an empty commit (what
+/// `mark-applied` records).
 pub fn commit_one(
     repo: &DataRepo,
     changes: &[FileChange],
     message: &str,
     signature: &git2::Signature<'_>,
 ) -> Result<git2::Oid> {
+    let branch = format!("refs/heads/{}", repo.branch()?);
+    let parent = repo.head_commit()?.map(|c| c.id());
     let git = repo.git();
-    let parent = repo.head_commit()?;
+    let (oid, _) = commit_tree_update(
+        repo,
+        git,
+        parent,
+        changes,
+        message,
+        signature,
+        &mut BlobIds::new(),
+    )?;
+    move_branch(git, &branch, parent, oid, &reflog_message(parent, message))?;
+    Ok(oid)
+}
+
+/// Moves `branch` (a full ref name) from `old` to `new`; fails without moving it when the
+/// branch is no longer at `old`, so a concurrent writer is never overwritten.
+pub(crate) fn move_branch(
+    git: &git2::Repository,
+    branch: &str,
+    old: Option<git2::Oid>,
+    new: git2::Oid,
+    log: &str,
+) -> Result<()> {
+    match old {
+        Some(old) => git.reference_matching(branch, new, true, old, log),
+        None => git.reference(branch, new, false, log),
+    }
+    .with_context(|| format!("cannot move {branch} to the new commit (did another process change it?)"))?;
+    Ok(())
+}
+
+/// What git itself writes to the reflog for a commit.
+fn reflog_message(parent: Option<git2::Oid>, message: &str) -> String {
+    let subject = message.lines().next().unwrap_or_default();
+    match parent {
+        Some(_) => format!("commit: {subject}"),
+        None => format!("commit (initial): {subject}"),
+    }
+}
+
+/// Objects a commit created, with the path of each blob and tree (the root tree's is "").
+type NewObjects = Vec<(git2::Oid, Option<String>)>;
+
+/// Writes the commit of `changes` on top of `parent` through `git`, without moving any ref;
+/// returns it with the objects it created.
+fn commit_tree_update(
+    repo: &DataRepo,
+    git: &git2::Repository,
+    parent: Option<git2::Oid>,
+    changes: &[FileChange],
+    message: &str,
+    signature: &git2::Signature<'_>,
+    blob_ids: &mut BlobIds,
+) -> Result<(git2::Oid, NewObjects)> {
+    let parent = parent.map(|id| git.find_commit(id)).transpose()?;
     let base = match &parent {
         Some(commit) => commit.tree()?,
         None => git.find_tree(git.treebuilder(None)?.write()?)?,
     };
-    let tree_id = updated_tree(repo, &base, changes)?;
+    let mut objects = NewObjects::new();
+    let tree_id = updated_tree(repo.root(), git, &base, changes, blob_ids, &mut objects)?;
     let tree = git.find_tree(tree_id)?;
+    objects.extend(changed_trees(git, &tree, changes)?);
     let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
-    // Updating "HEAD" moves the checked-out branch; libgit2 refuses if the branch no longer
-    // points at `parent`, so a concurrent writer cannot be silently overwritten.
-    Ok(git.commit(Some("HEAD"), signature, signature, message, &tree, &parents)?)
+    let commit = git.commit(None, signature, signature, message, &tree, &parents)?;
+    objects.push((commit, None));
+    Ok((commit, objects))
 }
 
-/// `base` with `changes` applied: blobs written from the working tree, paths upserted/removed.
-fn updated_tree(repo: &DataRepo, base: &git2::Tree<'_>, changes: &[FileChange]) -> Result<git2::Oid> {
+/// The trees of `root` on the way to every changed path (those a tree update rewrote),
+/// root included. Each tree is read once: a batch may touch a thousand directories below
+/// one directory of a million entries.
+fn changed_trees(
+    git: &git2::Repository,
+    root: &git2::Tree<'_>,
+    changes: &[FileChange],
+) -> Result<NewObjects> {
+    let mut dirs = std::collections::BTreeSet::new();
+    for change in changes {
+        let mut path = change.path();
+        while let Some((dir, _)) = path.rsplit_once('/') {
+            if !dirs.insert(dir) {
+                break;
+            }
+            path = dir;
+        }
+    }
+    let mut trees: NewObjects = vec![(root.id(), Some(String::new()))];
+    collect_subtrees(git, root, "", &dirs, &mut trees)?;
+    Ok(trees)
+}
+
+/// Adds the trees of `dirs` directly below `prefix` (the directory `tree` is) and, recursively,
+/// theirs.
+fn collect_subtrees(
+    git: &git2::Repository,
+    tree: &git2::Tree<'_>,
+    prefix: &str,
+    dirs: &std::collections::BTreeSet<&str>,
+    out: &mut NewObjects,
+) -> Result<()> {
+    let start = if prefix.is_empty() {
+        String::new()
+    } else {
+        format!("{prefix}/")
+    };
+    let children = dirs
+        .range::<str, _>((
+            std::ops::Bound::Excluded(start.as_str()),
+            std::ops::Bound::Unbounded,
+        ))
+        .take_while(|d| d.starts_with(&start))
+        .filter(|d| !d[start.len()..].contains('/'));
+    for dir in children {
+        // A directory whose files were all deleted is gone from the new tree.
+        let Some(entry) = tree.get_name(&dir[start.len()..]) else {
+            continue;
+        };
+        if entry.kind() != Some(git2::ObjectType::Tree) {
+            continue;
+        }
+        out.push((entry.id(), Some(dir.to_string())));
+        let below = format!("{dir}/");
+        let has_children = dirs
+            .range::<&str, _>(below.as_str()..)
+            .next()
+            .is_some_and(|d| d.starts_with(&below));
+        if has_children {
+            let subtree = git.find_tree(entry.id())?;
+            collect_subtrees(git, &subtree, dir, dirs, out)?;
+        }
+    }
+    Ok(())
+}
+
+/// `base` with `changes` applied: blobs written from the working tree (and listed in
+/// `objects`), paths upserted/removed.
+fn updated_tree(
+    root: &Path,
+    git: &git2::Repository,
+    base: &git2::Tree<'_>,
+    changes: &[FileChange],
+    blob_ids: &mut BlobIds,
+    objects: &mut NewObjects,
+) -> Result<git2::Oid> {
     let mut update = git2::build::TreeUpdateBuilder::new();
     for change in last_change_per_path(changes).into_values() {
         match change {
             FileChange::Write(path) => {
-                let (oid, mode) = write_blob(repo, path)?;
+                let (oid, mode) = write_blob(root, git, path)?;
                 update.upsert(path.as_str(), oid, mode);
+                blob_ids.insert(path.clone(), oid);
+                objects.push((oid, Some(path.clone())));
             }
             // libgit2 fails on removing an absent entry; deleting what HEAD lacks is a no-op.
             FileChange::Delete(path) => {
                 if base.get_path(Path::new(path)).is_ok() {
                     update.remove(path.as_str());
                 }
+                blob_ids.remove(path);
             }
         }
     }
-    Ok(update.create_updated(repo.git(), base)?)
+    Ok(update.create_updated(git, base)?)
 }
 
 /// The last change of each path, in path order (a batch may touch a path twice).
-fn last_change_per_path<'a, I>(changes: I) -> BTreeMap<&'a str, &'a FileChange>
+pub(crate) fn last_change_per_path<'a, I>(changes: I) -> BTreeMap<&'a str, &'a FileChange>
 where
     I: IntoIterator<Item = &'a FileChange>,
 {
     changes.into_iter().map(|c| (c.path(), c)).collect()
 }
 
-/// Writes a working-tree file to the object database.
-fn write_blob(repo: &DataRepo, path: &str) -> Result<(git2::Oid, git2::FileMode)> {
-    let full = repo.root().join(path);
+/// Writes a working-tree file to the object database, byte for byte (no filters: the data
+/// repository's files are committed exactly as the publication API wrote them).
+fn write_blob(root: &Path, git: &git2::Repository, path: &str) -> Result<(git2::Oid, git2::FileMode)> {
+    let full = root.join(path);
     let data =
         match fs::read(&full) {
             Ok(data) => data,
@@ -163,130 +314,72 @@ fn write_blob(repo: &DataRepo, path: &str) -> Result<(git2::Oid, git2::FileMode)
             .into()),
             Err(e) => return Err(e).with_context(|| format!("cannot read {}", full.display())),
         };
-    Ok((repo.git().blob(&data)?, file_mode(&full)?))
+    Ok((git.blob(&data)?, file_mode(&fs::metadata(&full)?)))
 }
 
+/// The git mode of a working-tree file.
 #[cfg(unix)]
-fn file_mode(path: &Path) -> Result<git2::FileMode> {
+pub(crate) fn file_mode(metadata: &fs::Metadata) -> git2::FileMode {
     use std::os::unix::fs::PermissionsExt as _;
-    let executable = fs::metadata(path)?.permissions().mode() & 0o111 != 0;
-    Ok(if executable {
+    if metadata.permissions().mode() & 0o111 != 0 {
         git2::FileMode::BlobExecutable
     } else {
         git2::FileMode::Blob
-    })
+    }
 }
 
 #[cfg(not(unix))]
-fn file_mode(_path: &Path) -> Result<git2::FileMode> {
-    Ok(git2::FileMode::Blob)
+pub(crate) fn file_mode(_metadata: &fs::Metadata) -> git2::FileMode {
+    git2::FileMode::Blob
 }
 
-/// Makes the index agree with HEAD for `changes`, with fresh stat data so `git status` stays
-/// fast and clean; the index file is written once.
-pub(crate) fn sync_index<'a, I>(repo: &DataRepo, changes: I) -> Result<()>
-where
-    I: IntoIterator<Item = &'a FileChange>,
-{
-    let mut index = repo.git().index()?;
-    for change in last_change_per_path(changes).into_values() {
-        let path = Path::new(change.path());
-        match change {
-            // Re-hashes the file (the blob already exists, so nothing new is stored) and records
-            // its stat data: the entry then matches both HEAD and the working tree.
-            FileChange::Write(_) => index.add_path(path)?,
-            FileChange::Delete(_) => match index.remove_path(path) {
-                Ok(()) => {}
-                Err(e) if e.code() == git2::ErrorCode::NotFound => {}
-                Err(e) => return Err(e.into()),
-            },
-        }
-    }
-    index.write().context("cannot write the git index")?;
-    Ok(())
-}
-
-/// Packs the run's loose objects when it wrote many: 100k loose files slow every later git
-/// command and waste disk (one 4 KiB block per small object). Failure only warns: loose
-/// objects are valid, and the commits are already made.
-fn pack_after_run(repo: &DataRepo, files_written: usize) {
-    if files_written < LOOSE_OBJECTS_PACK_THRESHOLD {
+/// Folds the run's small packs into bigger ones once there are many, as
+/// `git repack -d --geometric=2` (git 2.32+): each batch publishes a pack of its own, and
+/// hundreds of packs would slow every object lookup. Geometric repacking rewrites only the
+/// small packs, never the repository's big base pack, so its cost follows the new data.
+/// Failure only warns: the packs are valid as they are.
+pub fn consolidate_packs(repo: &DataRepo) {
+    let packs = match count_packs(repo) {
+        Ok(n) => n,
+        Err(_) => return,
+    };
+    if packs <= PACKS_BEFORE_REPACK {
         return;
     }
-    if let Err(e) = pack_loose_objects(repo, LOOSE_OBJECTS_PACK_THRESHOLD) {
-        eprintln!(
-            "warning: could not pack the new git objects ({e:#}); run `git -C {} repack -d`",
-            repo.root().display()
-        );
-    }
-}
-
-/// Packs every loose object into one new pack and deletes the loose copies, when there are
-/// more than `threshold`; returns how many were packed.
-///
-/// Why `git pack-objects` fed the loose object list: its cost is proportional to the loose
-/// objects only, whereas `git repack -d` first walks all reachable history, and git2's
-/// packbuilder needs the object list anyway while being slower at delta search. Listing
-/// `objects/??/` is 256 small directory reads.
-pub fn pack_loose_objects(repo: &DataRepo, threshold: usize) -> Result<usize> {
-    // Linked worktrees keep their objects in the common directory.
-    let objects = repo.git().commondir().join("objects");
-    let loose = loose_objects(&objects)?;
-    if loose.len() <= threshold {
-        return Ok(0);
-    }
-    let mut child = Command::new("git")
+    let result = Command::new("git")
         .arg("--git-dir")
         .arg(repo.git_dir())
-        .args(["pack-objects", "-q"])
-        .arg(objects.join("pack").join("pack"))
-        .stdin(Stdio::piped())
+        .args(["repack", "-d", "-q", "--geometric=2"])
+        .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
-        .spawn()
-        .context("cannot run `git pack-objects` (is git installed?)")?;
-    {
-        let mut stdin = child.stdin.take().context("no stdin for git pack-objects")?;
-        let list: String = loose.iter().map(|oid| format!("{oid}\n")).collect();
-        stdin.write_all(list.as_bytes())?;
-    }
-    let out = child.wait_with_output()?;
-    if !out.status.success() {
-        bail!(
-            "git pack-objects failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    let status = Command::new("git")
-        .arg("--git-dir")
-        .arg(repo.git_dir())
-        .args(["prune-packed", "-q"])
-        .status()?;
-    if !status.success() {
-        bail!("git prune-packed failed");
-    }
-    Ok(loose.len())
+        .output();
+    let problem = match result {
+        Ok(out) if out.status.success() => return,
+        Ok(out) => String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        Err(e) => e.to_string(),
+    };
+    eprintln!(
+        "warning: could not combine the {packs} pack files of the data repository ({problem}); \
+         run `git -C {} repack -d --geometric=2`",
+        repo.root().display()
+    );
 }
 
-/// Ids of the loose objects under `objects/`.
-fn loose_objects(objects: &Path) -> Result<Vec<String>> {
-    let mut ids = Vec::new();
-    for byte in 0..=255u8 {
-        let prefix = format!("{byte:02x}");
-        let dir = match fs::read_dir(objects.join(&prefix)) {
-            Ok(dir) => dir,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(e.into()),
-        };
-        for entry in dir {
-            let name = entry?.file_name();
-            let name = name.to_string_lossy();
-            if name.len() == 38 && name.bytes().all(|b| b.is_ascii_hexdigit()) {
-                ids.push(format!("{prefix}{name}"));
-            }
+/// Above this many pack files, [`consolidate_packs`] combines them.
+pub const PACKS_BEFORE_REPACK: usize = 32;
+
+/// Number of pack files in the repository's object store.
+pub fn count_packs(repo: &DataRepo) -> Result<usize> {
+    // Linked worktrees keep their objects in the common directory.
+    let dir = repo.git().commondir().join("objects").join("pack");
+    let mut n = 0;
+    for entry in fs::read_dir(&dir).with_context(|| format!("cannot list {}", dir.display()))? {
+        if entry?.path().extension().is_some_and(|e| e == "pack") {
+            n += 1;
         }
     }
-    Ok(ids)
+    Ok(n)
 }
 
 #[cfg(test)]

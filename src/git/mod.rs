@@ -2,9 +2,11 @@
 //! the ledger read from history, the run lock, push and crash recovery.
 
 pub mod commit;
+pub mod index;
 pub mod ledger;
 pub mod lock;
 pub mod message;
+mod packed;
 pub mod push;
 pub mod recovery;
 pub mod repo;

@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 
-use super::commit::{commit_batch_range, sync_index, FileChange};
+use super::commit::{commit_batch_range, FileChange};
+use super::index::{sync_index, BlobIds};
 use super::message::{parse_trailers, CommitMeta};
 use super::repo::DataRepo;
 use crate::error::NesError;
@@ -344,6 +345,7 @@ fn complete(repo: &DataRepo, pre_run: git2::Oid, signature: &git2::Signature<'_>
         .into());
     }
     let done = committed.len().min(batches.len());
+    let mut blob_ids = BlobIds::new();
     commit_batch_range(
         repo,
         &batches[done..],
@@ -351,9 +353,10 @@ fn complete(repo: &DataRepo, pre_run: git2::Oid, signature: &git2::Signature<'_>
         batches.len(),
         &meta,
         signature,
+        &mut blob_ids,
         &mut |_, _| {},
     )?;
-    sync_index(repo, batches.iter().flatten())
+    sync_index(repo, batches.iter().flatten(), &blob_ids)
 }
 
 /// Hard-resets branch, index and working tree to `pre_run`.

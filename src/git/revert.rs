@@ -11,7 +11,8 @@ use std::path::Path;
 
 use anyhow::{Context as _, Result};
 
-use super::commit::{sync_index, FileChange};
+use super::commit::FileChange;
+use super::index::{sync_index, BlobIds};
 use super::ledger::{read_ledger, Recorded};
 use super::message::revert_trailer;
 use super::recovery::restore_paths;
@@ -215,5 +216,5 @@ fn sync_worktree(repo: &DataRepo, paths: &[String], tree: &git2::Tree<'_>) -> Re
             None => FileChange::Delete(p.clone()),
         })
         .collect();
-    sync_index(repo, &changes).context("updating the git index")
+    sync_index(repo, &changes, &BlobIds::new()).context("updating the git index")
 }

@@ -23,7 +23,8 @@ use super::python_log::{self, PythonLog};
 use super::registry::{Migration, MigrationFn, Registry};
 use super::status::{self, MigrationStatus, Status};
 use crate::error::NesError;
-use crate::git::commit::{commit_batches, plan_batches, FileChange};
+use crate::git::commit::{commit_batch_range, consolidate_packs, plan_batches, FileChange};
+use crate::git::index::{sync_index, BlobIds};
 use crate::git::ledger::read_ledger;
 use crate::git::message::CommitMeta;
 use crate::git::push::{push, PushOutcome};
@@ -150,9 +151,27 @@ pub struct MigrationReport {
     /// IDs read, listed and written, for dependency analysis.
     #[serde(skip)]
     pub access: Access,
+    /// Where the time went, phase by phase (`migrate`, `verify`, `commit`...).
+    pub phases: Vec<Phase>,
+}
+
+/// The duration of one phase of a run.
+#[derive(Debug, Clone, Serialize)]
+pub struct Phase {
+    pub phase: &'static str,
+    pub seconds: f64,
 }
 
 impl MigrationReport {
+    /// Records that `phase` took the time since `start`, and restarts `start`.
+    fn phase(&mut self, phase: &'static str, start: &mut Instant) {
+        self.phases.push(Phase {
+            phase,
+            seconds: start.elapsed().as_secs_f64(),
+        });
+        *start = Instant::now();
+    }
+
     fn new(name: &str, status: Outcome) -> Self {
         Self {
             name: name.to_string(),
@@ -167,6 +186,7 @@ impl MigrationReport {
             commits: Vec::new(),
             files: Vec::new(),
             access: Access::default(),
+            phases: Vec::new(),
         }
     }
 }
@@ -388,8 +408,14 @@ impl<'a> Runner<'a> {
         let (outcome, publication, logs, elapsed) = self.execute(m, dir, backend, options);
         let mut report = self.report(m, &publication, logs, elapsed);
         report.run_id = Some(run_id.clone());
+        report.phases.push(Phase {
+            phase: "migrate",
+            seconds: elapsed.as_secs_f64(),
+        });
+        let mut clock = Instant::now();
         let journal = publication.journal();
         let outcome = outcome.and_then(|()| self.guard(repo, journal, options, &mut report));
+        report.phase("verify", &mut clock);
         if let Err(err) = outcome {
             recovery::restore_paths(repo, &journal.touched()).context("restoring the working tree")?;
             recovery::finish_run(repo)?;
@@ -435,13 +461,25 @@ impl<'a> Runner<'a> {
             checksum,
         };
         recovery::save_plan(repo, &meta, &batches)?;
+        report.phase("plan", &mut clock);
         let bar = progress_bar(options.progress, batches.len() as u64, "committing batches");
-        let commits = commit_batches(repo, &batches, &meta, signature, &mut |done, total| {
-            bar.set_position(done as u64);
-            if done == 1 && total > 1 {
-                fault::point("between-batches");
-            }
-        })
+        let total = batches.len();
+        let mut blob_ids = BlobIds::new();
+        let committed = commit_batch_range(
+            repo,
+            &batches,
+            1,
+            total,
+            &meta,
+            signature,
+            &mut blob_ids,
+            &mut |done, total| {
+                bar.set_position(done as u64);
+                if done == 1 && total > 1 {
+                    fault::point("between-batches");
+                }
+            },
+        )
         .map_err(|e| {
             e.context(NesError::failed(format!("committing {} failed part-way", m.name)).hint(format!(
                 "history may hold some of its batches; run `nes migrate status`, then `nes migrate repair {}`",
@@ -449,8 +487,21 @@ impl<'a> Runner<'a> {
             )))
         })?;
         bar.finish_and_clear();
+        report.phase("commit", &mut clock);
+        sync_index(repo, batches.iter().flatten(), &blob_ids).map_err(|e| {
+            e.context(
+                NesError::failed(format!(
+                    "{} is committed, but the git index was not updated",
+                    m.name
+                ))
+                .hint(format!("run `nes migrate repair {}`", m.name)),
+            )
+        })?;
+        report.phase("index", &mut clock);
+        consolidate_packs(repo);
+        report.phase("pack", &mut clock);
         recovery::finish_run(repo)?;
-        report.commits = commits.iter().map(|c| c.to_string()).collect();
+        report.commits = committed.iter().map(|c| c.to_string()).collect();
         Ok(report)
     }
 
