@@ -66,6 +66,12 @@ fn main() -> Result<()> {
     Ok(())
 }
 
+impl Drop for Bench {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(self.scratch.join("trash"));
+    }
+}
+
 /// One measured process: wall time and peak RSS.
 struct Sample {
     secs: f64,
@@ -74,6 +80,8 @@ struct Sample {
     inner: Vec<f64>,
     /// Commits the child reported making.
     commits: usize,
+    /// Names of the `inner` figures, when the child gave them (`PHASE` lines).
+    phases: Vec<String>,
 }
 
 struct Bench {
@@ -170,13 +178,17 @@ impl Bench {
         Ok(dest)
     }
 
+    /// Moves a finished run's copy out of the way; copies are deleted when the harness ends,
+    /// because deleting many files between samples makes the next sample's file creations
+    /// slower (ext4 scans the freed inodes) and would bias whichever scenario runs next.
     fn clean(&self, dir: &Path) -> Result<()> {
-        if dir.exists() {
-            std::fs::remove_dir_all(dir)?;
-        }
-        let migrations = self.scratch.join("child");
-        if migrations.exists() {
-            std::fs::remove_dir_all(&migrations)?;
+        let trash = self.scratch.join("trash");
+        std::fs::create_dir_all(&trash)?;
+        for old in [dir.to_path_buf(), self.scratch.join("child")] {
+            if old.exists() {
+                let n = std::fs::read_dir(&trash)?.count();
+                std::fs::rename(&old, trash.join(n.to_string()))?;
+            }
         }
         Ok(())
     }
@@ -215,11 +227,17 @@ impl Bench {
             .lines()
             .find_map(|l| l.strip_prefix("COMMITS "))
             .map_or(Ok(0), |s| s.trim().parse())?;
+        let phases = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| l.strip_prefix("PHASE "))
+            .map(str::to_string)
+            .collect();
         Ok(Sample {
             secs,
             rss_kb,
             inner,
             commits,
+            phases,
         })
     }
 
@@ -274,9 +292,9 @@ impl Bench {
                 n,
                 &samples,
                 &format!(
-                    "{} batch commits, clean status; migration code (file writes) {}",
+                    "{} batch commits, clean status; phases (median): {}",
                     samples[0].commits,
-                    fmt_secs(median_inner(&samples))
+                    median_phases(&samples)
                 ),
             );
         }
@@ -339,6 +357,7 @@ impl Bench {
                     rss_kb: s.rss_kb,
                     inner: vec![],
                     commits: 1,
+                    phases: vec![],
                 }));
                 self.clean(&repo)?;
             }
@@ -474,7 +493,10 @@ fn child(args: &[String]) -> Result<()> {
                 r.files
             );
             println!("COMMITS {}", r.commits);
-            println!("INNER {}", r.migrate_seconds);
+            for (phase, secs) in &r.phases {
+                println!("INNER {secs}");
+                println!("PHASE {phase}");
+            }
         }
         "update" => {
             let r = support::run_migration(
@@ -568,11 +590,20 @@ fn report(scenario: &str, base: &str, n: usize, samples: &[Sample], notes: &str)
         .and_then(|mut f| std::io::Write::write_all(&mut f, format!("{row}\n").as_bytes()));
 }
 
-/// Median of the first `INNER` figure of each sample (the migration-code phase).
-fn median_inner(samples: &[Sample]) -> f64 {
-    let mut v: Vec<f64> = samples.iter().filter_map(|s| s.inner.first().copied()).collect();
-    v.sort_by(f64::total_cmp);
-    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+/// `phase time, ...`: the median of each `INNER` figure across samples, named by the
+/// child's `PHASE` lines.
+fn median_phases(samples: &[Sample]) -> String {
+    let names = &samples[0].phases;
+    names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let mut v: Vec<f64> = samples.iter().filter_map(|s| s.inner.get(i).copied()).collect();
+            v.sort_by(f64::total_cmp);
+            format!("{name} {}", fmt_secs(v[v.len() / 2]))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn fmt_secs(s: f64) -> String {

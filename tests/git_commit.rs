@@ -166,8 +166,8 @@ fn deletes_remove_paths_and_empty_directories() {
         .get_path(Path::new("v2/version/entity/person/p-00000/1.json"))
         .is_ok());
     assert_eq!(
-        repo.head_blob("v2/entity/person/p-00000.json").unwrap().unwrap(),
-        b"{\"changed\": true}\n"
+        git(dir, &["show", "HEAD:v2/entity/person/p-00000.json"]),
+        "{\"changed\": true}\n"
     );
     assert_clean_and_sound(dir);
 }

@@ -19,7 +19,7 @@ fn init_makes_main_with_first_commit_and_settings() {
     let dir = tmp.path().join("db");
     let repo = DataRepo::init(&dir, Some("https://example.org/nes-db.git")).unwrap();
     assert_eq!(repo.branch().unwrap(), "main");
-    assert!(repo.head_blob("README.md").unwrap().is_some());
+    assert!(repo.head_lookup().unwrap().entry("README.md").unwrap().is_some());
     assert_eq!(git(&dir, &["config", "core.preloadIndex"]).trim(), "true");
     assert_eq!(git(&dir, &["config", "core.untrackedCache"]).trim(), "true");
     assert_eq!(git(&dir, &["config", "gc.auto"]).trim(), "0");

@@ -4,14 +4,13 @@
 //!
 //! Synthetic repositories hold entity files and their version files shaped like the real
 //! NES bundle (FORMAT.md §8): wards (~1.7 KB), persons (~5 KB) and political parties
-//! (~3 KB), each type one flat directory. They are written as a `git fast-import` stream
-//! (a pack is written directly, no working-tree add), then checked out once.
+//! (~3 KB), each type one flat directory. Their objects are written straight into packs
+//! with git2 (no working-tree add), then checked out once.
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
-use std::io::{BufWriter, Write as _};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -232,66 +231,142 @@ pub fn meta(migration: &str, run: &str) -> CommitMeta {
 /// Writes a synthetic data repository of about `files` files and `commits` commits into
 /// `dest` (which must not exist): one commit holding every file, then `commits - 1` empty
 /// batch commits of generated migrations (10 batches each) so the ledger is long.
+///
+/// Objects are written with git2 straight into packs ([`PackedObjects`]) and trees are built
+/// bottom-up from in-memory listings: `git fast-import` keeps tree entries in lists it
+/// searches linearly, quadratic in a flat directory of 400k entries. The working tree is
+/// then checked out once by git, with parallel workers.
 pub fn generate(dest: &Path, files: usize, commits: usize) -> Result<()> {
     let (templates, authors) = templates()?;
     std::fs::create_dir_all(dest)?;
     git(dest, &["init", "--quiet", "--initial-branch=main"])?;
     configure(dest)?;
-    let mut child = Command::new("git")
-        .current_dir(dest)
-        .args(["fast-import", "--quiet", "--done"])
-        .stdin(Stdio::piped())
-        .spawn()
-        .context("running git fast-import")?;
-    {
-        let mut out = BufWriter::with_capacity(1 << 20, child.stdin.take().unwrap());
-        let data = |out: &mut BufWriter<_>, bytes: &[u8]| -> std::io::Result<()> {
-            writeln!(out, "data {}", bytes.len())?;
-            out.write_all(bytes)?;
-            out.write_all(b"\n")
-        };
-        let mut time = EPOCH;
-        let mut commit = |out: &mut BufWriter<_>, message: &str| -> std::io::Result<()> {
-            time += 1;
-            writeln!(out, "commit refs/heads/main")?;
-            writeln!(out, "committer Bench Author <bench@example.org> {time} +0000")?;
-            data(out, message.as_bytes())
-        };
-        let seed = meta("000-bench-seed", "seed");
-        commit(&mut out, &batch_message(&seed, 1, 1))?;
-        for (path, bytes) in &authors {
-            writeln!(out, "M 100644 inline {path}")?;
-            data(&mut out, bytes)?;
+    let repo = git2::Repository::open(dest)?;
+    let odb = repo.odb()?;
+    let mut objects = PackedObjects::new(&repo, odb.add_new_mempack_backend(1000)?);
+    // Directory -> its entries (name, id, mode); every ancestor of a file has a key.
+    let mut dirs: BTreeMap<String, Vec<(String, git2::Oid, i32)>> = BTreeMap::new();
+    let mut add_file = |objects: &mut PackedObjects<'_>, path: &str, bytes: &[u8]| -> Result<()> {
+        let id = objects.add(repo.blob(bytes)?)?;
+        let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
+        dirs.entry(dir.to_string())
+            .or_default()
+            .push((name.to_string(), id, 0o100644));
+        let mut ancestor = dir;
+        while let Some((parent, _)) = ancestor.rsplit_once('/') {
+            dirs.entry(parent.to_string()).or_default();
+            ancestor = parent;
         }
-        for (kind, count) in composition(files) {
-            let template = &templates.iter().find(|(k, _)| *k == kind).unwrap().1;
-            for i in 0..count {
-                let number = format!("{i:07}");
-                for (path, text) in &template.files {
-                    writeln!(out, "M 100644 inline {}", path.replace(TOKEN, &number))?;
-                    data(&mut out, text.replace(TOKEN, &number).as_bytes())?;
-                }
+        dirs.entry(String::new()).or_default();
+        Ok(())
+    };
+    for (path, bytes) in &authors {
+        add_file(&mut objects, path, bytes)?;
+    }
+    for (kind, count) in composition(files) {
+        let template = &templates.iter().find(|(k, _)| *k == kind).unwrap().1;
+        for i in 0..count {
+            let number = format!("{i:07}");
+            for (path, text) in &template.files {
+                add_file(
+                    &mut objects,
+                    &path.replace(TOKEN, &number),
+                    text.replace(TOKEN, &number).as_bytes(),
+                )?;
             }
         }
-        // Migrations of 10 batches each; the last one gets what is left, so none is partial.
-        let history = commits.saturating_sub(1);
-        for k in 0..history {
-            let (migration, batch) = (k / 10 + 1, k % 10 + 1);
-            let total = (history - (migration - 1) * 10).min(10);
-            let m = meta(
-                // Prefixes stay below the benchmark's own migrations (900+), which would
-                // otherwise be out of order and not run.
-                &format!("{:03}-bench-history-{migration}", (migration - 1) % 899 + 1),
-                &format!("run-{migration}"),
-            );
-            commit(&mut out, &batch_message(&m, batch, total))?;
-        }
-        writeln!(out, "done")?;
-        out.flush()?;
     }
-    ensure!(child.wait()?.success(), "git fast-import failed");
-    git(dest, &["-c", "checkout.workers=2", "checkout", "--quiet", "main"])?;
+    // Deepest directories first, so each tree's subtrees exist when it is written.
+    let mut order: Vec<String> = dirs.keys().cloned().collect();
+    order.sort_by_key(|d| std::cmp::Reverse(if d.is_empty() { 0 } else { d.matches('/').count() + 1 }));
+    let mut root = None;
+    for dir in order {
+        let entries = dirs.remove(&dir).unwrap_or_default();
+        let mut builder = repo.treebuilder(None)?;
+        for (name, id, mode) in &entries {
+            builder.insert(name, *id, *mode)?;
+        }
+        let id = objects.add(builder.write()?)?;
+        match dir.rsplit_once('/') {
+            Some((parent, name)) => dirs.get_mut(parent).unwrap().push((name.to_string(), id, 0o040000)),
+            None if dir.is_empty() => root = Some(id),
+            None => dirs.get_mut("").unwrap().push((dir.clone(), id, 0o040000)),
+        }
+    }
+    let root = repo.find_tree(root.context("no root tree")?)?;
+    let mut time = EPOCH;
+    let mut parent: Option<git2::Oid> = None;
+    let mut commit = |objects: &mut PackedObjects<'_>, message: &str| -> Result<()> {
+        time += 1;
+        let sig = git2::Signature::new("Bench Author", "bench@example.org", &git2::Time::new(time, 0))?;
+        let parents: Vec<git2::Commit<'_>> = parent.map(|p| repo.find_commit(p)).transpose()?.into_iter().collect();
+        let parents: Vec<&git2::Commit<'_>> = parents.iter().collect();
+        parent = Some(objects.add(repo.commit(None, &sig, &sig, message, &root, &parents)?)?);
+        Ok(())
+    };
+    commit(&mut objects, &batch_message(&meta("000-bench-seed", "seed"), 1, 1))?;
+    // Migrations of 10 batches each; the last one gets what is left, so none is partial.
+    let history = commits.saturating_sub(1);
+    for k in 0..history {
+        let (migration, batch) = (k / 10 + 1, k % 10 + 1);
+        let total = (history - (migration - 1) * 10).min(10);
+        let m = meta(
+            // Prefixes stay below the benchmark's own migrations (900+), which would
+            // otherwise be out of order and not run.
+            &format!("{:03}-bench-history-{migration}", (migration - 1) % 899 + 1),
+            &format!("run-{migration}"),
+        );
+        commit(&mut objects, &batch_message(&m, batch, total))?;
+    }
+    objects.flush()?;
+    let head = parent.context("no commit")?;
+    drop(objects);
+    repo.reference("refs/heads/main", head, true, "generated")?;
+    git(dest, &["-c", "checkout.workers=2", "reset", "--hard", "--quiet"])?;
     Ok(())
+}
+
+/// Objects written to an in-memory backend and packed every [`PackedObjects::CHUNK`]
+/// objects, so generating 1M files never writes a loose object.
+struct PackedObjects<'r> {
+    repo: &'r git2::Repository,
+    mempack: git2::Mempack<'r>,
+    pending: Vec<git2::Oid>,
+}
+
+impl<'r> PackedObjects<'r> {
+    const CHUNK: usize = 50_000;
+
+    fn new(repo: &'r git2::Repository, mempack: git2::Mempack<'r>) -> Self {
+        Self {
+            repo,
+            mempack,
+            pending: Vec::new(),
+        }
+    }
+
+    /// Records a newly written object for the next pack.
+    fn add(&mut self, id: git2::Oid) -> Result<git2::Oid> {
+        self.pending.push(id);
+        if self.pending.len() >= Self::CHUNK {
+            self.flush()?;
+        }
+        Ok(id)
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let mut builder = self.repo.packbuilder()?;
+        builder.set_threads(0);
+        for id in self.pending.drain(..) {
+            builder.insert_object(id, None)?;
+        }
+        builder.write(&self.repo.path().join("objects/pack"), 0)?;
+        self.mempack.reset()?;
+        Ok(())
+    }
 }
 
 /// Repository settings every synthetic repository and copy uses: an identity, and
@@ -431,8 +506,8 @@ fn migration(name: &'static str, migrate: nes::migration::registry::MigrationFn)
 pub struct RunResult {
     pub files: usize,
     pub commits: usize,
-    /// Seconds spent in the migration code itself (writing files), before committing.
-    pub migrate_seconds: f64,
+    /// Seconds of each phase of the run (`migrate` = the migration code writing files), in order.
+    pub phases: Vec<(&'static str, f64)>,
 }
 
 /// Which generated migration to run.
@@ -480,7 +555,7 @@ pub fn run_migration(repo: &Path, scratch: &Path, job: Job) -> Result<RunResult>
     Ok(RunResult {
         files: m.files.len(),
         commits: m.commits.len(),
-        migrate_seconds: m.duration_seconds,
+        phases: m.phases.iter().map(|p| (p.phase, p.seconds)).collect(),
     })
 }
 

@@ -15,6 +15,7 @@ use std::process::{Command, Stdio};
 use anyhow::{Context as _, Result};
 
 use super::index::{sync_index, BlobIds};
+use super::lookup::TreeLookup;
 use super::message::{batch_message, CommitMeta};
 use super::packed::with_packed_writes;
 use super::repo::DataRepo;
@@ -272,6 +273,7 @@ fn updated_tree(
     objects: &mut NewObjects,
 ) -> Result<git2::Oid> {
     let mut update = git2::build::TreeUpdateBuilder::new();
+    let mut base_lookup = TreeLookup::new(git, Some(base.clone()));
     for change in last_change_per_path(changes).into_values() {
         match change {
             FileChange::Write(path) => {
@@ -282,7 +284,7 @@ fn updated_tree(
             }
             // libgit2 fails on removing an absent entry; deleting what HEAD lacks is a no-op.
             FileChange::Delete(path) => {
-                if base.get_path(Path::new(path)).is_ok() {
+                if base_lookup.entry(path)?.is_some() {
                     update.remove(path.as_str());
                 }
                 blob_ids.remove(path);

@@ -5,6 +5,7 @@ pub mod commit;
 pub mod index;
 pub mod ledger;
 pub mod lock;
+pub mod lookup;
 pub mod message;
 mod packed;
 pub mod push;

@@ -176,25 +176,29 @@ pub fn finish_run(repo: &DataRepo) -> Result<()> {
 /// does not have). Used when a migration fails before committing.
 pub fn restore_paths(repo: &DataRepo, paths: &[String]) -> Result<()> {
     let git = repo.git();
-    let tree = match repo.head_commit()? {
-        Some(commit) => Some(commit.tree()?),
-        None => None,
-    };
+    let mut head = repo.head_lookup()?;
     for path in paths {
         let full = repo.root().join(path);
-        let entry = tree.as_ref().and_then(|t| t.get_path(Path::new(path)).ok());
-        match entry.map(|e| (e.filemode(), e.to_object(git))) {
-            Some((mode, Ok(object))) if object.as_blob().is_some() => {
-                let blob = object.as_blob().expect("checked above");
-                restore_file(&full, blob.content(), mode)?;
-            }
-            _ => {
+        let blob = match head.entry(path)? {
+            Some((id, mode)) if is_file_mode(mode) => Some((git.find_blob(id)?, mode)),
+            _ => None,
+        };
+        match blob {
+            Some((blob, mode)) => restore_file(&full, blob.content(), mode)?,
+            None => {
                 remove_file(&full)?;
                 remove_empty_parents(repo.root(), &full);
             }
         }
     }
     Ok(())
+}
+
+/// Whether a tree entry's mode is a file's (regular, executable or symlink).
+fn is_file_mode(mode: i32) -> bool {
+    [git2::FileMode::Blob, git2::FileMode::BlobExecutable, git2::FileMode::Link]
+        .into_iter()
+        .any(|m| i32::from(m) == mode)
 }
 
 fn restore_file(full: &Path, content: &[u8], mode: i32) -> Result<()> {

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
 
+use super::lookup::TreeLookup;
 use crate::error::NesError;
 
 /// How many dirty paths [`DataRepo::ensure_clean`] names before summarising the rest.
@@ -204,20 +205,13 @@ impl DataRepo {
         self.repo.find_reference(super::recovery::PRE_RUN_REF).is_ok()
     }
 
-    /// Content of a repository-relative path at HEAD, `None` when absent.
-    pub fn head_blob(&self, path: &str) -> Result<Option<Vec<u8>>> {
-        let Some(commit) = self.head_commit()? else {
-            return Ok(None);
+    /// Path lookups in HEAD's tree (an empty tree on an unborn branch).
+    pub fn head_lookup(&self) -> Result<TreeLookup<'_>> {
+        let tree = match self.head_commit()? {
+            Some(commit) => Some(commit.tree()?),
+            None => None,
         };
-        let entry = match commit.tree()?.get_path(Path::new(path)) {
-            Ok(entry) => entry,
-            Err(e) if e.code() == git2::ErrorCode::NotFound => return Ok(None),
-            Err(e) => return Err(e.into()),
-        };
-        match entry.to_object(&self.repo)?.into_blob() {
-            Ok(blob) => Ok(Some(blob.content().to_vec())),
-            Err(_) => Ok(None),
-        }
+        Ok(TreeLookup::new(&self.repo, tree))
     }
 
     /// Commit identity: `override_` ("Name <email>"), else git config, else the documented

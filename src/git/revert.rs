@@ -7,12 +7,12 @@
 //! repository's. A path changed again by a later commit is a conflict: the revert refuses
 //! and names it rather than silently discarding the later change.
 
-use std::path::Path;
 
 use anyhow::{Context as _, Result};
 
 use super::commit::FileChange;
 use super::index::{sync_index, BlobIds};
+use super::lookup::TreeLookup;
 use super::ledger::{read_ledger, Recorded};
 use super::message::revert_trailer;
 use super::recovery::restore_paths;
@@ -22,8 +22,6 @@ use crate::error::NesError;
 /// How many conflicting paths the refusal names before summarising the rest.
 const CONFLICTS_SHOWN: usize = 20;
 
-/// A tree entry: blob id and file mode.
-type Entry = (git2::Oid, i32);
 
 /// What a revert did.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -65,11 +63,12 @@ pub fn revert_migration(
     let head = repo.head_commit()?.context("the data repository has no commit")?;
     let head_tree = head.tree()?;
     let paths = changed_paths(git, &before, &after)?;
-    refuse_conflicts(migration, &conflicts(&paths, &after, &head_tree))?;
+    refuse_conflicts(migration, &conflicts(git, &paths, &after, &head_tree)?)?;
 
     let mut update = git2::build::TreeUpdateBuilder::new();
+    let mut before = TreeLookup::new(git, Some(before));
     for path in &paths {
-        match entry(&before, path) {
+        match before.entry(path)? {
             Some((oid, mode)) => update.upsert(path.as_str(), oid, file_mode(mode)),
             None => update.remove(path.as_str()),
         };
@@ -162,20 +161,22 @@ fn changed_paths(
     Ok(paths)
 }
 
-/// The entry at `path` in `tree`, `None` when absent.
-fn entry(tree: &git2::Tree<'_>, path: &str) -> Option<Entry> {
-    tree.get_path(Path::new(path))
-        .ok()
-        .map(|e| (e.id(), e.filemode()))
-}
-
 /// Paths that HEAD no longer has as the migration left them: a later commit changed them.
-fn conflicts(paths: &[String], after: &git2::Tree<'_>, head: &git2::Tree<'_>) -> Vec<String> {
-    paths
-        .iter()
-        .filter(|p| entry(after, p) != entry(head, p))
-        .cloned()
-        .collect()
+fn conflicts(
+    git: &git2::Repository,
+    paths: &[String],
+    after: &git2::Tree<'_>,
+    head: &git2::Tree<'_>,
+) -> Result<Vec<String>> {
+    let mut after = TreeLookup::new(git, Some(after.clone()));
+    let mut head = TreeLookup::new(git, Some(head.clone()));
+    let mut changed = Vec::new();
+    for path in paths {
+        if after.entry(path)? != head.entry(path)? {
+            changed.push(path.clone());
+        }
+    }
+    Ok(changed)
 }
 
 fn refuse_conflicts(migration: &str, conflicts: &[String]) -> Result<()> {
@@ -209,12 +210,13 @@ fn file_mode(mode: i32) -> git2::FileMode {
 /// Brings the working tree and index of `paths` in line with the new HEAD `tree`.
 fn sync_worktree(repo: &DataRepo, paths: &[String], tree: &git2::Tree<'_>) -> Result<()> {
     restore_paths(repo, paths).context("updating the working tree")?;
-    let changes: Vec<FileChange> = paths
-        .iter()
-        .map(|p| match entry(tree, p) {
-            Some(_) => FileChange::Write(p.clone()),
-            None => FileChange::Delete(p.clone()),
-        })
-        .collect();
+    let mut lookup = TreeLookup::new(repo.git(), Some(tree.clone()));
+    let mut changes = Vec::with_capacity(paths.len());
+    for path in paths {
+        changes.push(match lookup.entry(path)? {
+            Some(_) => FileChange::Write(path.clone()),
+            None => FileChange::Delete(path.clone()),
+        });
+    }
     sync_index(repo, &changes, &BlobIds::new()).context("updating the git index")
 }

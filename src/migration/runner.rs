@@ -423,7 +423,12 @@ impl<'a> Runner<'a> {
             report.error = err.chain().map(|e| e.to_string()).collect();
             return Ok(report);
         }
-        report.files = changed_files(&publication, |p| repo.head_blob(p).ok().flatten());
+        let mut head = repo.head_lookup()?;
+        report.files = changed_files(&publication, |p, bytes| {
+            let id = git2::Oid::hash_object(git2::ObjectType::Blob, bytes).ok();
+            id.is_none() || head.entry(p).ok().flatten().map(|(id, _)| id) != id
+        });
+        drop(head);
         fault::point("before-commit");
         let mut units = journal.units(|p| repo.root().join(p).exists());
         // The run's own records form one unit, so they land together in the last batch.
@@ -554,7 +559,9 @@ impl<'a> Runner<'a> {
         let mut report = self.report(m, &publication, logs, elapsed);
         match outcome {
             Ok(()) => {
-                report.files = changed_files(&publication, |p| std::fs::read(repo.root().join(p)).ok());
+                report.files = changed_files(&publication, |p, bytes| {
+                    std::fs::read(repo.root().join(p)).ok().as_deref() != Some(bytes)
+                });
             }
             Err(err) => {
                 report.status = Outcome::Failed;
@@ -721,14 +728,18 @@ pub fn default_author(m: &Migration) -> AuthorRef {
     }
 }
 
-/// The files a run changed, compared with their content before the run.
-fn changed_files(publication: &Publication, original: impl Fn(&str) -> Option<Vec<u8>>) -> Vec<FileReport> {
+/// The files a run changed; `differs(path, bytes)` tells whether a rewritten pre-existing
+/// file's new `bytes` differ from its content before the run.
+fn changed_files(publication: &Publication, mut differs: impl FnMut(&str, &[u8]) -> bool) -> Vec<FileReport> {
     let backend = publication.backend();
     publication
         .journal()
         .changes(
             |p| backend.exists(p).unwrap_or(false),
-            |p| backend.read(p).ok().flatten() != original(p),
+            |p| match backend.read(p) {
+                Ok(Some(bytes)) => differs(p, &bytes),
+                _ => true,
+            },
         )
         .into_iter()
         .map(|(path, change)| FileReport { path, change })
