@@ -347,27 +347,37 @@ impl Bench {
         for size in sizes {
             let base = self.base(size)?;
             let runs = self.runs_for(if size == "1m" { 1_000_000 } else { 0 }, 5);
-            let mut samples = Vec::new();
+            let (mut commit, mut index) = (Vec::new(), Vec::new());
             for _ in 0..runs {
                 let repo = self.fresh(&base, &[])?;
                 let s = self.measure(&self.child_argv(&["batch", &path(&repo)]), &[])?;
-                ensure!(s.inner.len() == BATCHES, "batch child printed {:?}", s.inner);
-                samples.extend(s.inner.iter().map(|&secs| Sample {
-                    secs,
-                    rss_kb: s.rss_kb,
-                    inner: vec![],
-                    commits: 1,
-                    phases: vec![],
-                }));
+                ensure!(s.inner.len() == 2 * BATCHES, "batch child printed {:?}", s.inner);
+                for (i, &secs) in s.inner.iter().enumerate() {
+                    let sample = Sample {
+                        secs,
+                        rss_kb: s.rss_kb,
+                        inner: vec![],
+                        commits: 1,
+                        phases: vec![],
+                    };
+                    if i % 2 == 0 { &mut commit } else { &mut index }.push(sample);
+                }
                 self.clean(&repo)?;
             }
             let files = SIZES.iter().find(|(n, _)| *n == size).unwrap().1;
             report(
-                "3 one batch",
+                "3 one batch commit",
                 size,
                 files,
-                &samples,
-                "1000 new files: blobs, tree update, commit, pack, branch, index sync",
+                &commit,
+                "1000 new files: blobs, tree update, commit, pack, branch",
+            );
+            report(
+                "3 index sync (once per run)",
+                size,
+                files,
+                &index,
+                "the same 1000 paths into the index",
             );
         }
         Ok(())
@@ -440,7 +450,7 @@ impl Bench {
         Ok(())
     }
 
-    /// Scenario 6: a bulk update of every political party (`list_entities` + `update_entity`).
+    /// Scenario 6: a bulk update of every political party (`update_each`, streaming).
     fn bulk(&self) -> Result<()> {
         let sizes: Vec<&str> = if self.big {
             vec!["100k", "1m"]
@@ -472,7 +482,10 @@ impl Bench {
                 size,
                 2 * parties,
                 &samples,
-                &format!("every party: {parties} entities + versions"),
+                &format!(
+                    "every party: {parties} entities + versions; phases (median): {}",
+                    median_phases(&samples)
+                ),
             );
         }
         Ok(())
@@ -493,10 +506,7 @@ fn child(args: &[String]) -> Result<()> {
                 r.files
             );
             println!("COMMITS {}", r.commits);
-            for (phase, secs) in &r.phases {
-                println!("INNER {secs}");
-                println!("PHASE {phase}");
-            }
+            print_phases(&r);
         }
         "update" => {
             let r = support::run_migration(
@@ -505,6 +515,7 @@ fn child(args: &[String]) -> Result<()> {
                 Job::UpdateAll(Kind::Party),
             )?;
             println!("COMMITS {}", r.commits);
+            print_phases(&r);
         }
         "write" => {
             let paths = support::write_persons(Path::new(arg(1)?), arg(2)?.parse()?)?;
@@ -520,11 +531,12 @@ fn child(args: &[String]) -> Result<()> {
 /// 1000-file batches the `batch` child commits, one measured run each.
 const BATCHES: usize = 4;
 
-/// Writes `BATCHES` x 1000 files and commits each as a one-batch run with `commit_batches`
-/// (what every batch costs, plus the index sync a run pays once), printing each run's seconds
-/// as `INNER`.
+/// Writes `BATCHES` x 1000 files and commits each as a one-batch run: the batch commit
+/// (blobs, tree update, commit, pack, branch) and then the index sync a run pays once,
+/// printing the seconds of each as `INNER` (commit, index, commit, index, ...).
 fn batch_child(repo: &Path) -> Result<()> {
-    use nes::git::commit::{commit_batches, FileChange};
+    use nes::git::commit::{commit_batch_range, FileChange};
+    use nes::git::index::{sync_index, BlobIds};
     let paths = support::write_persons(repo, BATCHES * 500)?;
     let data = nes::git::repo::DataRepo::open(repo)?;
     let sig = git2::Signature::now("Bench Author", "bench@example.org")?;
@@ -532,8 +544,13 @@ fn batch_child(repo: &Path) -> Result<()> {
     let mut changes: Vec<FileChange> = paths.into_iter().map(FileChange::Write).collect();
     changes.sort_by(|a, b| a.path().cmp(b.path()));
     for batch in changes.chunks(1000) {
+        let batch = [batch.to_vec()];
+        let mut blob_ids = BlobIds::new();
         let start = Instant::now();
-        commit_batches(&data, &[batch.to_vec()], &meta, &sig, &mut |_, _| {})?;
+        commit_batch_range(&data, &batch, 1, 1, &meta, &sig, &mut blob_ids, &mut |_, _| {})?;
+        println!("INNER {}", start.elapsed().as_secs_f64());
+        let start = Instant::now();
+        sync_index(&data, batch.iter().flatten(), &blob_ids)?;
         println!("INNER {}", start.elapsed().as_secs_f64());
     }
     Ok(())
@@ -588,6 +605,14 @@ fn report(scenario: &str, base: &str, n: usize, samples: &[Sample], notes: &str)
         .append(true)
         .open(log)
         .and_then(|mut f| std::io::Write::write_all(&mut f, format!("{row}\n").as_bytes()));
+}
+
+/// Prints each phase of a run as `INNER <seconds>` and `PHASE <name>`.
+fn print_phases(r: &support::RunResult) {
+    for (phase, secs) in &r.phases {
+        println!("INNER {secs}");
+        println!("PHASE {phase}");
+    }
 }
 
 /// `phase time, ...`: the median of each `INNER` figure across samples, named by the

@@ -94,7 +94,12 @@ fn interrupted_run_is_found_and_completed() {
         subjects,
         "Migration: 001-a (Batch 1/3)\nMigration: 001-a (Batch 2/3)\nMigration: 001-a (Batch 3/3)\n"
     );
-    assert!(repo.head_lookup().unwrap().entry("v2/old.json").unwrap().is_none());
+    assert!(repo
+        .head_lookup()
+        .unwrap()
+        .entry("v2/old.json")
+        .unwrap()
+        .is_none());
     assert!(interrupted(&repo).unwrap().is_none());
     assert!(repo.git().find_reference(PRE_RUN_REF).is_err());
     assert_clean_and_sound(dir);

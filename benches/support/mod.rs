@@ -278,7 +278,13 @@ pub fn generate(dest: &Path, files: usize, commits: usize) -> Result<()> {
     }
     // Deepest directories first, so each tree's subtrees exist when it is written.
     let mut order: Vec<String> = dirs.keys().cloned().collect();
-    order.sort_by_key(|d| std::cmp::Reverse(if d.is_empty() { 0 } else { d.matches('/').count() + 1 }));
+    order.sort_by_key(|d| {
+        std::cmp::Reverse(if d.is_empty() {
+            0
+        } else {
+            d.matches('/').count() + 1
+        })
+    });
     let mut root = None;
     for dir in order {
         let entries = dirs.remove(&dir).unwrap_or_default();
@@ -288,7 +294,10 @@ pub fn generate(dest: &Path, files: usize, commits: usize) -> Result<()> {
         }
         let id = objects.add(builder.write()?)?;
         match dir.rsplit_once('/') {
-            Some((parent, name)) => dirs.get_mut(parent).unwrap().push((name.to_string(), id, 0o040000)),
+            Some((parent, name)) => dirs
+                .get_mut(parent)
+                .unwrap()
+                .push((name.to_string(), id, 0o040000)),
             None if dir.is_empty() => root = Some(id),
             None => dirs.get_mut("").unwrap().push((dir.clone(), id, 0o040000)),
         }
@@ -299,12 +308,19 @@ pub fn generate(dest: &Path, files: usize, commits: usize) -> Result<()> {
     let mut commit = |objects: &mut PackedObjects<'_>, message: &str| -> Result<()> {
         time += 1;
         let sig = git2::Signature::new("Bench Author", "bench@example.org", &git2::Time::new(time, 0))?;
-        let parents: Vec<git2::Commit<'_>> = parent.map(|p| repo.find_commit(p)).transpose()?.into_iter().collect();
+        let parents: Vec<git2::Commit<'_>> = parent
+            .map(|p| repo.find_commit(p))
+            .transpose()?
+            .into_iter()
+            .collect();
         let parents: Vec<&git2::Commit<'_>> = parents.iter().collect();
         parent = Some(objects.add(repo.commit(None, &sig, &sig, message, &root, &parents)?)?);
         Ok(())
     };
-    commit(&mut objects, &batch_message(&meta("000-bench-seed", "seed"), 1, 1))?;
+    commit(
+        &mut objects,
+        &batch_message(&meta("000-bench-seed", "seed"), 1, 1),
+    )?;
     // Migrations of 10 batches each; the last one gets what is left, so none is partial.
     let history = commits.saturating_sub(1);
     for k in 0..history {
@@ -477,13 +493,13 @@ fn update_all(ctx: &mut Context) -> nes::prelude::Result<()> {
     ctx.use_author("author:bench-author")?;
     let kind = *UPDATE_KIND.get().expect("update kind set");
     let (entity_type, sub_type) = kind.listing();
-    let entities = ctx.list_entities(entity_type, sub_type, &[])?;
-    for entity in entities {
-        let mut fields = entity.doc;
+    // `update_each` streams: one entity in memory at a time, however many there are.
+    ctx.update_each(entity_type, sub_type, "Benchmark bulk update", |entity| {
+        let mut fields = entity.doc.clone();
         fields["short_description"] =
             json!({"en": {"provenance": "human", "value": "Bulk-updated by the benchmark"}, "ne": null});
-        ctx.update_entity(&entity.id.to_string(), fields, "Benchmark bulk update")?;
-    }
+        Ok(Some(fields))
+    })?;
     Ok(())
 }
 

@@ -69,15 +69,30 @@ mod tests {
         for path in ["a.json", "v2/entity/person/p.json", "v2/entity/person-x.json"] {
             update.upsert(path, blob, git2::FileMode::Blob);
         }
-        let empty = git.find_tree(git.treebuilder(None).unwrap().write().unwrap()).unwrap();
-        let root = git.find_tree(update.create_updated(&git, &empty).unwrap()).unwrap();
+        let empty = git
+            .find_tree(git.treebuilder(None).unwrap().write().unwrap())
+            .unwrap();
+        let root = git
+            .find_tree(update.create_updated(&git, &empty).unwrap())
+            .unwrap();
         let mut lookup = TreeLookup::new(&git, Some(root.clone()));
         for path in ["a.json", "v2/entity/person/p.json", "v2/entity/person-x.json"] {
             assert_eq!(lookup.entry(path).unwrap(), Some((blob, 0o100644)), "{path}");
         }
-        let person = root.get_path(std::path::Path::new("v2/entity/person")).unwrap().id();
-        assert_eq!(lookup.entry("v2/entity/person").unwrap(), Some((person, 0o040000)));
-        for path in ["b.json", "v2/entity/org/o.json", "a.json/x", "v2/entity/person/q.json"] {
+        let person = root
+            .get_path(std::path::Path::new("v2/entity/person"))
+            .unwrap()
+            .id();
+        assert_eq!(
+            lookup.entry("v2/entity/person").unwrap(),
+            Some((person, 0o040000))
+        );
+        for path in [
+            "b.json",
+            "v2/entity/org/o.json",
+            "a.json/x",
+            "v2/entity/person/q.json",
+        ] {
             assert_eq!(lookup.entry(path).unwrap(), None, "{path}");
         }
         assert_eq!(TreeLookup::new(&git, None).entry("a.json").unwrap(), None);

@@ -196,9 +196,13 @@ pub fn restore_paths(repo: &DataRepo, paths: &[String]) -> Result<()> {
 
 /// Whether a tree entry's mode is a file's (regular, executable or symlink).
 fn is_file_mode(mode: i32) -> bool {
-    [git2::FileMode::Blob, git2::FileMode::BlobExecutable, git2::FileMode::Link]
-        .into_iter()
-        .any(|m| i32::from(m) == mode)
+    [
+        git2::FileMode::Blob,
+        git2::FileMode::BlobExecutable,
+        git2::FileMode::Link,
+    ]
+    .into_iter()
+    .any(|m| i32::from(m) == mode)
 }
 
 fn restore_file(full: &Path, content: &[u8], mode: i32) -> Result<()> {

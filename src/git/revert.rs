@@ -7,13 +7,12 @@
 //! repository's. A path changed again by a later commit is a conflict: the revert refuses
 //! and names it rather than silently discarding the later change.
 
-
 use anyhow::{Context as _, Result};
 
 use super::commit::FileChange;
 use super::index::{sync_index, BlobIds};
-use super::lookup::TreeLookup;
 use super::ledger::{read_ledger, Recorded};
+use super::lookup::TreeLookup;
 use super::message::revert_trailer;
 use super::recovery::restore_paths;
 use super::repo::DataRepo;
@@ -21,7 +20,6 @@ use crate::error::NesError;
 
 /// How many conflicting paths the refusal names before summarising the rest.
 const CONFLICTS_SHOWN: usize = 20;
-
 
 /// What a revert did.
 #[derive(Debug, Clone, serde::Serialize)]

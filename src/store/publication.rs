@@ -98,7 +98,9 @@ pub struct Access {
 }
 
 const SAMPLES: usize = 5;
-const CACHE_LIMIT: usize = 4096;
+/// Documents kept parsed for repeated lookups. A parsed document takes 3-5x its file size
+/// (persons: ~15 KB), so 4096 was ~70 MB, the largest single item of a big run's memory.
+const CACHE_LIMIT: usize = 1024;
 /// Keys the API manages itself; migration code cannot set them.
 const MANAGED_KEYS: &[&str] = &["version_summary", "created_at"];
 /// Keys that exist only in snapshots; the original reader rejects them in object files.
