@@ -211,7 +211,15 @@ fn completions_are_generated() {
 #[test]
 fn db_verify_reports_a_clean_repository_and_a_broken_file() {
     let dir = TempDir::new().unwrap();
-    assert!(nes(dir.path(), &["migrate", "run", "--all"]).status.success());
+    // `-v` adds the phase timings and the changed files to the human summary.
+    let run = nes(dir.path(), &["-v", "migrate", "run", "--all"]);
+    assert!(run.status.success());
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(stdout.contains("phases: migrate "), "{stdout}");
+    assert!(
+        stdout.contains("added   v2/entity/location/province/bagmati.json"),
+        "{stdout}"
+    );
     let report = json(&nes(dir.path(), &["db", "verify", "--json"]));
     assert_eq!(report["violations"].as_array().unwrap().len(), 0, "{report}");
     assert!(report["files_checked"].as_u64().unwrap() >= 13);
