@@ -12,19 +12,32 @@ use tempfile::TempDir;
 
 const EXAMPLE: &str = "000-example-migration";
 
-fn nes(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_nes"))
-        .current_dir(dir)
+/// `nes` in `dir`, on the data repository `dir/db` and the repository's migrations.
+fn nes_command(dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_nes"));
+    cmd.current_dir(dir)
         .env(
             "NES_MIGRATIONS_DIR",
             Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations"),
         )
         .env("NES_GIT_AUTHOR", "Nes Test <t@example.org>")
         .env("NES_DB_REPO", dir.join("db"))
-        .env_remove("NES_FAULT")
+        .env_remove("NES_FAULT");
+    cmd
+}
+
+fn nes(dir: &Path, args: &[&str]) -> Output {
+    nes_command(dir).args(args).output().expect("run nes")
+}
+
+/// Runs `nes` with the fault point `fault` armed, asserting that the process aborted there.
+fn crash(dir: &Path, fault: &str, args: &[&str]) {
+    let out = nes_command(dir)
+        .env("NES_FAULT", fault)
         .args(args)
         .output()
-        .expect("run nes")
+        .expect("run nes");
+    assert_eq!(out.status.code(), None, "aborted");
 }
 
 fn ok(out: Output) -> Output {
@@ -129,19 +142,11 @@ fn revert_makes_the_example_pending_and_it_runs_again() {
 #[test]
 fn revert_refuses_when_a_foreign_commit_lies_between_the_batches() {
     let (dir, db) = setup();
-    let crashed = Command::new(env!("CARGO_BIN_EXE_nes"))
-        .current_dir(dir.path())
-        .env(
-            "NES_MIGRATIONS_DIR",
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations"),
-        )
-        .env("NES_GIT_AUTHOR", "Nes Test <t@example.org>")
-        .env("NES_DB_REPO", &db)
-        .env("NES_FAULT", "between-batches")
-        .args(["migrate", "run", "000", "-q", "--batch-size", "4"])
-        .output()
-        .unwrap();
-    assert_eq!(crashed.status.code(), None, "aborted");
+    crash(
+        dir.path(),
+        "between-batches",
+        &["migrate", "run", "000", "-q", "--batch-size", "4"],
+    );
     std::fs::write(db.join("NOTES.md"), "foreign\n").unwrap();
     git(&db, &["add", "NOTES.md"]);
     // `--only`: the index still lags HEAD while the run is interrupted (it is synced when
@@ -162,20 +167,8 @@ fn revert_refuses_when_a_foreign_commit_lies_between_the_batches() {
 /// After a crash, mark-applied neither runs over the interrupted run nor its stale lock.
 #[test]
 fn mark_applied_refuses_during_an_interrupted_run() {
-    let (dir, db) = setup();
-    let crashed = Command::new(env!("CARGO_BIN_EXE_nes"))
-        .current_dir(dir.path())
-        .env(
-            "NES_MIGRATIONS_DIR",
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations"),
-        )
-        .env("NES_GIT_AUTHOR", "Nes Test <t@example.org>")
-        .env("NES_DB_REPO", &db)
-        .env("NES_FAULT", "before-commit")
-        .args(["migrate", "run", "000", "-q"])
-        .output()
-        .unwrap();
-    assert_eq!(crashed.status.code(), None, "aborted");
+    let (dir, _db) = setup();
+    crash(dir.path(), "before-commit", &["migrate", "run", "000", "-q"]);
     let out = nes(dir.path(), &["migrate", "mark-applied", EXAMPLE]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("nes migrate repair"));
