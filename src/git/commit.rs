@@ -7,16 +7,18 @@
 //! published as one pack before the branch moves ([`super::packed`]). The index is brought in
 //! line once, at the end, for the changed paths only ([`super::index`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fs;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
 use anyhow::{Context as _, Result};
+use rayon::prelude::*;
 
 use super::index::{sync_index, BlobIds};
 use super::lookup::TreeLookup;
 use super::message::{batch_message, CommitMeta};
+use super::pack_file::RawObject;
 use super::packed::with_packed_writes;
 use super::repo::DataRepo;
 use crate::error::NesError;
@@ -101,11 +103,10 @@ pub fn commit_batch_range(
             let number = first + offset;
             let message = batch_message(meta, number, total);
             let oid = commit_tree_update(repo, git, parent, batch, &message, signature, blob_ids)
-                .and_then(|(oid, objects)| {
-                    let objects: Vec<(git2::Oid, Option<&str>)> =
-                        objects.iter().map(|(id, path)| (*id, path.as_deref())).collect();
-                    writes.publish(&objects, &branch, parent, oid, &reflog_message(parent, &message))?;
-                    Ok(oid)
+                .and_then(|new| {
+                    let log = reflog_message(parent, &message);
+                    writes.publish(new.blobs, &new.objects, &branch, parent, new.commit, &log)?;
+                    Ok(new.commit)
                 })
                 .with_context(|| format!("cannot commit batch {number}/{total} of {}", meta.migration))?;
             parent = Some(oid);
@@ -128,7 +129,7 @@ pub fn commit_one(
     let branch = format!("refs/heads/{}", repo.branch()?);
     let parent = repo.head_commit()?.map(|c| c.id());
     let git = repo.git();
-    let (oid, _) = commit_tree_update(
+    let new = commit_tree_update(
         repo,
         git,
         parent,
@@ -137,8 +138,12 @@ pub fn commit_one(
         signature,
         &mut BlobIds::new(),
     )?;
-    move_branch(git, &branch, parent, oid, &reflog_message(parent, message))?;
-    Ok(oid)
+    let odb = git.odb()?;
+    for blob in &new.blobs {
+        odb.write(git2::ObjectType::Blob, &blob.data)?;
+    }
+    move_branch(git, &branch, parent, new.commit, &reflog_message(parent, message))?;
+    Ok(new.commit)
 }
 
 /// Moves `branch` (a full ref name) from `old` to `new`; fails without moving it when the
@@ -167,11 +172,21 @@ fn reflog_message(parent: Option<git2::Oid>, message: &str) -> String {
     }
 }
 
-/// Objects a commit created, with the path of each blob and tree (the root tree's is "").
-type NewObjects = Vec<(git2::Oid, Option<String>)>;
+/// Trees (and commits) a commit created in the object database.
+type NewObjects = Vec<git2::Oid>;
 
-/// Writes the commit of `changes` on top of `parent` through `git`, without moving any ref;
-/// returns it with the objects it created.
+/// A commit made by [`commit_tree_update`], not yet on any branch.
+struct NewCommit {
+    commit: git2::Oid,
+    /// The commit and the trees it created, in the object database of the handle.
+    objects: NewObjects,
+    /// The blobs of its written files, hashed but not stored anywhere yet.
+    blobs: Vec<RawObject>,
+}
+
+/// Writes the commit of `changes` on top of `parent` through `git`, without moving any ref.
+/// Its trees and the commit are written to `git`'s object database; its blobs are returned
+/// for the caller to store (the tree refers to them by id).
 fn commit_tree_update(
     repo: &DataRepo,
     git: &git2::Repository,
@@ -180,20 +195,24 @@ fn commit_tree_update(
     message: &str,
     signature: &git2::Signature<'_>,
     blob_ids: &mut BlobIds,
-) -> Result<(git2::Oid, NewObjects)> {
+) -> Result<NewCommit> {
     let parent = parent.map(|id| git.find_commit(id)).transpose()?;
     let base = match &parent {
         Some(commit) => commit.tree()?,
         None => git.find_tree(git.treebuilder(None)?.write()?)?,
     };
-    let mut objects = NewObjects::new();
-    let tree_id = updated_tree(repo.root(), git, &base, changes, blob_ids, &mut objects)?;
+    let mut blobs = Vec::new();
+    let tree_id = updated_tree(repo.root(), git, &base, changes, blob_ids, &mut blobs)?;
     let tree = git.find_tree(tree_id)?;
-    objects.extend(changed_trees(git, &tree, changes)?);
+    let mut objects = changed_trees(git, &tree, changes)?;
     let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
     let commit = git.commit(None, signature, signature, message, &tree, &parents)?;
-    objects.push((commit, None));
-    Ok((commit, objects))
+    objects.push(commit);
+    Ok(NewCommit {
+        commit,
+        objects,
+        blobs,
+    })
 }
 
 /// The trees of `root` on the way to every changed path (those a tree update rewrote),
@@ -214,7 +233,7 @@ fn changed_trees(
             path = dir;
         }
     }
-    let mut trees: NewObjects = vec![(root.id(), Some(String::new()))];
+    let mut trees: NewObjects = vec![root.id()];
     collect_subtrees(git, root, "", &dirs, &mut trees)?;
     Ok(trees)
 }
@@ -248,7 +267,7 @@ fn collect_subtrees(
         if entry.kind() != Some(git2::ObjectType::Tree) {
             continue;
         }
-        out.push((entry.id(), Some(dir.to_string())));
+        out.push(entry.id());
         let below = format!("{dir}/");
         let has_children = dirs
             .range::<&str, _>(below.as_str()..)
@@ -262,25 +281,45 @@ fn collect_subtrees(
     Ok(())
 }
 
-/// `base` with `changes` applied: blobs written from the working tree (and listed in
-/// `objects`), paths upserted/removed.
+/// `base` with `changes` applied: paths upserted/removed, the blobs of written files
+/// hashed (on every core) and added to `blobs`, once per distinct content.
 fn updated_tree(
     root: &Path,
     git: &git2::Repository,
     base: &git2::Tree<'_>,
     changes: &[FileChange],
     blob_ids: &mut BlobIds,
-    objects: &mut NewObjects,
+    blobs: &mut Vec<RawObject>,
 ) -> Result<git2::Oid> {
+    let changes = last_change_per_path(changes);
+    let written: Vec<&str> = changes
+        .values()
+        .filter_map(|c| match c {
+            FileChange::Write(path) => Some(path.as_str()),
+            FileChange::Delete(_) => None,
+        })
+        .collect();
+    let mut read: Vec<Option<(git2::Oid, git2::FileMode, Vec<u8>)>> = written
+        .par_iter()
+        .map(|path| read_blob(root, path).map(Some))
+        .collect::<Result<_>>()?;
+    let mut read = read.iter_mut();
     let mut update = git2::build::TreeUpdateBuilder::new();
     let mut base_lookup = TreeLookup::new(git, Some(base.clone()));
-    for change in last_change_per_path(changes).into_values() {
+    let mut seen = HashSet::new();
+    for change in changes.into_values() {
         match change {
             FileChange::Write(path) => {
-                let (oid, mode) = write_blob(root, git, path)?;
+                let (oid, mode, data) = read.next().and_then(Option::take).expect("one read per write");
                 update.upsert(path.as_str(), oid, mode);
                 blob_ids.insert(path.clone(), oid);
-                objects.push((oid, Some(path.clone())));
+                if seen.insert(oid) {
+                    blobs.push(RawObject {
+                        id: oid,
+                        kind: git2::ObjectType::Blob,
+                        data,
+                    });
+                }
             }
             // libgit2 fails on removing an absent entry; deleting what HEAD lacks is a no-op.
             FileChange::Delete(path) => {
@@ -302,9 +341,9 @@ where
     changes.into_iter().map(|c| (c.path(), c)).collect()
 }
 
-/// Writes a working-tree file to the object database, byte for byte (no filters: the data
+/// Reads a working-tree file and its blob id, byte for byte (no filters: the data
 /// repository's files are committed exactly as the publication API wrote them).
-fn write_blob(root: &Path, git: &git2::Repository, path: &str) -> Result<(git2::Oid, git2::FileMode)> {
+fn read_blob(root: &Path, path: &str) -> Result<(git2::Oid, git2::FileMode, Vec<u8>)> {
     let full = root.join(path);
     let data =
         match fs::read(&full) {
@@ -316,7 +355,8 @@ fn write_blob(root: &Path, git: &git2::Repository, path: &str) -> Result<(git2::
             .into()),
             Err(e) => return Err(e).with_context(|| format!("cannot read {}", full.display())),
         };
-    Ok((git.blob(&data)?, file_mode(&fs::metadata(&full)?)))
+    let mode = file_mode(&fs::metadata(&full)?);
+    Ok((git2::Oid::hash_object(git2::ObjectType::Blob, &data)?, mode, data))
 }
 
 /// The git mode of a working-tree file.

@@ -7,6 +7,7 @@ pub mod ledger;
 pub mod lock;
 pub mod lookup;
 pub mod message;
+mod pack_file;
 mod packed;
 pub mod push;
 pub mod recovery;

@@ -9,11 +9,13 @@
 //! files: `.pack` and `.idx`) and only then moves the branch, so a crash before that leaves
 //! the branch where it was and nothing half-written in the repository.
 
+use std::collections::HashSet;
 use std::path::Path;
 
 use anyhow::{Context as _, Result};
 
 use super::commit::move_branch;
+use super::pack_file::{write_pack, RawObject};
 
 /// A repository handle whose object writes go to memory until [`PackedWrites::publish`].
 ///
@@ -47,12 +49,13 @@ impl PackedWrites<'_> {
         self.git
     }
 
-    /// Writes `objects` (every object created since the last publish; with a path where it
-    /// has one, which groups similar files for delta compression) as one pack, forgets them
-    /// from memory, then moves `branch` from `old` to `new` ([`move_branch`]).
+    /// Writes `blobs` and `objects` (every object created through [`Self::git`] since the last
+    /// publish) as one pack ([`super::pack_file`]), forgets them from memory, then moves
+    /// `branch` from `old` to `new` ([`move_branch`]).
     pub(crate) fn publish(
         &self,
-        objects: &[(git2::Oid, Option<&str>)],
+        mut blobs: Vec<RawObject>,
+        objects: &[git2::Oid],
         branch: &str,
         old: Option<git2::Oid>,
         new: git2::Oid,
@@ -60,16 +63,24 @@ impl PackedWrites<'_> {
     ) -> Result<()> {
         // libgit2's own `git_mempack_dump` would add every object reachable from the new
         // commit (the whole tree), so the pack is built from the list instead.
-        let mut builder = self.git.packbuilder()?;
-        builder.set_threads(0);
-        for (id, name) in objects {
-            builder.insert_object(*id, *name)?;
+        let odb = self.git.odb()?;
+        // Identical directories (say, two version folders holding the same file) share a tree.
+        let mut seen: HashSet<git2::Oid> = blobs.iter().map(|b| b.id).collect();
+        for id in objects {
+            if !seen.insert(*id) {
+                continue;
+            }
+            let object = odb.read(*id)?;
+            blobs.push(RawObject {
+                id: *id,
+                kind: object.kind(),
+                data: object.data().to_vec(),
+            });
         }
         let dir = self.git.commondir().join("objects").join("pack");
-        builder
-            .write(&dir, 0)
+        write_pack(&dir, &blobs)
             .with_context(|| format!("cannot write the batch's pack in {}", dir.display()))?;
-        drop(builder);
+        drop(blobs);
         self.mempack.reset()?;
         move_branch(self.git, branch, old, new, log)
     }
