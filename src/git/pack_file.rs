@@ -152,7 +152,7 @@ struct IndexEntry {
 /// fan-out table, then their CRC32s and offsets (over 2 GiB in a table of their own), then
 /// the pack's checksum.
 fn encode_index(mut entries: Vec<IndexEntry>, pack_sum: &[u8; 20]) -> Result<Vec<u8>> {
-    entries.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+    entries.sort_unstable_by_key(|e| e.id);
     let mut out = Vec::with_capacity(8 + 1024 + entries.len() * 28 + 40);
     out.extend_from_slice(b"\xfftOc");
     out.extend_from_slice(&2u32.to_be_bytes());
