@@ -1,11 +1,11 @@
 //! Batch commits built from the previous batch's tree, never from a full index rewrite.
 //!
 //! A data repository holds 100k-1M files. Staging through the index would rewrite the whole
-//! index per batch; instead each batch's tree is the previous commit's tree with only the
-//! batch's paths upserted or removed ([`git2::build::TreeUpdateBuilder`]), so a batch costs in
-//! proportion to its own files and the directories above them. Each batch's objects are
-//! published as one pack before the branch moves ([`super::packed`]). The index is brought in
-//! line once, at the end, for the changed paths only ([`super::index`]).
+//! index per batch; instead the run's tree is edited in memory ([`super::tree_edit`]) with
+//! only each batch's paths upserted or removed, so a batch costs in proportion to its own
+//! files and the directories above them. Each batch's objects are hashed here and written
+//! as one pack ([`super::pack_file`]) before the branch moves. The index is brought in line
+//! once, at the end, for the changed paths only ([`super::index`]).
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs;
@@ -16,11 +16,10 @@ use anyhow::{Context as _, Result};
 use rayon::prelude::*;
 
 use super::index::{sync_index, BlobIds};
-use super::lookup::TreeLookup;
 use super::message::{batch_message, CommitMeta};
-use super::pack_file::RawObject;
-use super::packed::with_packed_writes;
+use super::pack_file::{write_pack, RawObject};
 use super::repo::DataRepo;
+use super::tree_edit::TreeEditor;
 use crate::error::NesError;
 
 /// A change to one repository-relative path, already made in the working tree.
@@ -83,6 +82,9 @@ pub fn commit_batches(
 /// Commits `batches` as batches `first..` of `total` (1-based), without touching the index:
 /// `repair` uses it to finish a run whose first batches are already committed. The blob id
 /// of every written path is added to `blob_ids`, for the index sync that follows.
+///
+/// Each batch's objects are hashed here and written as one pack ([`super::pack_file`]);
+/// only then does the branch move, so a crash leaves the branch at the last whole batch.
 #[allow(clippy::too_many_arguments)]
 pub fn commit_batch_range(
     repo: &DataRepo,
@@ -94,27 +96,36 @@ pub fn commit_batch_range(
     blob_ids: &mut BlobIds,
     on_batch: &mut dyn FnMut(usize, usize),
 ) -> Result<Vec<git2::Oid>> {
+    let git = repo.git();
     let branch = format!("refs/heads/{}", repo.branch()?);
-    let mut parent = repo.head_commit()?.map(|c| c.id());
-    with_packed_writes(repo.git_dir(), |writes| {
-        let git = writes.git();
-        let mut oids = Vec::with_capacity(batches.len());
-        for (offset, batch) in batches.iter().enumerate() {
-            let number = first + offset;
-            let message = batch_message(meta, number, total);
-            let oid = commit_tree_update(repo, git, parent, batch, &message, signature, blob_ids)
-                .and_then(|new| {
-                    let log = reflog_message(parent, &message);
-                    writes.publish(new.blobs, &new.objects, &branch, parent, new.commit, &log)?;
-                    Ok(new.commit)
-                })
-                .with_context(|| format!("cannot commit batch {number}/{total} of {}", meta.migration))?;
-            parent = Some(oid);
-            oids.push(oid);
-            on_batch(number, total);
-        }
-        Ok(oids)
-    })
+    let head = repo.head_commit()?;
+    let mut parent = head.as_ref().map(|c| c.id());
+    let mut editor = TreeEditor::new(git, head.map(|c| c.tree_id()))?;
+    let pack_dir = git.commondir().join("objects").join("pack");
+    let mut oids = Vec::with_capacity(batches.len());
+    for (offset, batch) in batches.iter().enumerate() {
+        let number = first + offset;
+        let message = batch_message(meta, number, total);
+        let oid = build_commit(
+            repo.root(),
+            &mut editor,
+            parent,
+            batch,
+            &message,
+            signature,
+            blob_ids,
+        )
+        .and_then(|new| {
+            write_pack(&pack_dir, &new.objects)?;
+            move_branch(git, &branch, parent, new.id, &reflog_message(parent, &message))?;
+            Ok(new.id)
+        })
+        .with_context(|| format!("cannot commit batch {number}/{total} of {}", meta.migration))?;
+        parent = Some(oid);
+        oids.push(oid);
+        on_batch(number, total);
+    }
+    Ok(oids)
 }
 
 /// Commits one set of changes on top of HEAD (or as the root commit of an unborn branch),
@@ -126,12 +137,14 @@ pub fn commit_one(
     message: &str,
     signature: &git2::Signature<'_>,
 ) -> Result<git2::Oid> {
-    let branch = format!("refs/heads/{}", repo.branch()?);
-    let parent = repo.head_commit()?.map(|c| c.id());
     let git = repo.git();
-    let new = commit_tree_update(
-        repo,
-        git,
+    let branch = format!("refs/heads/{}", repo.branch()?);
+    let head = repo.head_commit()?;
+    let parent = head.as_ref().map(|c| c.id());
+    let mut editor = TreeEditor::new(git, head.map(|c| c.tree_id()))?;
+    let new = build_commit(
+        repo.root(),
+        &mut editor,
         parent,
         changes,
         message,
@@ -139,11 +152,12 @@ pub fn commit_one(
         &mut BlobIds::new(),
     )?;
     let odb = git.odb()?;
-    for blob in &new.blobs {
-        odb.write(git2::ObjectType::Blob, &blob.data)?;
+    for object in &new.objects {
+        let stored = odb.write(object.kind, &object.data)?;
+        anyhow::ensure!(stored == object.id, "object {} was stored as {stored}", object.id);
     }
-    move_branch(git, &branch, parent, new.commit, &reflog_message(parent, message))?;
-    Ok(new.commit)
+    move_branch(git, &branch, parent, new.id, &reflog_message(parent, message))?;
+    Ok(new.id)
 }
 
 /// Moves `branch` (a full ref name) from `old` to `new`; fails without moving it when the
@@ -172,125 +186,25 @@ fn reflog_message(parent: Option<git2::Oid>, message: &str) -> String {
     }
 }
 
-/// Trees (and commits) a commit created in the object database.
-type NewObjects = Vec<git2::Oid>;
-
-/// A commit made by [`commit_tree_update`], not yet on any branch.
+/// A commit built by [`build_commit`], on no branch and in no object store yet.
 struct NewCommit {
-    commit: git2::Oid,
-    /// The commit and the trees it created, in the object database of the handle.
-    objects: NewObjects,
-    /// The blobs of its written files, hashed but not stored anywhere yet.
-    blobs: Vec<RawObject>,
+    id: git2::Oid,
+    /// Its new blobs, trees and the commit itself, each once.
+    objects: Vec<RawObject>,
 }
 
-/// Writes the commit of `changes` on top of `parent` through `git`, without moving any ref.
-/// Its trees and the commit are written to `git`'s object database; its blobs are returned
-/// for the caller to store (the tree refers to them by id).
-fn commit_tree_update(
-    repo: &DataRepo,
-    git: &git2::Repository,
+/// The commit of `changes` on top of `parent`, whose tree `editor` holds: the written files
+/// are read and hashed (on every core), the changed directories serialised, the commit
+/// object built; nothing is stored.
+fn build_commit(
+    root: &Path,
+    editor: &mut TreeEditor<'_>,
     parent: Option<git2::Oid>,
     changes: &[FileChange],
     message: &str,
     signature: &git2::Signature<'_>,
     blob_ids: &mut BlobIds,
 ) -> Result<NewCommit> {
-    let parent = parent.map(|id| git.find_commit(id)).transpose()?;
-    let base = match &parent {
-        Some(commit) => commit.tree()?,
-        None => git.find_tree(git.treebuilder(None)?.write()?)?,
-    };
-    let mut blobs = Vec::new();
-    let tree_id = updated_tree(repo.root(), git, &base, changes, blob_ids, &mut blobs)?;
-    let tree = git.find_tree(tree_id)?;
-    let mut objects = changed_trees(git, &tree, changes)?;
-    let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
-    let commit = git.commit(None, signature, signature, message, &tree, &parents)?;
-    objects.push(commit);
-    Ok(NewCommit {
-        commit,
-        objects,
-        blobs,
-    })
-}
-
-/// The trees of `root` on the way to every changed path (those a tree update rewrote),
-/// root included. Each tree is read once: a batch may touch a thousand directories below
-/// one directory of a million entries.
-fn changed_trees(
-    git: &git2::Repository,
-    root: &git2::Tree<'_>,
-    changes: &[FileChange],
-) -> Result<NewObjects> {
-    let mut dirs = std::collections::BTreeSet::new();
-    for change in changes {
-        let mut path = change.path();
-        while let Some((dir, _)) = path.rsplit_once('/') {
-            if !dirs.insert(dir) {
-                break;
-            }
-            path = dir;
-        }
-    }
-    let mut trees: NewObjects = vec![root.id()];
-    collect_subtrees(git, root, "", &dirs, &mut trees)?;
-    Ok(trees)
-}
-
-/// Adds the trees of `dirs` directly below `prefix` (the directory `tree` is) and, recursively,
-/// theirs.
-fn collect_subtrees(
-    git: &git2::Repository,
-    tree: &git2::Tree<'_>,
-    prefix: &str,
-    dirs: &std::collections::BTreeSet<&str>,
-    out: &mut NewObjects,
-) -> Result<()> {
-    let start = if prefix.is_empty() {
-        String::new()
-    } else {
-        format!("{prefix}/")
-    };
-    let children = dirs
-        .range::<str, _>((
-            std::ops::Bound::Excluded(start.as_str()),
-            std::ops::Bound::Unbounded,
-        ))
-        .take_while(|d| d.starts_with(&start))
-        .filter(|d| !d[start.len()..].contains('/'));
-    for dir in children {
-        // A directory whose files were all deleted is gone from the new tree.
-        let Some(entry) = tree.get_name(&dir[start.len()..]) else {
-            continue;
-        };
-        if entry.kind() != Some(git2::ObjectType::Tree) {
-            continue;
-        }
-        out.push(entry.id());
-        let below = format!("{dir}/");
-        let has_children = dirs
-            .range::<&str, _>(below.as_str()..)
-            .next()
-            .is_some_and(|d| d.starts_with(&below));
-        if has_children {
-            let subtree = git.find_tree(entry.id())?;
-            collect_subtrees(git, &subtree, dir, dirs, out)?;
-        }
-    }
-    Ok(())
-}
-
-/// `base` with `changes` applied: paths upserted/removed, the blobs of written files
-/// hashed (on every core) and added to `blobs`, once per distinct content.
-fn updated_tree(
-    root: &Path,
-    git: &git2::Repository,
-    base: &git2::Tree<'_>,
-    changes: &[FileChange],
-    blob_ids: &mut BlobIds,
-    blobs: &mut Vec<RawObject>,
-) -> Result<git2::Oid> {
     let changes = last_change_per_path(changes);
     let written: Vec<&str> = changes
         .values()
@@ -304,33 +218,74 @@ fn updated_tree(
         .map(|path| read_blob(root, path).map(Some))
         .collect::<Result<_>>()?;
     let mut read = read.iter_mut();
-    let mut update = git2::build::TreeUpdateBuilder::new();
-    let mut base_lookup = TreeLookup::new(git, Some(base.clone()));
+    let mut objects = Vec::with_capacity(written.len() + 8);
     let mut seen = HashSet::new();
     for change in changes.into_values() {
         match change {
             FileChange::Write(path) => {
-                let (oid, mode, data) = read.next().and_then(Option::take).expect("one read per write");
-                update.upsert(path.as_str(), oid, mode);
-                blob_ids.insert(path.clone(), oid);
-                if seen.insert(oid) {
-                    blobs.push(RawObject {
-                        id: oid,
+                let (id, mode, data) = read.next().and_then(Option::take).expect("one read per write");
+                editor.upsert(path, id, i32::from(mode))?;
+                blob_ids.insert(path.clone(), id);
+                if seen.insert(id) {
+                    objects.push(RawObject {
+                        id,
                         kind: git2::ObjectType::Blob,
                         data,
                     });
                 }
             }
-            // libgit2 fails on removing an absent entry; deleting what HEAD lacks is a no-op.
+            // Deleting what the tree lacks is a no-op.
             FileChange::Delete(path) => {
-                if base_lookup.entry(path)?.is_some() {
-                    update.remove(path.as_str());
-                }
+                editor.remove(path)?;
                 blob_ids.remove(path);
             }
         }
     }
-    Ok(update.create_updated(git, base)?)
+    let (tree, trees) = editor.write()?;
+    objects.extend(trees);
+    let data = commit_bytes(tree, parent, signature, message);
+    let id = git2::Oid::hash_object(git2::ObjectType::Commit, &data)?;
+    objects.push(RawObject {
+        id,
+        kind: git2::ObjectType::Commit,
+        data,
+    });
+    Ok(NewCommit { id, objects })
+}
+
+/// A commit object's content, as git and libgit2 write it (no encoding header: UTF-8).
+fn commit_bytes(
+    tree: git2::Oid,
+    parent: Option<git2::Oid>,
+    signature: &git2::Signature<'_>,
+    message: &str,
+) -> Vec<u8> {
+    let mut out = format!("tree {tree}\n").into_bytes();
+    if let Some(parent) = parent {
+        out.extend_from_slice(format!("parent {parent}\n").as_bytes());
+    }
+    for role in ["author", "committer"] {
+        out.extend_from_slice(role.as_bytes());
+        out.push(b' ');
+        out.extend_from_slice(signature.name_bytes());
+        out.extend_from_slice(b" <");
+        out.extend_from_slice(signature.email_bytes());
+        out.extend_from_slice(b"> ");
+        let when = signature.when();
+        let offset = when.offset_minutes();
+        let sign = if offset < 0 || when.sign() == '-' {
+            '-'
+        } else {
+            '+'
+        };
+        let offset = offset.unsigned_abs();
+        out.extend_from_slice(
+            format!("{} {sign}{:02}{:02}\n", when.seconds(), offset / 60, offset % 60).as_bytes(),
+        );
+    }
+    out.push(b'\n');
+    out.extend_from_slice(message.as_bytes());
+    out
 }
 
 /// The last change of each path, in path order (a batch may touch a path twice).
@@ -463,6 +418,31 @@ mod tests {
             batches.iter().map(Vec::len).collect::<Vec<_>>(),
             vec![1000, 1000, 500]
         );
+    }
+
+    #[test]
+    fn commit_objects_are_byte_for_byte_libgit2s() {
+        let dir = tempfile::tempdir().unwrap();
+        let git = git2::Repository::init_bare(dir.path()).unwrap();
+        let tree = git
+            .find_tree(git.treebuilder(None).unwrap().write().unwrap())
+            .unwrap();
+        let message = "900-x: batch 1/2\n\nNES-Migration: 900-x\n";
+        for (offset, name) in [(0, "Ram Bahadur"), (345, "Sita"), (-300, "Zoë O'Neil")] {
+            let when = git2::Time::new(1_700_000_000, offset);
+            let sig = git2::Signature::new(name, "maint@example.org", &when).unwrap();
+            let root = git.commit_create_buffer(&sig, &sig, message, &tree, &[]).unwrap();
+            assert_eq!(commit_bytes(tree.id(), None, &sig, message), root.to_vec());
+            let parent_id = git.commit(None, &sig, &sig, "root", &tree, &[]).unwrap();
+            let parent = git.find_commit(parent_id).unwrap();
+            let child = git
+                .commit_create_buffer(&sig, &sig, message, &tree, &[&parent])
+                .unwrap();
+            assert_eq!(
+                commit_bytes(tree.id(), Some(parent_id), &sig, message),
+                child.to_vec()
+            );
+        }
     }
 
     #[test]

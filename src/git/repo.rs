@@ -251,11 +251,6 @@ fn tune_libgit2() {
         // per-entity version trees a status walk of a 1M-file repository reads, none of which
         // a run reads again; the trees a run does re-read are over its 4 KiB size limit.
         git2::opts::enable_caching(false);
-        // Batch commits hash their blobs themselves, on every core, and store them in the same
-        // pack as the trees that name them (`commit::updated_tree`); libgit2's check that a
-        // tree's entries already exist would look each one up in the object store first,
-        // rescanning the pack directory on every miss.
-        git2::opts::strict_object_creation(false);
         // Pack windows stay mapped up to 8 GiB by default; a long run reads trees from many
         // packs and every touched page counted towards the process's memory.
         // SAFETY: called once, before any repository is opened by this process's code.
