@@ -172,6 +172,7 @@ fn templates() -> Result<Templates> {
             kind.fields("seed", TOKEN.parse()?),
             "Synthetic benchmark data",
         )?;
+        publication.flush()?;
         let files = publication
             .journal()
             .touched()
@@ -590,6 +591,7 @@ pub fn write_persons(repo: &Path, n: usize) -> Result<Vec<String>> {
             "Benchmark import",
         )?;
     }
+    publication.flush()?;
     Ok(publication.journal().touched())
 }
 

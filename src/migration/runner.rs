@@ -607,7 +607,11 @@ impl<'a> Runner<'a> {
             ));
         }
         bar.finish_and_clear();
-        let (publication, logs) = ctx.into_publication();
+        let (mut publication, logs) = ctx.into_publication();
+        // Before anything reads, commits or restores the files, all of them are on disk.
+        if let Err(e) = publication.flush() {
+            outcome = outcome.and(Err(e));
+        }
         (outcome, publication, logs, start.elapsed())
     }
 

@@ -155,6 +155,12 @@ impl Publication {
         self.backend
     }
 
+    /// Waits until every file written so far is on disk (writes may finish in the
+    /// background); fails with the first write that could not be made.
+    pub fn flush(&mut self) -> Result<()> {
+        self.backend.flush().context("writing the migration's files")
+    }
+
     /// Counts of what this run changed so far.
     pub fn stats(&self) -> Stats {
         self.stats
