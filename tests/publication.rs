@@ -21,7 +21,9 @@ fn publication(root: &Path) -> Publication {
     )
 }
 
-fn read(root: &Path, path: &str) -> Value {
+/// A file as on disk, once the publication's writes have landed.
+fn read(p: &mut Publication, root: &Path, path: &str) -> Value {
+    p.flush().unwrap();
     let bytes = std::fs::read(root.join(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
     assert_ne!(bytes.last(), Some(&b'\n'), "{path} ends with a newline");
     serde_json::from_slice(&bytes).unwrap()
@@ -47,10 +49,14 @@ fn create_writes_the_object_its_first_version_and_the_author() {
     p.create_entity(PROVINCE, json!({ "names": names("Koshi") }), "Add provinces")
         .unwrap();
 
-    let entity = read(tmp.path(), "v2/entity/location/province/koshi.json");
-    let version = read(tmp.path(), "v2/version/entity/location/province/koshi/1.json");
+    let entity = read(&mut p, tmp.path(), "v2/entity/location/province/koshi.json");
+    let version = read(
+        &mut p,
+        tmp.path(),
+        "v2/version/entity/location/province/koshi/1.json",
+    );
     assert_eq!(
-        read(tmp.path(), "v2/author/test-author.json"),
+        read(&mut p, tmp.path(), "v2/author/test-author.json"),
         json!({"name": "Test Author", "slug": "test-author"})
     );
 
@@ -104,7 +110,7 @@ fn update_patch_put_and_delete_version_the_entity() {
     p.allow_deletes(true);
     p.create_entity(PROVINCE, json!({ "names": names("Koshi") }), "add")
         .unwrap();
-    let created_at = read(tmp.path(), "v2/entity/location/province/koshi.json")["created_at"].clone();
+    let created_at = read(&mut p, tmp.path(), "v2/entity/location/province/koshi.json")["created_at"].clone();
 
     p.update_entity(
         PROVINCE,
@@ -112,8 +118,12 @@ fn update_patch_put_and_delete_version_the_entity() {
         "rename",
     )
     .unwrap();
-    let entity = read(tmp.path(), "v2/entity/location/province/koshi.json");
-    let v2 = read(tmp.path(), "v2/version/entity/location/province/koshi/2.json");
+    let entity = read(&mut p, tmp.path(), "v2/entity/location/province/koshi.json");
+    let v2 = read(
+        &mut p,
+        tmp.path(),
+        "v2/version/entity/location/province/koshi/2.json",
+    );
     assert_eq!(entity["names"][0]["en"]["full"], "Koshi Province");
     assert_eq!(
         entity["created_at"], created_at,
@@ -126,14 +136,17 @@ fn update_patch_put_and_delete_version_the_entity() {
         format!("version:{PROVINCE}:2")
     );
     assert_eq!(
-        read(tmp.path(), "v2/version/entity/location/province/koshi/1.json")["snapshot"]["names"][0]["en"]
-            ["full"],
+        read(
+            &mut p,
+            tmp.path(),
+            "v2/version/entity/location/province/koshi/1.json"
+        )["snapshot"]["names"][0]["en"]["full"],
         "Koshi"
     );
 
     p.patch_entity(PROVINCE, json!({ "tags": ["east"], "area": null }), "tag")
         .unwrap();
-    let entity = read(tmp.path(), "v2/entity/location/province/koshi.json");
+    let entity = read(&mut p, tmp.path(), "v2/entity/location/province/koshi.json");
     assert_eq!(entity["tags"], json!(["east"]));
     assert_eq!(
         entity["area"],
@@ -209,12 +222,12 @@ fn relationships_are_versioned_and_listed_from_both_ends() {
         "relationship:person/ram-bahadur:organization/political_party/janata-party:MEMBER_OF"
     );
     let path = "v2/relationship/person/ram-bahadur/organization/political_party/janata-party/MEMBER_OF.json";
-    let doc = read(tmp.path(), path);
+    let doc = read(&mut p, tmp.path(), path);
     assert_eq!(doc["source_entity_id"], "entity:person/ram-bahadur");
     assert_eq!(doc["start_date"], "2020-01-01");
     assert_eq!(doc["end_date"], Value::Null);
     assert_eq!(doc["version_summary"]["type"], "RELATIONSHIP");
-    let v1 = read(tmp.path(), "v2/version/relationship/person/ram-bahadur/organization/political_party/janata-party/MEMBER_OF/1.json");
+    let v1 = read(&mut p, tmp.path(), "v2/version/relationship/person/ram-bahadur/organization/political_party/janata-party/MEMBER_OF/1.json");
     assert_eq!(v1["snapshot"]["id"], id.as_str());
 
     p.update_relationship(
@@ -223,7 +236,10 @@ fn relationships_are_versioned_and_listed_from_both_ends() {
         "leave",
     )
     .unwrap();
-    assert_eq!(read(tmp.path(), path)["version_summary"]["version_number"], 2);
+    assert_eq!(
+        read(&mut p, tmp.path(), path)["version_summary"]["version_number"],
+        2
+    );
     assert_eq!(p.relationships_of("entity:person/ram-bahadur").unwrap().len(), 1);
     assert_eq!(
         p.relationships_of("entity:organization/political_party/janata-party")
@@ -277,6 +293,7 @@ fn invalid_requests_are_refused_and_write_nothing() {
     let mut p = publication(tmp.path());
     p.create_entity(PROVINCE, json!({ "names": names("Koshi") }), "add")
         .unwrap();
+    p.flush().unwrap();
     let before = walk(tmp.path());
     type Call = Box<dyn Fn(&mut Publication) -> anyhow::Result<()>>;
     let cases: Vec<(Call, &str)> = vec![
@@ -389,6 +406,7 @@ fn invalid_requests_are_refused_and_write_nothing() {
         let err = format!("{:#}", call(&mut p).unwrap_err());
         assert!(err.contains(needle), "expected `{needle}` in: {err}");
     }
+    p.flush().unwrap();
     assert_eq!(walk(tmp.path()), before, "a refused call wrote something");
 }
 
