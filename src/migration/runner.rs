@@ -597,6 +597,8 @@ impl<'a> Runner<'a> {
         let mut outcome = run_step(m, "check", m.check, &mut ctx)
             .and_then(|()| run_step(m, "migrate", Some(m.migrate), &mut ctx))
             .and_then(|()| {
+                // The files are on disk before anything can stop the run here.
+                ctx.flush()?;
                 fault::point("during-migration");
                 run_step(m, "verify", m.verify, &mut ctx)
             });
