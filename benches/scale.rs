@@ -622,10 +622,19 @@ fn batch_child(repo: &Path) -> Result<()> {
     ensure!(batches.len() == BATCHES, "{} batches", batches.len());
     let mut blob_ids = BlobIds::new();
     let mut start = Instant::now();
-    commit_batch_range(&data, &batches, 1, BATCHES, &meta, &sig, &mut blob_ids, &mut |_, _| {
-        println!("INNER {}", start.elapsed().as_secs_f64());
-        start = Instant::now();
-    })?;
+    commit_batch_range(
+        &data,
+        &batches,
+        1,
+        BATCHES,
+        &meta,
+        &sig,
+        &mut blob_ids,
+        &mut |_, _| {
+            println!("INNER {}", start.elapsed().as_secs_f64());
+            start = Instant::now();
+        },
+    )?;
     let start = Instant::now();
     sync_index(&data, batches.iter().flatten(), &blob_ids)?;
     println!("INNER {}", start.elapsed().as_secs_f64());
