@@ -29,17 +29,14 @@ pub trait Backend: Send {
 /// ([`WriteBehind`]); reads see them at once.
 #[derive(Debug)]
 pub struct WorkTree {
-    root: PathBuf,
     writes: WriteBehind,
 }
 
 impl WorkTree {
     /// A backend rooted at the data repository's working tree.
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        let root = root.into();
         Self {
-            writes: WriteBehind::new(root.clone()),
-            root,
+            writes: WriteBehind::new(root.into()),
         }
     }
 }
@@ -73,7 +70,7 @@ impl Backend for WorkTree {
     fn read(&self, path: &str) -> io::Result<Option<Vec<u8>>> {
         match self.writes.pending(path) {
             Some(bytes) => Ok(Some(bytes.to_vec())),
-            None => read_opt(&self.root.join(path)),
+            None => read_opt(&self.writes.root.join(path)),
         }
     }
 
@@ -83,7 +80,7 @@ impl Backend for WorkTree {
 
     fn delete(&mut self, path: &str) -> io::Result<()> {
         self.writes.flush()?;
-        match std::fs::remove_file(self.root.join(path)) {
+        match std::fs::remove_file(self.writes.root.join(path)) {
             Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
             _ => Ok(()),
         }
@@ -93,12 +90,12 @@ impl Backend for WorkTree {
         if self.writes.pending(path).is_some() {
             return Ok(true);
         }
-        self.root.join(path).try_exists()
+        self.writes.root.join(path).try_exists()
     }
 
     fn list_json(&self, dir: &str) -> io::Result<Vec<String>> {
         self.writes.flush()?;
-        list_json_on_disk(&self.root, dir)
+        list_json_on_disk(&self.writes.root, dir)
     }
 
     fn flush(&mut self) -> io::Result<()> {
