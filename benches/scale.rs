@@ -111,6 +111,8 @@ struct Sample {
     commits: usize,
     /// Names of the `inner` figures, when the child gave them (`PHASE` lines).
     phases: Vec<String>,
+    /// The child's own peak RSS without its children (`SELF_RSS`), when it gave one.
+    self_rss_kb: Option<u64>,
 }
 
 struct Bench {
@@ -263,12 +265,17 @@ impl Bench {
             .filter_map(|l| l.strip_prefix("PHASE "))
             .map(str::to_string)
             .collect();
+        let self_rss_kb = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .find_map(|l| l.strip_prefix("SELF_RSS "))
+            .and_then(|s| s.trim().parse().ok());
         Ok(Sample {
             secs,
             rss_kb,
             inner,
             commits,
             phases,
+            self_rss_kb,
         })
     }
 
@@ -418,6 +425,7 @@ impl Bench {
                         inner: vec![],
                         commits: 1,
                         phases: vec![],
+                        self_rss_kb: None,
                     };
                     match i {
                         0 => &mut first,
@@ -676,8 +684,12 @@ fn report(scenario: &str, base: &str, n: usize, samples: &[Sample], notes: &str)
     secs.sort_by(f64::total_cmp);
     let median = secs[secs.len() / 2];
     let rss = samples.iter().map(|s| s.rss_kb).max().unwrap_or(0) / 1024;
+    let own = match samples.iter().filter_map(|s| s.self_rss_kb).max() {
+        Some(kb) => format!(" (nes {} MB)", kb / 1024),
+        None => String::new(),
+    };
     let row = format!(
-        "| {scenario} | {base} | {n} | {} | {} | {}-{} | {rss} MB | {notes} |",
+        "| {scenario} | {base} | {n} | {} | {} | {}-{} | {rss} MB{own} | {notes} |",
         secs.len(),
         fmt_secs(median),
         fmt_secs(secs[0]),
@@ -698,6 +710,18 @@ fn print_phases(r: &support::RunResult) {
         println!("INNER {secs}");
         println!("PHASE {phase}");
     }
+    // `/usr/bin/time` reports the largest of the process and its children (the `git repack`
+    // a long run starts); the process's own high-water mark tells them apart.
+    if let Some(kb) = own_peak_kb() {
+        println!("SELF_RSS {kb}");
+    }
+}
+
+/// This process's peak resident set (`VmHWM`), in KiB, where /proc has it.
+fn own_peak_kb() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// `phase time, ...`: the median of each `INNER` figure across samples, named by the

@@ -302,9 +302,10 @@ fn index_rebuild_and_in_place_insertion_agree() {
     assert_eq!(listings[0], listings[1]);
 }
 
-/// Each batch is published as one pack holding only that batch's new objects.
+/// A run's batches end up in one new pack holding exactly the run's new objects, no loose
+/// object, and the older versions of the big directories' trees stored as deltas.
 #[test]
-fn each_batch_is_one_pack_of_its_own_objects() {
+fn a_run_leaves_one_pack_of_its_own_objects_with_tree_deltas() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     let repo = new_repo(dir);
@@ -322,19 +323,49 @@ fn each_batch_is_one_pack_of_its_own_objects() {
         (field("count: "), field("in-pack: "))
     };
     let (loose_before, packed_before) = objects();
-    let units = write_units(dir, 1500, "a");
+    // 500 persons a batch: the person directories pass 1024 entries (where the editor keeps
+    // them in memory and records deltas) after the second batch.
+    let units = write_units(dir, 3000, "a");
     let batches = plan_batches(&units, 1000);
-    commit_batches(&repo, &batches, &meta("001-a", "r"), &sig(&repo), &mut |_, _| {}).unwrap();
-    assert_eq!(
-        nes::git::commit::count_packs(&repo).unwrap(),
-        packs_before + batches.len()
-    );
+    assert_eq!(batches.len(), 6);
+    let oids = commit_batches(&repo, &batches, &meta("001-a", "r"), &sig(&repo), &mut |_, _| {}).unwrap();
+    assert_eq!(nes::git::commit::count_packs(&repo).unwrap(), packs_before + 1);
     let (loose, packed) = objects();
     assert_eq!(loose, loose_before, "no loose objects");
-    // 3000 blobs, 3 commits, and per batch the root, v2, entity, entity/person, version,
+    // 6000 blobs, 6 commits, and per batch the root, v2, entity, entity/person, version,
     // version/entity, version/entity/person trees and one tree per new version directory.
-    assert_eq!(packed - packed_before, 3000 + 3 + 3 * 7 + 1500);
+    assert_eq!(packed - packed_before, 6000 + 6 + 6 * 7 + 3000);
     git(dir, &["fsck", "--strict"]);
+
+    // git's reader checks every entry. The two person directories are kept (and their
+    // versions recorded) from batch 3 on: batches 3-5's versions are deltas against the next
+    // batch's (chain lengths 3, 2, 1), the newest and the small early ones are whole.
+    let pack = std::fs::read_dir(dir.join(".git/objects/pack"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "idx"))
+        .unwrap();
+    let listing = git(dir, &["verify-pack", "-v", pack.to_str().unwrap()]);
+    for depth in 1..=3 {
+        assert!(
+            listing.contains(&format!("chain length = {depth}: 2 objects")),
+            "depth {depth}: {listing}"
+        );
+    }
+    assert!(!listing.contains("chain length = 4"), "{listing}");
+    // Every batch's tree reads back whole, old and new: 1000 files more each time.
+    let counts: Vec<usize> = oids
+        .iter()
+        .map(|oid| {
+            git(dir, &["ls-tree", "-r", "--name-only", &oid.to_string()])
+                .lines()
+                .count()
+        })
+        .collect();
+    for pair in counts.windows(2) {
+        assert_eq!(pair[1], pair[0] + 1000, "{counts:?}");
+    }
+    assert_clean_and_sound(dir);
 }
 
 /// A run of many batches leaves a handful of packs, not one per batch.

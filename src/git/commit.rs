@@ -17,7 +17,9 @@ use rayon::prelude::*;
 
 use super::index::{sync_index, BlobIds};
 use super::message::{batch_message, CommitMeta};
-use super::pack_file::{write_pack, RawObject};
+use super::object_id::{blob_id, object_id};
+use super::pack_file::{write_pack, RawObject, WrittenPack};
+use super::pack_fold::{fold, TreeDelta};
 use super::repo::DataRepo;
 use super::tree_edit::TreeEditor;
 use crate::error::NesError;
@@ -103,6 +105,7 @@ pub fn commit_batch_range(
     let mut editor = TreeEditor::new(git, head.map(|c| c.tree_id()))?;
     let pack_dir = git.commondir().join("objects").join("pack");
     let mut oids = Vec::with_capacity(batches.len());
+    let mut packs = Vec::with_capacity(batches.len());
     for (offset, batch) in batches.iter().enumerate() {
         let number = first + offset;
         let message = batch_message(meta, number, total);
@@ -116,7 +119,7 @@ pub fn commit_batch_range(
             blob_ids,
         )
         .and_then(|new| {
-            write_pack(&pack_dir, &new.objects)?;
+            packs.push(write_pack(&pack_dir, &new.objects)?);
             move_branch(git, &branch, parent, new.id, &reflog_message(parent, &message))?;
             Ok(new.id)
         })
@@ -125,7 +128,24 @@ pub fn commit_batch_range(
         oids.push(oid);
         on_batch(number, total);
     }
+    fold_run_packs(repo, &pack_dir, &packs, &editor.take_deltas());
     Ok(oids)
+}
+
+/// Folds the packs of one run into one ([`super::pack_fold`]). Failure only warns: the
+/// batch packs are complete and valid as they are.
+fn fold_run_packs(repo: &DataRepo, pack_dir: &Path, packs: &[WrittenPack], deltas: &[TreeDelta]) {
+    if packs.len() < 2 {
+        return;
+    }
+    if let Err(e) = fold(pack_dir, packs, deltas) {
+        eprintln!(
+            "warning: could not combine this run's {} pack files ({e:#}); they are valid as they are, \
+             and `git -C {} repack -d --geometric=2` combines them",
+            packs.len(),
+            repo.root().display()
+        );
+    }
 }
 
 /// Commits one set of changes on top of HEAD (or as the root commit of an unborn branch),
@@ -244,7 +264,7 @@ fn build_commit(
     let (tree, trees) = editor.write()?;
     objects.extend(trees);
     let data = commit_bytes(tree, parent, signature, message);
-    let id = git2::Oid::hash_object(git2::ObjectType::Commit, &data)?;
+    let id = object_id(git2::ObjectType::Commit, &data);
     objects.push(RawObject {
         id,
         kind: git2::ObjectType::Commit,
@@ -311,7 +331,7 @@ fn read_blob(root: &Path, path: &str) -> Result<(git2::Oid, git2::FileMode, Vec<
             Err(e) => return Err(e).with_context(|| format!("cannot read {}", full.display())),
         };
     let mode = file_mode(&fs::metadata(&full)?);
-    Ok((git2::Oid::hash_object(git2::ObjectType::Blob, &data)?, mode, data))
+    Ok((blob_id(&data), mode, data))
 }
 
 /// The git mode of a working-tree file.

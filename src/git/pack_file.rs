@@ -30,12 +30,30 @@ pub(crate) struct RawObject {
 
 /// Fast compression: the entity files are small JSON documents that compress well at any
 /// level, and the repack that folds batch packs reuses these streams as they are.
-const LEVEL: Compression = Compression::fast();
+pub(super) const LEVEL: Compression = Compression::fast();
+
+/// A pack written by [`write_pack`]: where it is and where each object's entry lies in it,
+/// so [`super::pack_fold`] can copy entries without inflating them.
+#[derive(Debug)]
+pub(crate) struct WrittenPack {
+    pub pack: PathBuf,
+    /// In pack order.
+    pub entries: Vec<PackedEntry>,
+}
+
+/// One object's entry in a pack: header and zlib stream, `len` bytes at `offset`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PackedEntry {
+    pub id: git2::Oid,
+    pub offset: u64,
+    pub len: u64,
+    pub crc: u32,
+}
 
 /// Writes `objects` (distinct ids) as a new pack in `pack_dir` (a repository's
 /// `objects/pack`), durably: the pack, then its index, each synced and then renamed into
-/// place, so a reader never sees a pack without its objects. Returns the pack's path.
-pub(crate) fn write_pack(pack_dir: &Path, objects: &[RawObject]) -> Result<PathBuf> {
+/// place, so a reader never sees a pack without its objects.
+pub(crate) fn write_pack(pack_dir: &Path, objects: &[RawObject]) -> Result<WrittenPack> {
     let mut ids: Vec<git2::Oid> = objects.iter().map(|o| o.id).collect();
     ids.sort_unstable();
     if let Some(twice) = ids.windows(2).find(|w| w[0] == w[1]) {
@@ -47,15 +65,53 @@ pub(crate) fn write_pack(pack_dir: &Path, objects: &[RawObject]) -> Result<PathB
         .map_init(|| Compress::new(LEVEL, true), encode_entry)
         .collect::<std::io::Result<_>>()
         .context("cannot compress the objects")?;
+    let (pack, entries) = publish(pack_dir, objects.len(), |pack| {
+        let mut index = Vec::with_capacity(objects.len());
+        for (object, entry) in objects.iter().zip(&entries) {
+            index.push(PackedEntry {
+                id: object.id,
+                offset: pack.written,
+                len: entry.len() as u64,
+                crc: crc32fast::hash(entry),
+            });
+            pack.write(entry)?;
+        }
+        Ok(index)
+    })?;
+    Ok(WrittenPack { pack, entries })
+}
+
+/// Writes a pack of `count` objects into `pack_dir`: the header, then `fill` writes the
+/// entries and returns them, then the checksum; then its index. Both are synced and then
+/// renamed into place, pack first, so a reader never sees an index without its pack.
+/// Returns the pack's path and its entries; on failure nothing is left behind.
+pub(super) fn publish(
+    pack_dir: &Path,
+    count: usize,
+    fill: impl FnOnce(&mut ChecksummedFile<'_>) -> Result<Vec<PackedEntry>>,
+) -> Result<(PathBuf, Vec<PackedEntry>)> {
     let tmp_pack = temp_path(pack_dir, "pack");
     let tmp_idx = temp_path(pack_dir, "idx");
-    let written = write_files(&tmp_pack, &tmp_idx, objects, &entries).and_then(|pack_sum| {
+    let written = (|| -> Result<(PathBuf, Vec<PackedEntry>)> {
+        let mut pack = ChecksummedFile::create(&tmp_pack)?;
+        let count = u32::try_from(count).context("too many objects for one pack")?;
+        pack.write(&[b"PACK".as_slice(), &2u32.to_be_bytes(), &count.to_be_bytes()].concat())?;
+        let index = fill(&mut pack)?;
+        anyhow::ensure!(
+            index.len() == count as usize,
+            "a pack announced {count} objects but holds {}",
+            index.len()
+        );
+        let pack_sum = pack.finish()?;
+        let mut idx = ChecksummedFile::create(&tmp_idx)?;
+        idx.write(&encode_index(&index, &pack_sum)?)?;
+        idx.finish()?;
         let name = format!("pack-{}", hex(&pack_sum));
         let pack = pack_dir.join(format!("{name}.pack"));
         rename(&tmp_pack, &pack)?;
         rename(&tmp_idx, &pack_dir.join(format!("{name}.idx")))?;
-        Ok(pack)
-    });
+        Ok((pack, index))
+    })();
     if written.is_err() {
         let _ = fs::remove_file(&tmp_pack);
         let _ = fs::remove_file(&tmp_idx);
@@ -63,40 +119,14 @@ pub(crate) fn write_pack(pack_dir: &Path, objects: &[RawObject]) -> Result<PathB
     written
 }
 
-/// Writes and syncs the pack (entries in `objects` order) and its index; returns the
-/// pack's checksum, which names both.
-fn write_files(
-    pack_path: &Path,
-    idx_path: &Path,
-    objects: &[RawObject],
-    entries: &[Vec<u8>],
-) -> Result<[u8; 20]> {
-    let mut pack = ChecksummedFile::create(pack_path)?;
-    let count = u32::try_from(objects.len()).context("too many objects for one pack")?;
-    pack.write(&[b"PACK".as_slice(), &2u32.to_be_bytes(), &count.to_be_bytes()].concat())?;
-    let mut index = Vec::with_capacity(objects.len());
-    for (object, entry) in objects.iter().zip(entries) {
-        index.push(IndexEntry {
-            id: object.id,
-            offset: pack.written,
-            crc: crc32fast::hash(entry),
-        });
-        pack.write(entry)?;
-    }
-    let pack_sum = pack.finish()?;
-    let mut idx = ChecksummedFile::create(idx_path)?;
-    idx.write(&encode_index(index, &pack_sum)?)?;
-    idx.finish()?;
-    Ok(pack_sum)
-}
-
 /// A file being written whose SHA-1 is appended when it is finished, as packs and their
 /// indexes end.
-struct ChecksummedFile<'a> {
+pub(super) struct ChecksummedFile<'a> {
     path: &'a Path,
     out: BufWriter<File>,
     sum: Sha1,
-    written: u64,
+    /// Bytes written so far: the offset of the next entry.
+    pub written: u64,
 }
 
 impl<'a> ChecksummedFile<'a> {
@@ -114,7 +144,7 @@ impl<'a> ChecksummedFile<'a> {
         })
     }
 
-    fn write(&mut self, bytes: &[u8]) -> Result<()> {
+    pub fn write(&mut self, bytes: &[u8]) -> Result<()> {
         self.sum.update(bytes);
         self.written += bytes.len() as u64;
         self.out
@@ -142,16 +172,11 @@ impl<'a> ChecksummedFile<'a> {
     }
 }
 
-struct IndexEntry {
-    id: git2::Oid,
-    offset: u64,
-    crc: u32,
-}
-
 /// The version 2 index of a pack, but for its own checksum: ids sorted, with a first-byte
 /// fan-out table, then their CRC32s and offsets (over 2 GiB in a table of their own), then
 /// the pack's checksum.
-fn encode_index(mut entries: Vec<IndexEntry>, pack_sum: &[u8; 20]) -> Result<Vec<u8>> {
+fn encode_index(entries: &[PackedEntry], pack_sum: &[u8; 20]) -> Result<Vec<u8>> {
+    let mut entries: Vec<&PackedEntry> = entries.iter().collect();
     entries.sort_unstable_by_key(|e| e.id);
     let mut out = Vec::with_capacity(8 + 1024 + entries.len() * 28 + 40);
     out.extend_from_slice(b"\xfftOc");
@@ -193,15 +218,21 @@ fn encode_index(mut entries: Vec<IndexEntry>, pack_sum: &[u8; 20]) -> Result<Vec
 fn encode_entry(deflate: &mut Compress, object: &RawObject) -> std::io::Result<Vec<u8>> {
     let mut out = Vec::with_capacity(object.data.len() / 2 + 64);
     entry_header(pack_type(object.kind), object.data.len() as u64, &mut out);
+    compress_into(deflate, &object.data, &mut out)?;
+    Ok(out)
+}
+
+/// Appends the zlib stream of `data` to `out`.
+pub(super) fn compress_into(deflate: &mut Compress, data: &[u8], out: &mut Vec<u8>) -> std::io::Result<()> {
     deflate.reset();
     loop {
         let read = deflate.total_in() as usize;
-        out.reserve(object.data.len() - read + 64);
+        out.reserve(data.len() - read + 64);
         let status = deflate
-            .compress_vec(&object.data[read..], &mut out, FlushCompress::Finish)
+            .compress_vec(&data[read..], out, FlushCompress::Finish)
             .map_err(std::io::Error::other)?;
         if status == Status::StreamEnd {
-            return Ok(out);
+            return Ok(());
         }
     }
 }
@@ -220,7 +251,7 @@ fn pack_type(kind: git2::ObjectType) -> u8 {
 
 /// The entry header: 3 type bits and the size in 4 + 7n bits, low bits first, the high bit of
 /// each byte saying another follows.
-fn entry_header(type_bits: u8, mut size: u64, out: &mut Vec<u8>) {
+pub(super) fn entry_header(type_bits: u8, mut size: u64, out: &mut Vec<u8>) {
     let mut byte = (type_bits << 4) | (size & 0x0f) as u8;
     size >>= 4;
     while size != 0 {
@@ -288,7 +319,7 @@ mod tests {
         let out = std::process::Command::new("git")
             .arg("verify-pack")
             .arg("-v")
-            .arg(pack.with_extension("idx"))
+            .arg(pack.pack.with_extension("idx"))
             .output()
             .unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

@@ -12,7 +12,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use anyhow::{bail, Context as _, Result};
 
+use super::object_id::object_id;
 use super::pack_file::RawObject;
+use super::pack_fold::TreeDelta;
+use super::tree_delta::tree_delta;
 
 /// Git's mode of a directory entry.
 const TREE_MODE: i32 = 0o040000;
@@ -27,6 +30,10 @@ pub(crate) struct TreeEditor<'r> {
     dirs: HashMap<String, Dir>,
     /// Directories changed since the last [`TreeEditor::write`].
     dirty: BTreeSet<String>,
+    /// The last written content of each directory kept in memory (the big ones), and the
+    /// deltas from each such version to the one before it, for [`super::pack_fold`].
+    last_written: HashMap<String, (git2::Oid, Vec<u8>)>,
+    deltas: Vec<TreeDelta>,
 }
 
 /// One directory: entries keyed in git's order, where a directory sorts as its name plus `/`.
@@ -46,6 +53,8 @@ impl<'r> TreeEditor<'r> {
             git,
             dirs: HashMap::from([(String::new(), root)]),
             dirty: BTreeSet::new(),
+            last_written: HashMap::new(),
+            deltas: Vec::new(),
         })
     }
 
@@ -86,7 +95,7 @@ impl<'r> TreeEditor<'r> {
         for path in dirty {
             let dir = self.dirs.get(&path).expect("changed directories are loaded");
             let data = serialize(dir);
-            let id = git2::Oid::hash_object(git2::ObjectType::Tree, &data)?;
+            let id = object_id(git2::ObjectType::Tree, &data);
             if path.is_empty() {
                 root = Some(id);
             } else {
@@ -102,6 +111,9 @@ impl<'r> TreeEditor<'r> {
                 }
                 if empty || dir_is_small(&self.dirs, &path) {
                     self.dirs.remove(&path);
+                    self.last_written.remove(&path);
+                } else {
+                    self.record_version(&path, id, &data);
                 }
                 if empty {
                     continue;
@@ -119,9 +131,29 @@ impl<'r> TreeEditor<'r> {
         let root = match root {
             Some(id) => id,
             // Nothing changed: the root as it is.
-            None => git2::Oid::hash_object(git2::ObjectType::Tree, &serialize(&self.dirs[""]))?,
+            None => object_id(git2::ObjectType::Tree, &serialize(&self.dirs[""])),
         };
         Ok((root, trees))
+    }
+
+    /// The deltas recorded so far: each older version of a big directory against the next.
+    pub(crate) fn take_deltas(&mut self) -> Vec<TreeDelta> {
+        std::mem::take(&mut self.deltas)
+    }
+
+    /// Keeps a big directory's new content and records its previous version as a delta
+    /// against it (the newest version stays whole, older ones become deltas).
+    fn record_version(&mut self, path: &str, id: git2::Oid, data: &[u8]) {
+        if let Some((old_id, old)) = self.last_written.get(path) {
+            if *old_id != id {
+                self.deltas.push(TreeDelta {
+                    target: *old_id,
+                    base: id,
+                    delta: tree_delta(data, old),
+                });
+            }
+        }
+        self.last_written.insert(path.to_string(), (id, data.to_vec()));
     }
 
     /// Makes sure `dir` and its parents are in memory; returns whether `dir` exists (a
@@ -189,12 +221,24 @@ fn serialize(dir: &Dir) -> Vec<u8> {
         } else {
             &key[..]
         };
-        out.extend_from_slice(format!("{mode:o} ").as_bytes());
+        push_mode(&mut out, *mode);
+        out.push(b' ');
         out.extend_from_slice(name);
         out.push(0);
         out.extend_from_slice(id.as_bytes());
     }
     out
+}
+
+/// A mode in octal without leading zeros, as trees store it; the common ones without
+/// formatting, since a 1M-file repository's directories are serialised 200k entries at a time.
+fn push_mode(out: &mut Vec<u8>, mode: i32) {
+    match mode {
+        0o100644 => out.extend_from_slice(b"100644"),
+        0o100755 => out.extend_from_slice(b"100755"),
+        TREE_MODE => out.extend_from_slice(b"40000"),
+        _ => out.extend_from_slice(format!("{mode:o}").as_bytes()),
+    }
 }
 
 fn dir_key(name: &str) -> Vec<u8> {

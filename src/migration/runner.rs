@@ -425,8 +425,8 @@ impl<'a> Runner<'a> {
         }
         let mut head = repo.head_lookup()?;
         report.files = changed_files(&publication, |p, bytes| {
-            let id = git2::Oid::hash_object(git2::ObjectType::Blob, bytes).ok();
-            id.is_none() || head.entry(p).ok().flatten().map(|(id, _)| id) != id
+            let id = crate::git::object_id::blob_id(bytes);
+            head.entry(p).ok().flatten().map(|(id, _)| id) != Some(id)
         });
         drop(head);
         fault::point("before-commit");
