@@ -189,11 +189,7 @@ impl DataRepo {
     ///
     /// git, not libgit2: at 1M files libgit2's status took ~25 s where git, which stats the
     /// index entries on all cores and keeps an untracked cache, takes ~3 s.
-    pub(crate) fn git_status(
-        &self,
-        untracked: Untracked,
-        limit: usize,
-    ) -> Result<Option<Vec<([u8; 2], Vec<u8>)>>> {
+    pub(crate) fn git_status(&self, untracked: Untracked, limit: usize) -> Result<Option<Vec<StatusEntry>>> {
         let untracked = match untracked {
             Untracked::Directories => "--untracked-files=normal",
             Untracked::Files => "--untracked-files=all",
@@ -300,6 +296,9 @@ impl DataRepo {
     }
 }
 
+/// One `git status` entry: its two-letter code (`" M"`, `"??"`...) and its path.
+pub(crate) type StatusEntry = ([u8; 2], Vec<u8>);
+
 /// How [`DataRepo::git_status`] reports untracked files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Untracked {
@@ -311,7 +310,7 @@ pub(crate) enum Untracked {
 
 /// Parses `git status --porcelain=v1 -z`: `XY path` records ended by NUL, a rename or copy
 /// (`R`/`C`) followed by one more NUL-ended field, its source, which is skipped.
-fn parse_porcelain_z(out: &[u8], limit: usize) -> Result<Vec<([u8; 2], Vec<u8>)>> {
+fn parse_porcelain_z(out: &[u8], limit: usize) -> Result<Vec<StatusEntry>> {
     let mut entries = Vec::new();
     let mut fields = out.split(|&b| b == 0).filter(|f| !f.is_empty());
     while entries.len() < limit {
