@@ -619,7 +619,7 @@ const BATCHES: usize = 4;
 /// the seconds of each batch commit and then of the run's index sync as `INNER` lines.
 fn batch_child(repo: &Path) -> Result<()> {
     use nes::git::commit::{commit_batch_range, FileChange};
-    use nes::git::index::{sync_index, BlobIds};
+    use nes::git::index::{sync_index_using, BlobIds, IndexSync};
     let paths = support::write_persons(repo, BATCHES * 500)?;
     let data = nes::git::repo::DataRepo::open(repo)?;
     let sig = git2::Signature::now("Bench Author", "bench@example.org")?;
@@ -643,8 +643,14 @@ fn batch_child(repo: &Path) -> Result<()> {
             start = Instant::now();
         },
     )?;
+    // `NES_BENCH_INDEX_SYNC=in-place|rebuild` times libgit2's ways instead, for comparison.
+    let how = match std::env::var("NES_BENCH_INDEX_SYNC").as_deref() {
+        Ok("in-place") => IndexSync::InPlace,
+        Ok("rebuild") => IndexSync::Rebuild,
+        _ => IndexSync::Auto,
+    };
     let start = Instant::now();
-    sync_index(&data, batches.iter().flatten(), &blob_ids)?;
+    sync_index_using(&data, batches.iter().flatten(), &blob_ids, how)?;
     println!("INNER {}", start.elapsed().as_secs_f64());
     Ok(())
 }

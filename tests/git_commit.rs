@@ -262,18 +262,24 @@ fn index_rebuild_and_in_place_insertion_agree() {
     )
     .unwrap();
     assert_eq!(known.len(), 5);
-    // The same state twice: the second copy gets the other strategy.
-    let second = tmp.path().join("second");
-    let copied = std::process::Command::new("cp")
-        .arg("-a")
-        .arg(&first)
-        .arg(&second)
-        .status()
-        .unwrap();
-    assert!(copied.success());
+    // The same state three times: each copy gets another strategy.
+    let (second, third) = (tmp.path().join("second"), tmp.path().join("third"));
+    for copy in [&second, &third] {
+        let copied = std::process::Command::new("cp")
+            .arg("-a")
+            .arg(&first)
+            .arg(copy)
+            .status()
+            .unwrap();
+        assert!(copied.success());
+    }
 
     let mut listings = Vec::new();
-    for (dir, how) in [(&first, IndexSync::InPlace), (&second, IndexSync::Rebuild)] {
+    for (dir, how) in [
+        (&first, IndexSync::InPlace),
+        (&second, IndexSync::Rebuild),
+        (&third, IndexSync::Stream),
+    ] {
         let repo = nes::git::repo::DataRepo::open(dir).unwrap();
         // Half the ids known, half hashed from the working tree.
         let partial: BlobIds = known.iter().take(2).map(|(k, v)| (k.clone(), *v)).collect();
@@ -300,6 +306,7 @@ fn index_rebuild_and_in_place_insertion_agree() {
         listings.push(staged);
     }
     assert_eq!(listings[0], listings[1]);
+    assert_eq!(listings[0], listings[2]);
 }
 
 /// A run's batches end up in one new pack holding exactly the run's new objects, no loose

@@ -2,9 +2,10 @@
 //!
 //! The blob ids are known from committing, so no file is hashed again; the stat data comes
 //! from the working tree, so `git status` finds the files clean without reading them. libgit2
-//! keeps index entries in one sorted vector and shifts every later entry on each insertion:
-//! 20,000 new paths in a 1M-entry index would move ~160 GB of pointers. Large syncs therefore
-//! write a new index in one sorted merge pass instead.
+//! loads a 1M-entry index as 1M objects (~150 MB) and shifts every later entry on each
+//! insertion, so the index is rewritten by [`super::index_file`] instead: the old file streamed
+//! through a small buffer and merged with the sorted updates in one pass. libgit2 remains for
+//! indexes that module does not handle (split or sparse indexes, SHA-256 repositories).
 
 use std::collections::HashMap;
 use std::fs;
@@ -13,25 +14,29 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result};
 
 use super::commit::{file_mode, last_change_per_path, FileChange};
+use super::index_file::{self, Unsupported, Update};
 use super::repo::DataRepo;
 use crate::error::NesError;
 
 /// Blob id of each path a run committed as written, filled in while committing.
 pub type BlobIds = HashMap<String, git2::Oid>;
 
-/// Above this many entry moves (new paths × entries in the index), the index is rebuilt by
-/// one merge pass instead of insertions. Measured on a 1M-entry index (2 vCPU): a rebuild
+/// Above this many entry moves (new paths × entries in the index), the libgit2 fallback
+/// rebuilds the index in one merge pass instead of inserting. Measured on a 1M-entry index (2 vCPU): a rebuild
 /// costs ~2.5 s, about what ~4,000 insertions cost (each moves half the entries' pointers).
 const IN_PLACE_MOVES: usize = 4_000_000_000;
 
 /// How [`sync_index_using`] changes the index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IndexSync {
-    /// Insert in place, unless that would move billions of entries; then rebuild.
+    /// [`IndexSync::Stream`] where supported, else libgit2 (in place or rebuilt, by size).
     Auto,
-    /// Insert and remove entries in the loaded index.
+    /// Rewrite the index file by streaming it (see [`super::index_file`]); fails on an index
+    /// it does not support.
+    Stream,
+    /// libgit2: insert and remove entries in the loaded index.
     InPlace,
-    /// Write a new index in one merge pass.
+    /// libgit2: write a new index in one merge pass.
     Rebuild,
 }
 
@@ -57,13 +62,20 @@ where
         };
         updates.push((path, entry));
     }
+    if matches!(how, IndexSync::Auto | IndexSync::Stream) {
+        match stream(repo, &updates) {
+            Ok(()) => return Ok(()),
+            Err(e) if how == IndexSync::Auto && e.is::<Unsupported>() => {}
+            Err(e) => return Err(e.context("cannot write the git index")),
+        }
+    }
     let mut index = repo.git().index()?;
     let new_paths = updates
         .iter()
         .filter(|(path, entry)| entry.is_some() && index.get_path(Path::new(path), 0).is_none())
         .count();
     let rebuild_it = match how {
-        IndexSync::Auto => new_paths.saturating_mul(index.len()) > IN_PLACE_MOVES,
+        IndexSync::Auto | IndexSync::Stream => new_paths.saturating_mul(index.len()) > IN_PLACE_MOVES,
         IndexSync::InPlace => false,
         IndexSync::Rebuild => true,
     };
@@ -81,6 +93,42 @@ where
         }
     }
     index.write().context("cannot write the git index")
+}
+
+/// Rewrites `.git/index` through `index.lock` (written, then renamed over it, as git does).
+fn stream(repo: &DataRepo, updates: &[(&str, Option<git2::IndexEntry>)]) -> Result<()> {
+    if let Ok(format) = repo.git().config()?.get_string("extensions.objectformat") {
+        if !format.eq_ignore_ascii_case("sha1") {
+            return Err(Unsupported(format!("object format {format}")).into());
+        }
+    }
+    let updates: Vec<Update> = updates
+        .iter()
+        .map(|(path, entry)| (path.as_bytes().to_vec(), entry.as_ref().map(raw_entry)))
+        .collect();
+    let (lock, file) = IndexLock::acquire(repo.git_dir().join("index.lock"))?;
+    index_file::rewrite(&repo.git_dir().join("index"), &updates, file)?;
+    lock.commit(&repo.git_dir().join("index"))
+}
+
+/// The on-disk form of a libgit2 entry built by [`entry_with_stat`] (stage 0, no flags).
+fn raw_entry(e: &git2::IndexEntry) -> index_file::Entry {
+    index_file::Entry::new(
+        &e.path,
+        e.id.as_bytes().try_into().expect("SHA-1 object id"),
+        [
+            e.ctime.seconds() as u32,
+            e.ctime.nanoseconds(),
+            e.mtime.seconds() as u32,
+            e.mtime.nanoseconds(),
+            e.dev,
+            e.ino,
+            e.mode,
+            e.uid,
+            e.gid,
+            e.file_size,
+        ],
+    )
 }
 
 /// The index entry of a working-tree file whose blob id is `known` (else hashed here).
@@ -145,7 +193,7 @@ fn entry_with_stat(path: &str, id: git2::Oid, metadata: &fs::Metadata) -> git2::
 /// pass, so every insertion is an append. It is built beside the real one and renamed over
 /// it, while holding `index.lock` as git does.
 fn rebuild(repo: &DataRepo, old: &git2::Index, updates: Vec<(&str, Option<git2::IndexEntry>)>) -> Result<()> {
-    let _lock = IndexLock::acquire(repo.git_dir().join("index.lock"))?;
+    let (_lock, _) = IndexLock::acquire(repo.git_dir().join("index.lock"))?;
     let staged = repo.nes_dir()?.join("index.new");
     let _ = fs::remove_file(&staged);
     let result = (|| -> Result<()> {
@@ -181,13 +229,13 @@ fn rebuild(repo: &DataRepo, old: &git2::Index, updates: Vec<(&str, Option<git2::
     result
 }
 
-/// `index.lock`, created exclusively as git does, removed on drop.
+/// `index.lock`, created exclusively as git does, removed on drop unless committed.
 struct IndexLock(PathBuf);
 
 impl IndexLock {
-    fn acquire(path: PathBuf) -> Result<Self> {
+    fn acquire(path: PathBuf) -> Result<(Self, fs::File)> {
         match fs::OpenOptions::new().write(true).create_new(true).open(&path) {
-            Ok(_) => Ok(Self(path)),
+            Ok(file) => Ok((Self(path), file)),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(NesError::busy(format!(
                 "{} exists: another git process is using the data repository's index",
                 path.display()
@@ -199,8 +247,20 @@ impl IndexLock {
     }
 }
 
+impl IndexLock {
+    /// Renames the written lock file over `index`, releasing the lock.
+    fn commit(mut self, index: &Path) -> Result<()> {
+        fs::rename(&self.0, index).context("cannot replace the git index")?;
+        // Renamed: nothing left for drop to remove.
+        self.0 = PathBuf::new();
+        Ok(())
+    }
+}
+
 impl Drop for IndexLock {
     fn drop(&mut self) {
-        let _ = fs::remove_file(&self.0);
+        if !self.0.as_os_str().is_empty() {
+            let _ = fs::remove_file(&self.0);
+        }
     }
 }

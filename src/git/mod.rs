@@ -3,6 +3,7 @@
 
 pub mod commit;
 pub mod index;
+mod index_file;
 pub mod ledger;
 pub mod lock;
 pub mod lookup;

@@ -13,7 +13,7 @@ use anyhow::{Context as _, Result};
 use super::commit::{commit_batch_range, FileChange};
 use super::index::{sync_index, BlobIds};
 use super::message::{parse_trailers, CommitMeta};
-use super::repo::DataRepo;
+use super::repo::{DataRepo, Untracked};
 use crate::error::NesError;
 use crate::stats::Stats;
 
@@ -382,23 +382,45 @@ fn rollback(repo: &DataRepo, pre_run: git2::Oid) -> Result<()> {
 /// started from a clean tree, so they are its leftovers. Done here because a hard reset with
 /// libgit2's `remove_untracked` left them in place in testing.
 fn remove_untracked(repo: &DataRepo) -> Result<()> {
-    let mut opts = git2::StatusOptions::new();
-    opts.include_untracked(true)
-        .recurse_untracked_dirs(true)
-        .include_ignored(false)
-        .exclude_submodules(true);
-    let statuses = repo.git().statuses(Some(&mut opts))?;
-    let untracked: Vec<String> = statuses
-        .iter()
-        .filter(|s| s.status().contains(git2::Status::WT_NEW))
-        .filter_map(|s| s.path().map(str::to_string))
-        .collect();
+    let untracked: Vec<PathBuf> = match repo.git_status(Untracked::Files, usize::MAX)? {
+        Some(entries) => entries
+            .into_iter()
+            // A directory still named whole holds a repository of its own: not the run's.
+            .filter(|(code, path)| code == b"??" && !path.ends_with(b"/"))
+            .map(|(_, path)| path_from_bytes(path))
+            .collect(),
+        None => {
+            let mut opts = git2::StatusOptions::new();
+            opts.include_untracked(true)
+                .recurse_untracked_dirs(true)
+                .include_ignored(false)
+                .exclude_submodules(true);
+            let statuses = repo.git().statuses(Some(&mut opts))?;
+            statuses
+                .iter()
+                .filter(|s| s.status().contains(git2::Status::WT_NEW))
+                .filter_map(|s| s.path().map(PathBuf::from))
+                .collect()
+        }
+    };
     for path in untracked {
         let full = repo.root().join(&path);
         remove_file(&full)?;
         remove_empty_parents(repo.root(), &full);
     }
     Ok(())
+}
+
+/// A path git printed, byte for byte (paths need not be UTF-8).
+#[cfg(unix)]
+fn path_from_bytes(bytes: Vec<u8>) -> PathBuf {
+    use std::os::unix::ffi::OsStringExt as _;
+    PathBuf::from(std::ffi::OsString::from_vec(bytes))
+}
+
+#[cfg(not(unix))]
+fn path_from_bytes(bytes: Vec<u8>) -> PathBuf {
+    PathBuf::from(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 fn display_name(journal: &Journal) -> &str {

@@ -172,10 +172,68 @@ impl DataRepo {
         }
     }
 
-    /// Up to `limit` paths with uncommitted changes (modified, staged or untracked, not ignored).
+    /// Up to `limit` paths with uncommitted changes (modified, deleted, staged or untracked, not
+    /// ignored; an untracked directory is named once), as `git status` lists them.
     pub fn dirty_paths(&self, limit: usize) -> Result<Vec<String>> {
+        match self.git_status(Untracked::Directories, limit)? {
+            Some(entries) => Ok(entries
+                .into_iter()
+                .map(|(_, path)| String::from_utf8_lossy(&path).into_owned())
+                .collect()),
+            None => self.dirty_paths_libgit2(limit),
+        }
+    }
+
+    /// Up to `limit` entries of `git status --porcelain -z`: the two-letter code and the path
+    /// relative to the root. `None` when no `git` binary can be run.
+    ///
+    /// git, not libgit2: at 1M files libgit2's status took ~25 s where git, which stats the
+    /// index entries on all cores and keeps an untracked cache, takes ~3 s.
+    pub(crate) fn git_status(&self, untracked: Untracked, limit: usize) -> Result<Option<Vec<StatusEntry>>> {
+        let untracked = match untracked {
+            Untracked::Directories => "--untracked-files=normal",
+            Untracked::Files => "--untracked-files=all",
+        };
+        let mut command = std::process::Command::new("git");
+        command
+            .arg("--git-dir")
+            .arg(self.git_dir())
+            .arg("--work-tree")
+            .arg(&self.root)
+            .current_dir(&self.root)
+            .args(["status", "--porcelain=v1", "-z", untracked, "--ignored=no"])
+            .args(["--ignore-submodules=all", "--no-renames"])
+            // The repository named above, whatever the caller's environment says (hooks set these).
+            .env_remove("GIT_DIR")
+            .env_remove("GIT_WORK_TREE")
+            .env_remove("GIT_INDEX_FILE")
+            .env_remove("GIT_COMMON_DIR")
+            .env_remove("GIT_OBJECT_DIRECTORY")
+            .env_remove("GIT_ALTERNATE_OBJECT_DIRECTORIES")
+            .stdin(std::process::Stdio::null());
+        let out = match command.output() {
+            Ok(out) => out,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e).context("cannot run `git status`"),
+        };
+        if !out.status.success() {
+            return Err(NesError::failed(format!(
+                "`git status` failed in {}: {}",
+                self.root.display(),
+                String::from_utf8_lossy(&out.stderr).trim()
+            ))
+            .hint(format!(
+                "run `git -C {} status` to see the problem and fix it, then run nes again",
+                self.root.display()
+            ))
+            .into());
+        }
+        parse_porcelain_z(&out.stdout, limit).map(Some)
+    }
+
+    /// [`DataRepo::dirty_paths`] through libgit2, for machines without `git`.
+    fn dirty_paths_libgit2(&self, limit: usize) -> Result<Vec<String>> {
         let mut opts = git2::StatusOptions::new();
-        // An untracked directory is reported once, not file by file: enough to name it.
         opts.include_untracked(true)
             .recurse_untracked_dirs(false)
             .include_ignored(false)
@@ -236,6 +294,39 @@ impl DataRepo {
             Some(warning),
         ))
     }
+}
+
+/// One `git status` entry: its two-letter code (`" M"`, `"??"`...) and its path.
+pub(crate) type StatusEntry = ([u8; 2], Vec<u8>);
+
+/// How [`DataRepo::git_status`] reports untracked files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Untracked {
+    /// A directory holding only untracked files once, by its name with a trailing `/`.
+    Directories,
+    /// Every untracked file.
+    Files,
+}
+
+/// Parses `git status --porcelain=v1 -z`: `XY path` records ended by NUL, a rename or copy
+/// (`R`/`C`) followed by one more NUL-ended field, its source, which is skipped.
+fn parse_porcelain_z(out: &[u8], limit: usize) -> Result<Vec<StatusEntry>> {
+    let mut entries = Vec::new();
+    let mut fields = out.split(|&b| b == 0).filter(|f| !f.is_empty());
+    while entries.len() < limit {
+        let Some(field) = fields.next() else { break };
+        anyhow::ensure!(
+            field.len() > 3 && field[2] == b' ',
+            "unexpected `git status` output: {:?}",
+            String::from_utf8_lossy(field)
+        );
+        let code = [field[0], field[1]];
+        if code.iter().any(|c| matches!(c, b'R' | b'C')) {
+            fields.next();
+        }
+        entries.push((code, field[3..].to_vec()));
+    }
+    Ok(entries)
 }
 
 /// Process-wide settings for working on data repositories of 100k-1M files, applied once.
@@ -342,6 +433,18 @@ fn dirty_error(root: &Path, dirty: &[String], interrupted: bool) -> NesError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parses_porcelain_z() {
+        let out = b" M a b.json\0?? new/\0R  to\0from\0D  gone\0";
+        let entries = parse_porcelain_z(out, 10).unwrap();
+        let paths: Vec<&[u8]> = entries.iter().map(|(_, p)| p.as_slice()).collect();
+        assert_eq!(paths, [&b"a b.json"[..], b"new/", b"to", b"gone"]);
+        assert_eq!(entries[1].0, *b"??");
+        assert_eq!(parse_porcelain_z(out, 2).unwrap().len(), 2);
+        assert!(parse_porcelain_z(b"", 5).unwrap().is_empty());
+        assert!(parse_porcelain_z(b"garbage\0", 5).is_err());
+    }
 
     #[test]
     fn parses_identity() {
