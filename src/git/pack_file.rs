@@ -6,9 +6,8 @@
 //! files that search and compression were half the time of a run, and the big directory
 //! trees a batch rewrites have no delta base inside the batch anyway. Why not its pack
 //! writer (the indexer): it reads back, inflates and re-hashes every object just written,
-//! whose ids the caller already knows; that was a fifth of a run. Packs written here are
-//! later folded by `git repack --geometric` (see [`super::commit::consolidate_packs`]),
-//! which does the delta search once, over many batches. Tests check the packs with
+//! whose ids the caller already knows; that was a fifth of a run. A run's packs are folded
+//! into one at its end, with tree deltas ([`super::pack_fold`]). Tests check the packs with
 //! `git fsck --strict` and `git verify-pack`.
 
 use std::fs::{self, File, OpenOptions};

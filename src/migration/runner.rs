@@ -451,6 +451,7 @@ impl<'a> Runner<'a> {
         }
         units.push(records);
         let mut batches = plan_batches(&units, options.batch_size);
+        drop(units);
         if batches.is_empty() {
             // Nothing changed, but history must still record that the migration ran.
             batches.push(Vec::new());
@@ -466,6 +467,9 @@ impl<'a> Runner<'a> {
             checksum,
         };
         recovery::save_plan(repo, &meta, &batches)?;
+        // From here on the plan is the record of the run: the publication's journal, access
+        // record and document cache (each path held again) are not needed to commit or repair.
+        drop(publication);
         report.phase("plan", &mut clock);
         let bar = progress_bar(options.progress, batches.len() as u64, "committing batches");
         let total = batches.len();
