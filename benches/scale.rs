@@ -413,11 +413,11 @@ impl Bench {
         for size in sizes {
             let base = self.base(size)?;
             let runs = self.runs_for(if size == "1m" { 1_000_000 } else { 0 }, 5);
-            let (mut first, mut next, mut index) = (Vec::new(), Vec::new(), Vec::new());
+            let (mut first, mut next, mut fold, mut index) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
             for _ in 0..runs {
                 let repo = self.fresh(&base, &[])?;
                 let s = self.measure(&self.child_argv(&["batch", &path(&repo)]), &[])?;
-                ensure!(s.inner.len() == BATCHES + 1, "batch child printed {:?}", s.inner);
+                ensure!(s.inner.len() == BATCHES + 2, "batch child printed {:?}", s.inner);
                 for (i, &secs) in s.inner.iter().enumerate() {
                     let sample = Sample {
                         secs,
@@ -430,6 +430,7 @@ impl Bench {
                     match i {
                         0 => &mut first,
                         i if i < BATCHES => &mut next,
+                        i if i == BATCHES => &mut fold,
                         _ => &mut index,
                     }
                     .push(sample);
@@ -450,6 +451,13 @@ impl Bench {
                 files,
                 &next,
                 "1000 new files each, directories already in memory",
+            );
+            report(
+                "3 pack fold (once per run)",
+                size,
+                files,
+                &fold,
+                "the run's 4 batch packs copied into one, older big trees as deltas",
             );
             report(
                 "3 index sync (once per run)",
@@ -630,6 +638,7 @@ fn batch_child(repo: &Path) -> Result<()> {
     ensure!(batches.len() == BATCHES, "{} batches", batches.len());
     let mut blob_ids = BlobIds::new();
     let mut start = Instant::now();
+    // Each batch is timed when it is published; what follows the last one is the pack fold.
     commit_batch_range(
         &data,
         &batches,
@@ -643,6 +652,7 @@ fn batch_child(repo: &Path) -> Result<()> {
             start = Instant::now();
         },
     )?;
+    println!("INNER {}", start.elapsed().as_secs_f64());
     // `NES_BENCH_INDEX_SYNC=in-place|rebuild` times libgit2's ways instead, for comparison.
     let how = match std::env::var("NES_BENCH_INDEX_SYNC").as_deref() {
         Ok("in-place") => IndexSync::InPlace,
