@@ -78,7 +78,7 @@ proptest! {
         for op in &ops {
             apply(&mut p, op);
         }
-        // Files are written behind the API; verify reads them from disk.
+        // Writes land behind the API (on writer threads): verify what is on disk.
         p.flush().unwrap();
         let report = verify_repo(tmp.path(), &VerifyOptions::default()).unwrap();
         prop_assert!(report.is_clean(), "{:?} after {:?}", report.violations, ops);

@@ -432,6 +432,55 @@ fn touched_file_with_a_dangling_reference() {
     assert_eq!(report.files_checked, 2); // the ward and its version
 }
 
+/// A whole-repository run answers references from its listing of entity files; what is
+/// not a regular file there (a directory in its place, a link) is still looked up on disk,
+/// so both kinds of run agree.
+#[test]
+fn whole_repository_and_touched_runs_resolve_references_alike() {
+    let repo = clean_repo();
+    let root = repo.path();
+    let ward = "v2/entity/location/ward/acham-ward-1.json";
+    let seat = "v2/entity/location/constituency/acham-1.json";
+    let district = root.join("v2/entity/location/district/acham.json");
+    std::fs::remove_file(&district).unwrap();
+    std::fs::create_dir(&district).unwrap();
+    let whole = verify(root);
+    assert_eq!(
+        found(&whole),
+        vec![
+            (Rule::Reference, seat.to_string()),
+            (Rule::Reference, ward.to_string())
+        ],
+        "{:#?}",
+        whole.violations
+    );
+    let touched = verify_touched(root, &[ward.to_string()]).unwrap();
+    assert_eq!(
+        touched.violations,
+        whole
+            .violations
+            .iter()
+            .filter(|v| v.path == ward)
+            .cloned()
+            .collect::<Vec<_>>()
+    );
+    #[cfg(unix)]
+    {
+        // A link to the district's document resolves, in either kind of run.
+        std::fs::remove_dir(&district).unwrap();
+        let elsewhere = root.join("district-acham.json");
+        let doc = entity(
+            "location/district/acham",
+            json!({"parent": null, "area": 1680.0, "lat": null, "lng": null}),
+        );
+        std::fs::write(&elsewhere, json::to_vec(&doc)).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, &district).unwrap();
+        let whole = verify(root);
+        assert!(whole.is_clean(), "{:#?}", whole.violations);
+        assert!(verify_touched(root, &[ward.to_string()]).unwrap().is_clean());
+    }
+}
+
 #[test]
 fn touched_deletion_breaks_references_into_it() {
     let repo = clean_repo();

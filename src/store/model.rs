@@ -1056,16 +1056,21 @@ fn collect_references(value: &Value, path: &str, out: &mut Vec<(String, String)>
                 if matches!(key.as_str(), "attributes" | "version_summary" | "raw_payload") {
                     continue;
                 }
-                let at = join(path, key);
+                // Paths are built only where a reference can be: most keys hold scalars.
                 match child {
-                    Value::String(id) if REFERENCE_KEYS.contains(&key.as_str()) => out.push((at, id.clone())),
-                    _ => collect_references(child, &at, out),
+                    Value::String(id) if REFERENCE_KEYS.contains(&key.as_str()) => {
+                        out.push((join(path, key), id.clone()))
+                    }
+                    Value::Object(_) | Value::Array(_) => collect_references(child, &join(path, key), out),
+                    _ => {}
                 }
             }
         }
         Value::Array(items) => {
             for (i, item) in items.iter().enumerate() {
-                collect_references(item, &format!("{path}[{i}]"), out);
+                if matches!(item, Value::Object(_) | Value::Array(_)) {
+                    collect_references(item, &format!("{path}[{i}]"), out);
+                }
             }
         }
         _ => {}

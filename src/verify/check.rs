@@ -1,6 +1,9 @@
 //! Checks of one file on its own: parse, ID vs path, grammar, schema, outgoing
 //! references; and the facts about it that the cross-file rules need.
 
+use std::cell::RefCell;
+use std::collections::HashSet;
+use std::io::Read;
 use std::path::Path;
 
 use serde_json::Value;
@@ -17,6 +20,21 @@ use crate::store::model::{self, Model};
 pub struct Checker<'a> {
     pub root: &'a Path,
     schemas: &'a Schemas,
+    /// Repository paths of regular files known to exist (from a walk), so that resolving
+    /// a reference to one needs no `stat`; anything else is still looked up on disk.
+    known: Option<&'a HashSet<String>>,
+}
+
+thread_local! {
+    /// Each worker reads every file into the same buffer instead of a fresh one.
+    static READ_BUF: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Reads `path` whole into `buf` (without `std::fs::read`'s size `stat`).
+fn read_into(path: &Path, buf: &mut Vec<u8>) -> std::io::Result<()> {
+    buf.clear();
+    std::fs::File::open(path)?.read_to_end(buf)?;
+    Ok(())
 }
 
 /// What one file contributes to the report and to the cross-file rules.
@@ -95,12 +113,27 @@ enum Layout {
 
 impl<'a> Checker<'a> {
     pub fn new(root: &'a Path, schemas: &'a Schemas) -> Self {
-        Self { root, schemas }
+        Self {
+            root,
+            schemas,
+            known: None,
+        }
+    }
+
+    /// Resolves references against `known` first (see [`Checker::known`]).
+    pub fn with_known(mut self, known: &'a HashSet<String>) -> Self {
+        self.known = Some(known);
+        self
     }
 
     /// Whether a repository-relative file exists in the working tree.
     pub fn exists(&self, repo_path: &str) -> bool {
         self.root.join(repo_path).is_file()
+    }
+
+    /// [`Checker::exists`] for a reference target, answered from the walk when it can be.
+    fn target_exists(&self, repo_path: &str) -> bool {
+        self.known.is_some_and(|k| k.contains(repo_path)) || self.exists(repo_path)
     }
 
     /// Checks the file at `path` (repository-relative, below `v2/`).
@@ -122,12 +155,14 @@ impl<'a> Checker<'a> {
             }),
             _ => None,
         };
-        let doc = match std::fs::read(self.root.join(path)) {
-            Err(e) => return out.with(Rule::Parse, path, format!("cannot read the file: {e}")),
-            Ok(bytes) => match json::from_slice(&bytes) {
-                Err(e) => return out.with(Rule::Parse, path, format!("not JSON: {e}")),
-                Ok(doc) => doc,
-            },
+        let parsed = READ_BUF.with_borrow_mut(|buf| {
+            read_into(&self.root.join(path), buf)
+                .map_err(|e| format!("cannot read the file: {e}"))
+                .and_then(|()| json::from_slice(buf).map_err(|e| format!("not JSON: {e}")))
+        });
+        let doc = match parsed {
+            Err(message) => return out.with(Rule::Parse, path, message),
+            Ok(doc) => doc,
         };
         let mut file = File { path, out };
         if !doc.is_object() {
@@ -230,13 +265,13 @@ impl<'a> Checker<'a> {
         }
         self.author_reference(file, doc);
         self.schema(file, &["version".to_string()], doc);
+        let header = digest(doc, &["snapshot"], false);
         let snapshot = match (doc.get("snapshot"), object, stated) {
             (Some(snapshot @ Value::Object(_)), Some((id, Ok(_))), Some(n)) => {
-                snapshot_facts(file, doc, snapshot, id, n)
+                snapshot_facts(file, header, snapshot, id, n)
             }
             _ => None,
         };
-        let header = digest(doc, &["snapshot"], false);
         if let Some(ChainFact::Version { facts, .. }) = &mut file.out.chain {
             *facts = Some(VersionFacts { header, snapshot });
         }
@@ -284,7 +319,7 @@ impl<'a> Checker<'a> {
             _ => None,
         };
         let target_path = format!("{DATA_DIR}/{}", id.rel_path());
-        if !self.exists(&target_path) {
+        if !self.target_exists(&target_path) {
             file.push(
                 Rule::Reference,
                 format!("`{at}` refers to `{id}`, but {target_path} does not exist"),
@@ -311,7 +346,7 @@ impl<'a> Checker<'a> {
                     );
                 }
                 let target = format!("{DATA_DIR}/{}", author_id.rel_path());
-                if !self.exists(&target) {
+                if !self.target_exists(&target) {
                     file.push(
                         Rule::Reference,
                         format!("`author.id` refers to `{id}`, but {target} does not exist"),
@@ -388,7 +423,8 @@ fn summary_matches(file: &mut File, doc: &Value, id: &str) {
 
 /// Checks the computed fields of a snapshot (FORMAT.md §4) and returns its digest
 /// without them, comparable with the object file.
-fn snapshot_facts(file: &mut File, doc: &Value, snapshot: &Value, id: &str, n: u64) -> Option<u64> {
+/// `header` is the digest of the version without its snapshot.
+fn snapshot_facts(file: &mut File, header: u64, snapshot: &Value, id: &str, n: u64) -> Option<u64> {
     if let Some(found) = snapshot.get("id").filter(|v| v.as_str() != Some(id)) {
         file.push(
             Rule::VersionChain,
@@ -407,7 +443,7 @@ fn snapshot_facts(file: &mut File, doc: &Value, snapshot: &Value, id: &str, n: u
         );
     }
     if let Some(summary) = summary.filter(|s| s.is_object()) {
-        if digest(summary, &["id"], false) != digest(doc, &["snapshot"], false) {
+        if digest(summary, &["id"], false) != header {
             file.push(
                 Rule::VersionChain,
                 "`snapshot.version_summary` differs from this version's header",

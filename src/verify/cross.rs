@@ -67,7 +67,12 @@ impl Acc {
     }
 
     /// Merges two workers' accumulators.
-    pub fn merge(mut self, other: Acc) -> Self {
+    pub fn merge(mut self, mut other: Acc) -> Self {
+        // The walk merges many small accumulators (a directory's) with large ones: moving
+        // the smaller map's entries keeps merging linear overall.
+        if other.chains.len() > self.chains.len() {
+            std::mem::swap(&mut self, &mut other);
+        }
         self.files += other.files;
         self.violations.extend(other.violations);
         self.claims.extend(other.claims);
@@ -100,7 +105,9 @@ fn uniqueness(root: &Path, claims: Vec<Claim>, out: &mut Vec<Violation>) {
     for claim in claims {
         by_id.entry(claim.id.clone()).or_default().push(claim);
     }
-    for (id, claims) in by_id {
+    for (id, mut claims) in by_id {
+        // Claims arrive in no particular order from the parallel pass; list them stably.
+        claims.sort_by(|a, b| a.path.cmp(&b.path));
         let owner = &claims[0].owner;
         let owner_exists = root.join(owner).is_file();
         for claim in &claims {

@@ -1,13 +1,15 @@
 //! Integrity checks of a data repository (`nes verify`).
 //!
-//! Every file under `v2/` except `migration-logs/` is read once, in parallel, and checked
-//! on its own ([`check`]: parse, ID vs path, grammar, schema, outgoing references). Only
+//! Every file under `v2/` except `migration-logs/` is read once, in parallel (each
+//! directory is listed by a rayon task of its own), and checked on its own ([`check`]: parse, ID vs path, grammar, schema, outgoing references). Only
 //! the little that the cross-file rules need survives a file ([`cross`]): claims of IDs
 //! that disagree with their path, version numbers per object and digests of the latest
 //! version and of the object. So memory grows with the number of objects, not documents.
 //!
-//! References are resolved against the working tree (a `stat` per reference), which
-//! makes a whole-repository run and a check of a few touched files behave the same.
+//! References are resolved against the working tree. A whole-repository run first lists
+//! the entity and author files (the only reference targets) and answers from that list,
+//! falling back to a `stat` for anything not in it (links, dangling references), so it
+//! behaves as a check of a few touched files does, which `stat`s every reference.
 
 mod check;
 mod cross;
@@ -100,7 +102,8 @@ pub fn verify_repo(root: &Path, options: &VerifyOptions) -> anyhow::Result<Repor
     let checker = check::Checker::new(root, &schemas);
     let progress = walk::Progress::new(options.progress);
     let acc = if options.paths.is_empty() {
-        walk::check_all(&checker, &progress)?
+        let known = walk::reference_targets(root)?;
+        walk::check_all(&checker.with_known(&known), &progress)?
     } else {
         let files = walk::expand(root, &options.paths)?;
         walk::check_listed(&checker, &walk::with_chains(root, files), &progress)

@@ -1,8 +1,11 @@
 //! Which files to check, and checking them in parallel.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
+use std::fs::FileType;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+
+use anyhow::Context;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
@@ -68,21 +71,84 @@ fn files_under(root: &Path, dir: PathBuf) -> impl Iterator<Item = walkdir::Resul
         .map(move |e| e.map(|e| repo_relative(root, e.path())))
 }
 
-/// Checks all of `v2/`, streaming the walk into the rayon pool.
+/// What [`files_under`] yields, folded in parallel: every directory below `dir` is listed
+/// by a rayon task of its own (the version tree has a directory per object, so there is
+/// plenty to share out), and its files are folded with `fold` into per-task `T`s joined
+/// with `merge`. `fold` is also given the entry's type, which is not followed if a link.
+fn par_fold_files<T, F, M>(root: &Path, dir: &Path, fold: &F, merge: &M) -> anyhow::Result<T>
+where
+    T: Send + Default,
+    F: Fn(T, String, FileType) -> anyhow::Result<T> + Sync,
+    M: Fn(T, T) -> T + Sync,
+{
+    let mut files = Vec::new();
+    let mut dirs = Vec::new();
+    let entries = std::fs::read_dir(dir).with_context(|| format!("listing {}", dir.display()))?;
+    for entry in entries {
+        let entry = entry.with_context(|| format!("listing {}", dir.display()))?;
+        let ty = entry
+            .file_type()
+            .with_context(|| format!("reading {}", entry.path().display()))?;
+        let path = entry.path();
+        if !ty.is_dir() {
+            files.push((repo_relative(root, &path), ty));
+        } else if repo_relative(root, &path) != LOGS {
+            dirs.push(path);
+        }
+    }
+    let (here, below) = rayon::join(
+        || {
+            files
+                .into_par_iter()
+                .try_fold(T::default, |acc, (path, ty)| fold(acc, path, ty))
+                .try_reduce(T::default, |a, b| Ok(merge(a, b)))
+        },
+        || {
+            dirs.into_par_iter()
+                .map(|d| par_fold_files(root, &d, fold, merge))
+                .try_reduce(T::default, |a, b| Ok(merge(a, b)))
+        },
+    );
+    Ok(merge(here?, below?))
+}
+
+/// Checks all of `v2/`, listing and checking directories in parallel.
 pub fn check_all(checker: &Checker, progress: &Progress) -> anyhow::Result<Acc> {
     let root = checker.root;
     let data = root.join(DATA_DIR);
     if !data.is_dir() {
         return Ok(Acc::default()); // a fresh data repository has no documents yet
     }
-    files_under(root, data)
-        .par_bridge()
-        .try_fold(Acc::default, |acc, path| {
-            let path = path?;
-            progress.inc();
-            anyhow::Ok(acc.add(checker.check_file(&path)))
-        })
-        .try_reduce(Acc::default, |a, b| Ok(a.merge(b)))
+    let fold = |acc: Acc, path: String, _| {
+        progress.inc();
+        anyhow::Ok(acc.add(checker.check_file(&path)))
+    };
+    par_fold_files(root, &data, &fold, &Acc::merge)
+}
+
+/// The regular files that references can point at (entities and authors), for
+/// [`Checker::with_known`] in whole-repository runs. Links are left out: they are
+/// resolved on disk, as before.
+pub fn reference_targets(root: &Path) -> anyhow::Result<HashSet<String>> {
+    let mut known = HashSet::new();
+    for dir in ["entity", "author"] {
+        let full = root.join(DATA_DIR).join(dir);
+        if !full.is_dir() {
+            continue;
+        }
+        let fold = |mut acc: Vec<String>, path, ty: FileType| {
+            if ty.is_file() {
+                acc.push(path);
+            }
+            anyhow::Ok(acc)
+        };
+        let merge = |mut a: Vec<String>, b: Vec<String>| {
+            a.extend(b);
+            a
+        };
+        known.extend(par_fold_files(root, &full, &fold, &merge)?);
+    }
+    Ok(known)
 }
 
 /// Checks the listed files that exist.
@@ -260,4 +326,83 @@ pub fn references_into(checker: &Checker, deleted: &[String]) -> anyhow::Result<
         found.extend(part);
     }
     Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn put(root: &Path, rel: &str) {
+        let path = root.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, b"{}").unwrap();
+    }
+
+    /// The parallel walk lists exactly what walkdir does, links and logs included.
+    #[test]
+    fn parallel_walk_finds_what_walkdir_finds() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for rel in [
+            "v2/author/a.json",
+            "v2/entity/person/ram.json",
+            "v2/entity/location/ward/w-1.json",
+            "v2/version/entity/person/ram/1.json",
+            "v2/version/entity/person/ram/2.json",
+            "v2/relationship/person/ram/party/x/MEMBER_OF.json",
+            "v2/stray.txt",
+            "v2/migration-logs/000-x/changes.diff",
+            "v2/entity/migration-logs/kept.json",
+        ] {
+            put(root, rel);
+        }
+        std::fs::create_dir_all(root.join("v2/version/entity/empty")).unwrap();
+        #[cfg(unix)]
+        {
+            let link = |to: &str, at: &str| std::os::unix::fs::symlink(root.join(to), root.join(at)).unwrap();
+            link("v2/entity/person/ram.json", "v2/entity/person/link.json");
+            link("v2/entity/location", "v2/entity/dir-link");
+            link("v2/nowhere.json", "v2/entity/person/dangling.json");
+        }
+        let data = root.join(DATA_DIR);
+        let mut walked: Vec<String> = files_under(root, data.clone()).map(Result::unwrap).collect();
+        let fold = |mut acc: Vec<String>, path, _| {
+            acc.push(path);
+            anyhow::Ok(acc)
+        };
+        let merge = |mut a: Vec<String>, b: Vec<String>| {
+            a.extend(b);
+            a
+        };
+        let mut parallel = par_fold_files(root, &data, &fold, &merge).unwrap();
+        walked.sort();
+        parallel.sort();
+        assert_eq!(parallel, walked);
+        assert!(parallel.contains(&"v2/entity/migration-logs/kept.json".to_string()));
+        assert!(!parallel.iter().any(|p| p.starts_with("v2/migration-logs/")));
+        assert_eq!(parallel.len(), if cfg!(unix) { 11 } else { 8 });
+    }
+
+    /// Only regular entity and author files are taken as known reference targets.
+    #[test]
+    fn reference_targets_are_regular_entity_and_author_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for rel in [
+            "v2/author/a.json",
+            "v2/entity/person/ram.json",
+            "v2/version/entity/person/ram/1.json",
+        ] {
+            put(root, rel);
+        }
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(
+            root.join("v2/entity/person/ram.json"),
+            root.join("v2/entity/person/link.json"),
+        )
+        .unwrap();
+        let mut known: Vec<String> = reference_targets(root).unwrap().into_iter().collect();
+        known.sort();
+        assert_eq!(known, ["v2/author/a.json", "v2/entity/person/ram.json"]);
+    }
 }
