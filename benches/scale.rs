@@ -18,6 +18,10 @@
 #[path = "support/mod.rs"]
 mod support;
 
+/// The allocator of the `nes` binary (src/main.rs), so the figures are the binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
