@@ -214,7 +214,6 @@ fn trailers_parse_with_git_interpret_trailers() {
 /// paths that sort around each other (`a-b` < `a.json` < `a/` in git's byte order).
 #[test]
 fn index_rebuild_and_in_place_insertion_agree() {
-    use nes::git::commit::commit_batch_range;
     use nes::git::index::{sync_index_using, BlobIds, IndexSync};
 
     let tmp = tempfile::tempdir().unwrap();
@@ -249,18 +248,7 @@ fn index_rebuild_and_in_place_insertion_agree() {
         FileChange::Delete("v2/a-b.json".into()),
         FileChange::Delete("x.json".into()),
     ];
-    let mut known = BlobIds::new();
-    commit_batch_range(
-        &repo,
-        std::slice::from_ref(&changes),
-        1,
-        1,
-        &meta("002-b", "r2"),
-        &sig(&repo),
-        &mut known,
-        &mut |_, _| {},
-    )
-    .unwrap();
+    let known = commit_without_index(&repo, &changes, "002-b");
     assert_eq!(known.len(), 5);
     // The same state three times: each copy gets another strategy.
     let (second, third) = (tmp.path().join("second"), tmp.path().join("third"));

@@ -7,7 +7,7 @@ mod git_support;
 use std::path::Path;
 
 use git_support::*;
-use nes::git::commit::{commit_batch_range, commit_batches, FileChange};
+use nes::git::commit::{commit_batches, FileChange};
 use nes::git::index::{sync_index_using, BlobIds, IndexSync};
 
 /// Paths whose git order (`-` < `.` < `/`) differs from a directory walk's.
@@ -66,18 +66,7 @@ fn repo_with_pending_sync(dir: &Path) -> (nes::git::repo::DataRepo, Vec<FileChan
     .collect();
     changes.push(FileChange::Delete("d".into()));
     changes.push(FileChange::Delete("a-b".into()));
-    let mut known = BlobIds::new();
-    commit_batch_range(
-        &repo,
-        std::slice::from_ref(&changes),
-        1,
-        1,
-        &meta("002-b", "r2"),
-        &sig(&repo),
-        &mut known,
-        &mut |_, _| {},
-    )
-    .unwrap();
+    let known = commit_without_index(&repo, &changes, "002-b");
     (repo, changes, known)
 }
 
