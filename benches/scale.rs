@@ -406,20 +406,27 @@ impl Bench {
     }
 
     /// Scenario 3: 1000-file batch commits as the repository grows: the first batch of a
-    /// run (which reads the directories it edits), the following ones, and the index sync a
-    /// run pays once.
+    /// run (which reads the directories it edits), the following ones, the pack fold and the
+    /// index sync a run pays once. The sizes are measured in turn, run by run, so that their
+    /// ratio compares runs that saw the same disk.
     fn batch(&self) -> Result<()> {
         let sizes: Vec<&str> = if self.big {
             vec!["10k", "100k", "1m"]
         } else {
             vec!["10k", "100k"]
         };
-        for size in sizes {
-            let base = self.base(size)?;
-            let runs = self.runs_for(if size == "1m" { 1_000_000 } else { 0 }, 5);
-            let (mut first, mut next, mut fold, mut index) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-            for _ in 0..runs {
-                let repo = self.fresh(&base, &[])?;
+        let mut cases = Vec::new();
+        for size in &sizes {
+            let runs = self.runs_for(if *size == "1m" { 1_000_000 } else { 0 }, 5);
+            cases.push((*size, self.base(size)?, runs, [(); 4].map(|()| Vec::new())));
+        }
+        let most = cases.iter().map(|c| c.2).max().unwrap_or(0);
+        for run in 0..most {
+            for (_, base, runs, samples) in cases.iter_mut() {
+                if run >= *runs {
+                    continue;
+                }
+                let repo = self.fresh(base, &[])?;
                 let s = self.measure(&self.child_argv(&["batch", &path(&repo)]), &[])?;
                 ensure!(s.inner.len() == BATCHES + 2, "batch child printed {:?}", s.inner);
                 for (i, &secs) in s.inner.iter().enumerate() {
@@ -431,45 +438,41 @@ impl Bench {
                         phases: vec![],
                         self_rss_kb: None,
                     };
-                    match i {
-                        0 => &mut first,
-                        i if i < BATCHES => &mut next,
-                        i if i == BATCHES => &mut fold,
-                        _ => &mut index,
-                    }
-                    .push(sample);
+                    // first batch, next batches, fold, index sync
+                    let kind = match i {
+                        0 => 0,
+                        i if i < BATCHES => 1,
+                        i if i == BATCHES => 2,
+                        _ => 3,
+                    };
+                    samples[kind].push(sample);
                 }
                 self.clean(&repo)?;
             }
-            let files = SIZES.iter().find(|(n, _)| *n == size).unwrap().1;
-            report(
+        }
+        let rows = [
+            (
                 "3 batch commit, first of a run",
-                size,
-                files,
-                &first,
                 "1000 new files: blobs, trees, commit, pack, branch; plus reading the directories the run edits",
-            );
-            report(
+            ),
+            (
                 "3 batch commit, next batches",
-                size,
-                files,
-                &next,
                 "1000 new files each, directories already in memory",
-            );
-            report(
+            ),
+            (
                 "3 pack fold (once per run)",
-                size,
-                files,
-                &fold,
                 "the run's 4 batch packs copied into one, older big trees as deltas",
-            );
-            report(
+            ),
+            (
                 "3 index sync (once per run)",
-                size,
-                files,
-                &index,
                 "the run's 4000 new paths into the index",
-            );
+            ),
+        ];
+        for (size, _, _, samples) in &cases {
+            let files = SIZES.iter().find(|(n, _)| n == size).unwrap().1;
+            for ((scenario, notes), samples) in rows.iter().zip(samples) {
+                report(scenario, size, files, samples, notes);
+            }
         }
         Ok(())
     }
