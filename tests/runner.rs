@@ -78,6 +78,46 @@ fn a_run_of_2500_files_gives_three_batch_commits() {
     assert_eq!(git(f.repo.root(), &["rev-list", "--count", "HEAD"]).trim(), "4");
 }
 
+/// 600 more provinces (1200 files): two batches of their own.
+fn more_provinces(ctx: &mut Context) -> Result<()> {
+    for i in 0..600 {
+        province(ctx, &format!("second-{i:04}"))?;
+    }
+    Ok(())
+}
+
+/// Two multi-batch migrations in one process: each folds its batch packs into one pack
+/// (deleting packs the same repository handle has read from), and the second still reads
+/// the first's trees and commits on top of them.
+#[test]
+fn consecutive_runs_in_one_process_each_leave_one_pack() {
+    let f = fixture(&["001-many", "002-more"]);
+    let registry = Registry::new(vec![
+        migration("001-many", many_provinces),
+        migration("002-more", more_provinces),
+    ])
+    .unwrap();
+    let packs_before = nes::git::commit::count_packs(&f.repo).unwrap();
+    let runner = Runner::new(&registry, &f.migrations);
+    let report = runner.run(&f.repo, &Target::AllPending, &options()).unwrap();
+    for m in &report.migrations {
+        assert_eq!(m.status, Outcome::Completed, "{}: {:?}", m.name, m.error);
+    }
+    assert_eq!(report.migrations[1].commits.len(), 2);
+    assert_eq!(nes::git::commit::count_packs(&f.repo).unwrap(), packs_before + 2);
+    let dir = f.repo.root();
+    assert_eq!(git(dir, &["status", "--porcelain"]), "");
+    git(dir, &["fsck", "--strict"]);
+    let files = git(dir, &["ls-tree", "-r", "--name-only", "HEAD"]);
+    assert_eq!(
+        files
+            .lines()
+            .filter(|l| l.starts_with("v2/entity/location/province/"))
+            .count(),
+        1849
+    );
+}
+
 fn writes_then_fails(ctx: &mut Context) -> Result<()> {
     province(ctx, "first")?;
     bail!("source row 3 is broken")
