@@ -221,18 +221,7 @@ fn index_rebuild_and_in_place_insertion_agree() {
     std::fs::create_dir(&first).unwrap();
     let repo = new_repo(&first);
     let before = ["v2/a.json", "v2/a-b.json", "v2/a/b.json", "v2/z.json", "x.json"];
-    for path in before {
-        write(&first, path, path);
-    }
-    let initial: Vec<FileChange> = before.iter().map(|p| FileChange::Write(p.to_string())).collect();
-    commit_batches(
-        &repo,
-        &[initial],
-        &meta("001-a", "r1"),
-        &sig(&repo),
-        &mut |_, _| {},
-    )
-    .unwrap();
+    write_and_commit(&first, &repo, &before);
 
     for path in ["v2/a/c.json", "v2/a-a.json", "v2/0.json", "zz.json", "v2/z.json"] {
         write(&first, path, &format!("new {path}"));

@@ -7,7 +7,7 @@ mod git_support;
 use std::path::Path;
 
 use git_support::*;
-use nes::git::commit::{commit_batches, FileChange};
+use nes::git::commit::FileChange;
 use nes::git::index::{sync_index_using, BlobIds, IndexSync};
 
 /// Paths whose git order (`-` < `.` < `/`) differs from a directory walk's.
@@ -26,18 +26,7 @@ const BEFORE: [&str; 8] = [
 /// rewrites and deletes around them, including a file replaced by a directory (`d` → `d/e`).
 fn repo_with_pending_sync(dir: &Path) -> (nes::git::repo::DataRepo, Vec<FileChange>, BlobIds) {
     let repo = new_repo(dir);
-    for path in BEFORE {
-        write(dir, path, path);
-    }
-    let initial: Vec<FileChange> = BEFORE.iter().map(|p| FileChange::Write(p.to_string())).collect();
-    commit_batches(
-        &repo,
-        &[initial],
-        &meta("001-a", "r1"),
-        &sig(&repo),
-        &mut |_, _| {},
-    )
-    .unwrap();
+    write_and_commit(dir, &repo, &BEFORE);
 
     std::fs::remove_file(dir.join("d")).unwrap();
     std::fs::remove_file(dir.join("a-b")).unwrap();

@@ -149,3 +149,13 @@ pub fn commit_without_index(
     .unwrap();
     known
 }
+
+/// Writes each of `paths` (its own path as content) and commits them as one batch.
+pub fn write_and_commit(dir: &Path, repo: &DataRepo, paths: &[&str]) {
+    for path in paths {
+        write(dir, path, path);
+    }
+    let changes: Vec<FileChange> = paths.iter().map(|p| FileChange::Write(p.to_string())).collect();
+    nes::git::commit::commit_batches(repo, &[changes], &meta("001-a", "r1"), &sig(repo), &mut |_, _| {})
+        .unwrap();
+}
