@@ -139,7 +139,7 @@ fn entry_from_worktree(root: &Path, path: &str, known: Option<git2::Oid>) -> Res
         Some(id) => id,
         None => {
             let bytes = fs::read(&full).with_context(|| format!("cannot read {}", full.display()))?;
-            git2::Oid::hash_object(git2::ObjectType::Blob, &bytes)?
+            super::object_id::blob_id(&bytes)
         }
     };
     Ok(entry_with_stat(path, id, &metadata))
