@@ -349,7 +349,37 @@ fn a_run_leaves_one_pack_of_its_own_objects_with_tree_deltas() {
     for pair in counts.windows(2) {
         assert_eq!(pair[1], pair[0] + 1000, "{counts:?}");
     }
+    assert_big_trees_compressed(&listing);
+
+    // A run of one batch still compresses the big trees its batch pack stored.
+    let units = write_units(dir, 10, "b");
+    let batches = plan_batches(&units, 1000);
+    commit_batches(&repo, &batches, &meta("002-b", "r"), &sig(&repo), &mut |_, _| {}).unwrap();
+    assert_eq!(nes::git::commit::count_packs(&repo).unwrap(), packs_before + 2);
+    for pack in std::fs::read_dir(dir.join(".git/objects/pack")).unwrap() {
+        let pack = pack.unwrap().path();
+        if pack.extension().is_some_and(|e| e == "idx") {
+            assert_big_trees_compressed(&git(dir, &["verify-pack", "-v", pack.to_str().unwrap()]));
+        }
+    }
     assert_clean_and_sound(dir);
+}
+
+/// Every whole tree of 64 KiB or more in a `git verify-pack -v` listing takes less room in
+/// the pack than its size: batch packs store such trees uncompressed, the fold compresses them.
+fn assert_big_trees_compressed(listing: &str) {
+    let mut big = 0;
+    for line in listing.lines() {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        if let [_, "tree", size, in_pack, _offset] = fields[..] {
+            let (size, in_pack): (usize, usize) = (size.parse().unwrap(), in_pack.parse().unwrap());
+            if size >= 64 * 1024 {
+                big += 1;
+                assert!(in_pack * 10 < size * 9, "stored, not compressed: {line}");
+            }
+        }
+    }
+    assert!(big > 0, "no big whole tree in {listing}");
 }
 
 /// A run of many batches leaves a handful of packs, not one per batch.

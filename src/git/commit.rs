@@ -135,7 +135,8 @@ pub fn commit_batch_range(
 /// Folds the packs of one run into one ([`super::pack_fold`]). Failure only warns: the
 /// batch packs are complete and valid as they are.
 fn fold_run_packs(repo: &DataRepo, pack_dir: &Path, packs: &[WrittenPack], deltas: &[TreeDelta]) {
-    if packs.len() < 2 {
+    // One pack is left as it is unless it holds a tree stored uncompressed.
+    if packs.len() < 2 && !packs.iter().flat_map(|p| &p.entries).any(|e| e.stored) {
         return;
     }
     if let Err(e) = fold(pack_dir, packs, deltas) {

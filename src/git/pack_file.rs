@@ -31,6 +31,13 @@ pub(crate) struct RawObject {
 /// level, and the repack that folds batch packs reuses these streams as they are.
 pub(super) const LEVEL: Compression = Compression::fast();
 
+/// Trees from this size on go into batch packs uncompressed (zlib's stored blocks). They are
+/// the flat type directories every batch rewrites (1 MB at 100k files, 11 MB at 1M):
+/// compressing one was a batch's longest single task, and all but the newest version of
+/// each become deltas when the run's packs are folded, which compresses the newest once
+/// ([`super::pack_fold`]).
+pub(super) const STORE_TREES_FROM: usize = 64 * 1024;
+
 /// A pack written by [`write_pack`]: where it is and where each object's entry lies in it,
 /// so [`super::pack_fold`] can copy entries without inflating them.
 #[derive(Debug)]
@@ -47,6 +54,8 @@ pub(crate) struct PackedEntry {
     pub offset: u64,
     pub len: u64,
     pub crc: u32,
+    /// Whether the zlib stream is uncompressed ([`STORE_TREES_FROM`]).
+    pub stored: bool,
 }
 
 /// Writes `objects` (distinct ids) as a new pack in `pack_dir` (a repository's
@@ -58,20 +67,28 @@ pub(crate) fn write_pack(pack_dir: &Path, objects: &[RawObject]) -> Result<Writt
     if let Some(twice) = ids.windows(2).find(|w| w[0] == w[1]) {
         bail!("object {} appears twice in one pack", twice[0]);
     }
-    let entries: Vec<Vec<u8>> = objects
-        .par_iter()
+    // Biggest first, so that no big object is left to compress alone at the end.
+    let mut order: Vec<usize> = (0..objects.len()).collect();
+    order.sort_unstable_by_key(|&i| std::cmp::Reverse(objects[i].data.len()));
+    let mut encoded: Vec<(usize, Vec<u8>)> = order
+        .into_par_iter()
         // A deflate state allocates and clears ~300 KB: one per worker, reset per object.
-        .map_init(|| Compress::new(LEVEL, true), encode_entry)
+        .map_init(
+            || Compress::new(LEVEL, true),
+            |deflate, i| Ok((i, encode_entry(deflate, &objects[i])?)),
+        )
         .collect::<std::io::Result<_>>()
         .context("cannot compress the objects")?;
+    encoded.sort_unstable_by_key(|(i, _)| *i);
     let (pack, entries) = publish(pack_dir, objects.len(), |pack| {
         let mut index = Vec::with_capacity(objects.len());
-        for (object, entry) in objects.iter().zip(&entries) {
+        for (object, (_, entry)) in objects.iter().zip(&encoded) {
             index.push(PackedEntry {
                 id: object.id,
                 offset: pack.written,
                 len: entry.len() as u64,
                 crc: crc32fast::hash(entry),
+                stored: stored(object),
             });
             pack.write(entry)?;
         }
@@ -213,12 +230,66 @@ fn encode_index(entries: &[PackedEntry], pack_sum: &[u8; 20]) -> Result<Vec<u8>>
     Ok(out)
 }
 
+/// Whether `object` goes into a batch pack uncompressed ([`STORE_TREES_FROM`]).
+fn stored(object: &RawObject) -> bool {
+    object.kind == git2::ObjectType::Tree && object.data.len() >= STORE_TREES_FROM
+}
+
 /// One pack entry: the type-and-size header, then the zlib stream of the content.
 fn encode_entry(deflate: &mut Compress, object: &RawObject) -> std::io::Result<Vec<u8>> {
     let mut out = Vec::with_capacity(object.data.len() / 2 + 64);
     entry_header(pack_type(object.kind), object.data.len() as u64, &mut out);
-    compress_into(deflate, &object.data, &mut out)?;
+    if stored(object) {
+        compress_into(
+            &mut Compress::new(Compression::none(), true),
+            &object.data,
+            &mut out,
+        )?;
+    } else {
+        compress_into(deflate, &object.data, &mut out)?;
+    }
     Ok(out)
+}
+
+/// A whole (not delta) entry written again compressed at [`LEVEL`]: for the stored trees of
+/// batch packs that a fold keeps whole.
+pub(super) fn recompress_entry(entry: &[u8]) -> Result<Vec<u8>> {
+    let (type_bits, size, header_len) =
+        parse_entry_header(entry).context("a pack entry's header is cut short")?;
+    anyhow::ensure!(
+        (1..=4).contains(&type_bits),
+        "a pack entry of type {type_bits} is not a whole object"
+    );
+    let size = usize::try_from(size)?;
+    let mut data = Vec::with_capacity(size);
+    let mut inflate = flate2::Decompress::new(true);
+    inflate
+        .decompress_vec(&entry[header_len..], &mut data, flate2::FlushDecompress::Finish)
+        .context("a pack entry's zlib stream is damaged")?;
+    anyhow::ensure!(
+        data.len() == size,
+        "a pack entry holds {} bytes, its header says {size}",
+        data.len()
+    );
+    let mut out = Vec::with_capacity(size / 2 + 64);
+    entry_header(type_bits, size as u64, &mut out);
+    compress_into(&mut Compress::new(LEVEL, true), &data, &mut out)?;
+    Ok(out)
+}
+
+/// The type bits, size and header length of an entry (the reverse of [`entry_header`]).
+fn parse_entry_header(entry: &[u8]) -> Option<(u8, u64, usize)> {
+    let first = *entry.first()?;
+    let type_bits = (first >> 4) & 0x07;
+    let mut size = u64::from(first & 0x0f);
+    let (mut shift, mut at, mut byte) = (4, 1, first);
+    while byte & 0x80 != 0 {
+        byte = *entry.get(at)?;
+        size |= u64::from(byte & 0x7f).checked_shl(shift)?;
+        shift += 7;
+        at += 1;
+    }
+    Some((type_bits, size, at))
 }
 
 /// Appends the zlib stream of `data` to `out`.
@@ -332,6 +403,55 @@ mod tests {
             .map(|e| e.unwrap().file_name().into_string().unwrap())
             .collect();
         assert_eq!(names.len(), 2, "only the pack and its index remain: {names:?}");
+    }
+
+    /// A big tree goes in uncompressed and reads back; compressed again, its entry is
+    /// smaller and holds the same object.
+    #[test]
+    fn big_trees_are_stored_and_compress_again() {
+        let dir = tempfile::tempdir().unwrap();
+        git2::Repository::init_bare(dir.path()).unwrap();
+        let file = blob(b"{}\n");
+        let mut data = Vec::new();
+        for i in 0..3000 {
+            data.extend_from_slice(format!("100644 person-{i:05}.json\0").as_bytes());
+            data.extend_from_slice(file.id.as_bytes());
+        }
+        let size = data.len();
+        assert!(size >= STORE_TREES_FROM);
+        let tree = RawObject {
+            id: git2::Oid::hash_object(git2::ObjectType::Tree, &data).unwrap(),
+            kind: git2::ObjectType::Tree,
+            data,
+        };
+        let pack = write_pack(&dir.path().join("objects/pack"), &[blob(b"{}\n"), tree]).unwrap();
+        let entries: Vec<(bool, u64)> = pack.entries.iter().map(|e| (e.stored, e.len)).collect();
+        let tree_entry = pack.entries[1];
+        assert!(!entries[0].0 && tree_entry.stored, "{entries:?}");
+        assert!(
+            tree_entry.len as usize > size,
+            "stored, not compressed: {entries:?}"
+        );
+
+        let repo = git2::Repository::open_bare(dir.path()).unwrap();
+        let read = repo.find_tree(tree_entry.id).unwrap();
+        assert_eq!(read.len(), 3000);
+        let bytes = fs::read(&pack.pack).unwrap();
+        let start = tree_entry.offset as usize;
+        let again = recompress_entry(&bytes[start..start + tree_entry.len as usize]).unwrap();
+        assert!(again.len() * 2 < tree_entry.len as usize, "{} bytes", again.len());
+        let (kind, size_in_header, header) = parse_entry_header(&again).unwrap();
+        assert_eq!((kind, usize::try_from(size_in_header).unwrap()), (2, size));
+        let mut inflated = Vec::new();
+        use std::io::Read as _;
+        flate2::read::ZlibDecoder::new(&again[header..])
+            .read_to_end(&mut inflated)
+            .unwrap();
+        assert_eq!(inflated, repo.odb().unwrap().read(tree_entry.id).unwrap().data());
+        assert!(
+            recompress_entry(&again[..header]).is_err(),
+            "a cut entry is refused"
+        );
     }
 
     #[test]

@@ -8,7 +8,9 @@
 //! they are (no inflating, no recompressing) and the deltas between consecutive versions of
 //! a directory, computed while committing ([`super::tree_delta`]), replace the older
 //! versions: the newest version stays whole, as git keeps it, so reading HEAD costs nothing
-//! extra.
+//! extra. Big trees are stored uncompressed in batch packs
+//! ([`super::pack_file::STORE_TREES_FROM`]); those the fold keeps whole are compressed
+//! here, once per run.
 
 use std::collections::{HashMap, HashSet};
 use std::fs;
@@ -18,7 +20,9 @@ use anyhow::{Context as _, Result};
 use flate2::Compress;
 use rayon::prelude::*;
 
-use super::pack_file::{compress_into, entry_header, publish, PackedEntry, WrittenPack, LEVEL};
+use super::pack_file::{
+    compress_into, entry_header, publish, recompress_entry, ChecksummedFile, PackedEntry, WrittenPack, LEVEL,
+};
 
 /// An older version of a directory's tree (`target`) as a delta against its next version
 /// (`base`).
@@ -64,6 +68,23 @@ pub(crate) fn fold(pack_dir: &Path, packs: &[WrittenPack], deltas: &[TreeDelta])
         )
         .collect::<std::io::Result<_>>()
         .context("cannot compress the tree deltas")?;
+    // The stored trees that stay whole (the newest version of each big directory), each
+    // compressed once, on every core.
+    let mut to_compress: HashMap<git2::Oid, (usize, PackedEntry)> = HashMap::new();
+    for (p, pack) in packs.iter().enumerate() {
+        for e in pack
+            .entries
+            .iter()
+            .filter(|e| e.stored && !chosen.contains_key(&e.id))
+        {
+            to_compress.entry(e.id).or_insert((p, *e));
+        }
+    }
+    let recompressed: HashMap<git2::Oid, Vec<u8>> = to_compress
+        .into_par_iter()
+        .map(|(id, (p, e))| Ok((id, recompress_entry(&read_entry(&packs[p].pack, &e)?)?)))
+        .collect::<Result<_>>()
+        .context("cannot compress the run's directory trees")?;
 
     let (pack, _) = publish(pack_dir, unique.len(), |out| {
         let mut index: Vec<PackedEntry> = Vec::with_capacity(unique.len());
@@ -82,7 +103,10 @@ pub(crate) fn fold(pack_dir: &Path, packs: &[WrittenPack], deltas: &[TreeDelta])
                     continue;
                 }
                 placed.insert(e.id, (out.written, 0));
-                index.push(copy_entry(out, &bytes, e)?);
+                index.push(match recompressed.get(&e.id) {
+                    Some(entry) => write_new(out, entry, e.id)?,
+                    None => copy_entry(out, &bytes, e)?,
+                });
             }
         }
         // Newest first: each delta's base (the next version) is placed before it.
@@ -97,14 +121,8 @@ pub(crate) fn fold(pack_dir: &Path, packs: &[WrittenPack], deltas: &[TreeDelta])
                     entry_header(OFS_DELTA, d.delta.len() as u64, &mut entry);
                     push_negative_offset(&mut entry, offset - base_offset);
                     entry.extend_from_slice(&compressed[i]);
-                    out.write(&entry)?;
                     placed.insert(d.target, (offset, depth + 1));
-                    index.push(PackedEntry {
-                        id: d.target,
-                        offset,
-                        len: entry.len() as u64,
-                        crc: crc32fast::hash(&entry),
-                    });
+                    index.push(write_new(out, &entry, d.target)?);
                     later.remove(&d.target);
                 }
                 // Too deep, or its base is itself waiting: stays whole.
@@ -113,14 +131,12 @@ pub(crate) fn fold(pack_dir: &Path, packs: &[WrittenPack], deltas: &[TreeDelta])
                         .remove(&d.target)
                         .expect("every chosen target was set aside");
                     placed.insert(e.id, (out.written, 0));
-                    let bytes = read_entry(&packs[p].pack, &e)?;
-                    index.push(copy_at(out, &bytes, &e)?);
+                    index.push(write_whole(out, &read_entry(&packs[p].pack, &e)?, &e)?);
                 }
             }
         }
         for (p, e) in later.into_values() {
-            let bytes = read_entry(&packs[p].pack, &e)?;
-            index.push(copy_at(out, &bytes, &e)?);
+            index.push(write_whole(out, &read_entry(&packs[p].pack, &e)?, &e)?);
         }
         Ok(index)
     })?;
@@ -132,12 +148,31 @@ pub(crate) fn fold(pack_dir: &Path, packs: &[WrittenPack], deltas: &[TreeDelta])
     Ok(pack)
 }
 
+/// Writes an entry made here (a delta, or a tree compressed again) for the object `id`.
+fn write_new(out: &mut ChecksummedFile<'_>, entry: &[u8], id: git2::Oid) -> Result<PackedEntry> {
+    let offset = out.written;
+    out.write(entry)?;
+    Ok(PackedEntry {
+        id,
+        offset,
+        len: entry.len() as u64,
+        crc: crc32fast::hash(entry),
+        stored: false,
+    })
+}
+
+/// Writes a whole object's entry (read at `e`'s place in its pack), compressed if it was
+/// stored.
+fn write_whole(out: &mut ChecksummedFile<'_>, bytes: &[u8], e: &PackedEntry) -> Result<PackedEntry> {
+    if e.stored {
+        write_new(out, &recompress_entry(bytes)?, e.id)
+    } else {
+        copy_at(out, bytes, e)
+    }
+}
+
 /// Copies the entry `e` of a pack whose bytes are `pack` to `out`, as it is.
-fn copy_entry(
-    out: &mut super::pack_file::ChecksummedFile<'_>,
-    pack: &[u8],
-    e: &PackedEntry,
-) -> Result<PackedEntry> {
+fn copy_entry(out: &mut ChecksummedFile<'_>, pack: &[u8], e: &PackedEntry) -> Result<PackedEntry> {
     let start = usize::try_from(e.offset)?;
     let end = start + usize::try_from(e.len)?;
     let bytes = pack
@@ -147,11 +182,7 @@ fn copy_entry(
 }
 
 /// Writes one entry's bytes (read at `e`'s place in its pack) to `out`.
-fn copy_at(
-    out: &mut super::pack_file::ChecksummedFile<'_>,
-    bytes: &[u8],
-    e: &PackedEntry,
-) -> Result<PackedEntry> {
+fn copy_at(out: &mut ChecksummedFile<'_>, bytes: &[u8], e: &PackedEntry) -> Result<PackedEntry> {
     let offset = out.written;
     out.write(bytes)?;
     Ok(PackedEntry { offset, ..*e })
