@@ -4,10 +4,14 @@
 //! Why not libgit2's tree update builder: it re-reads and re-parses every directory on the
 //! way to a changed path, per batch. The NES layout keeps each entity type in one flat
 //! directory, 200k entries in a 1M-file repository, so every batch re-parsed megabytes of
-//! the same trees; here each directory is read once per run and only serialised per batch.
+//! the same trees; here each directory is read once per run. A directory is kept as its
+//! tree object's bytes, and a batch's edits are merged into them in one pass when it is
+//! written: a sorted map of 200k entries, the first design, cost a batch a cache miss per
+//! level per edit, and made a batch at 100k files 1.4x one at 10k.
 //! The objects (trees here, blobs and commits in [`super::commit`]) are hashed by this
 //! process and written by [`super::pack_file`], not looked up in the object store first.
 
+use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use anyhow::{bail, Context as _, Result};
@@ -30,16 +34,24 @@ pub(crate) struct TreeEditor<'r> {
     dirs: HashMap<String, Dir>,
     /// Directories changed since the last [`TreeEditor::write`].
     dirty: BTreeSet<String>,
-    /// The last written content of each directory kept in memory (the big ones), and the
-    /// deltas from each such version to the one before it, for [`super::pack_fold`].
-    last_written: HashMap<String, (git2::Oid, Vec<u8>)>,
+    /// Each older version of a big directory this run wrote, as a delta against the next,
+    /// for [`super::pack_fold`].
     deltas: Vec<TreeDelta>,
 }
 
-/// One directory: entries keyed in git's order, where a directory sorts as its name plus `/`.
+/// One directory: its tree object's content, and the edits made since.
 #[derive(Default)]
 struct Dir {
-    entries: BTreeMap<Vec<u8>, (i32, git2::Oid)>,
+    /// `<octal mode> <name>\0<20-byte id>` per entry, in git's order: by key, where a
+    /// directory's key is its name and `/`.
+    data: Vec<u8>,
+    /// Where each entry of `data` starts.
+    starts: Vec<usize>,
+    /// Edits not yet merged into `data`, by key: the new entry, or `None` to remove it.
+    edits: BTreeMap<Vec<u8>, Option<(i32, git2::Oid)>>,
+    /// The id of `data` when this run wrote it, so that its next version can carry it as a
+    /// delta.
+    written: Option<git2::Oid>,
 }
 
 impl<'r> TreeEditor<'r> {
@@ -53,7 +65,6 @@ impl<'r> TreeEditor<'r> {
             git,
             dirs: HashMap::from([(String::new(), root)]),
             dirty: BTreeSet::new(),
-            last_written: HashMap::new(),
             deltas: Vec::new(),
         })
     }
@@ -62,10 +73,10 @@ impl<'r> TreeEditor<'r> {
     pub(crate) fn upsert(&mut self, path: &str, id: git2::Oid, mode: i32) -> Result<()> {
         let (dir, name) = split(path)?;
         self.load(dir)?;
-        let entries = &mut self.dirs.get_mut(dir).expect("loaded").entries;
+        let dir_entry = self.dirs.get_mut(dir).expect("loaded");
         // A directory of the same name is replaced, as git does.
-        entries.remove(&dir_key(name));
-        entries.insert(name.as_bytes().to_vec(), (mode, id));
+        dir_entry.edits.insert(dir_key(name), None);
+        dir_entry.edits.insert(name.as_bytes().to_vec(), Some((mode, id)));
         self.mark(dir);
         Ok(())
     }
@@ -76,10 +87,11 @@ impl<'r> TreeEditor<'r> {
         if !self.load(dir)? {
             return Ok(false);
         }
-        let entries = &mut self.dirs.get_mut(dir).expect("loaded").entries;
-        if entries.remove(name.as_bytes()).is_none() {
+        let dir_entry = self.dirs.get_mut(dir).expect("loaded");
+        if dir_entry.get(name.as_bytes()).is_none() {
             return Ok(false);
         }
+        dir_entry.edits.insert(name.as_bytes().to_vec(), None);
         self.mark(dir);
         Ok(true)
     }
@@ -93,34 +105,42 @@ impl<'r> TreeEditor<'r> {
         let mut written = HashSet::new();
         let mut root = None;
         for path in dirty {
-            let dir = self.dirs.get(&path).expect("changed directories are loaded");
-            let data = serialize(dir);
-            let id = object_id(git2::ObjectType::Tree, &data);
-            if path.is_empty() {
+            let dir = self.dirs.get_mut(&path).expect("changed directories are loaded");
+            let old = dir.apply();
+            let id = object_id(git2::ObjectType::Tree, &dir.data);
+            let empty = dir.starts.is_empty();
+            let data = if path.is_empty() {
                 root = Some(id);
+                dir.data.clone()
             } else {
-                let empty = dir.entries.is_empty();
                 let (parent, name) = split(&path)?;
-                let entries = &mut self.dirs.get_mut(parent).expect("parents are loaded").entries;
+                let edits = &mut self.dirs.get_mut(parent).expect("parents are loaded").edits;
                 if empty {
-                    entries.remove(&dir_key(name));
+                    edits.insert(dir_key(name), None);
                 } else {
                     // A file of the same name is replaced, as git does.
-                    entries.remove(name.as_bytes());
-                    entries.insert(dir_key(name), (TREE_MODE, id));
+                    edits.insert(name.as_bytes().to_vec(), None);
+                    edits.insert(dir_key(name), Some((TREE_MODE, id)));
                 }
-                if empty || dir_is_small(&self.dirs, &path) {
-                    self.dirs.remove(&path);
-                    self.last_written.remove(&path);
+                let dir = self.dirs.get_mut(&path).expect("still loaded");
+                if empty || dir.starts.len() < KEEP_ENTRIES {
+                    self.dirs.remove(&path).expect("still loaded").data
                 } else {
-                    self.record_version(&path, id, &data);
+                    // The previous version becomes a delta against this one; this one stays whole.
+                    if let Some(previous) = dir.written.filter(|p| *p != id) {
+                        self.deltas.push(TreeDelta {
+                            target: previous,
+                            base: id,
+                            delta: tree_delta(&dir.data, &old),
+                        });
+                    }
+                    dir.written = Some(id);
+                    dir.data.clone()
                 }
-                if empty {
-                    continue;
-                }
-            }
-            // Identical directories (two version folders holding the same file) share a tree.
-            if written.insert(id) {
+            };
+            // Identical directories (two version folders holding the same file) share a tree;
+            // an empty one is gone, unless it is the root.
+            if !(empty && !path.is_empty()) && written.insert(id) {
                 trees.push(RawObject {
                     id,
                     kind: git2::ObjectType::Tree,
@@ -131,7 +151,7 @@ impl<'r> TreeEditor<'r> {
         let root = match root {
             Some(id) => id,
             // Nothing changed: the root as it is.
-            None => object_id(git2::ObjectType::Tree, &serialize(&self.dirs[""])),
+            None => object_id(git2::ObjectType::Tree, &self.dirs[""].data),
         };
         Ok((root, trees))
     }
@@ -139,21 +159,6 @@ impl<'r> TreeEditor<'r> {
     /// The deltas recorded so far: each older version of a big directory against the next.
     pub(crate) fn take_deltas(&mut self) -> Vec<TreeDelta> {
         std::mem::take(&mut self.deltas)
-    }
-
-    /// Keeps a big directory's new content and records its previous version as a delta
-    /// against it (the newest version stays whole, older ones become deltas).
-    fn record_version(&mut self, path: &str, id: git2::Oid, data: &[u8]) {
-        if let Some((old_id, old)) = self.last_written.get(path) {
-            if *old_id != id {
-                self.deltas.push(TreeDelta {
-                    target: *old_id,
-                    base: id,
-                    delta: tree_delta(data, old),
-                });
-            }
-        }
-        self.last_written.insert(path.to_string(), (id, data.to_vec()));
     }
 
     /// Makes sure `dir` and its parents are in memory; returns whether `dir` exists (a
@@ -169,7 +174,7 @@ impl<'r> TreeEditor<'r> {
             return Ok(true);
         }
         let found = parent_exists
-            .then(|| self.dirs[parent].entries.get(&dir_key(name)).copied())
+            .then(|| self.dirs[parent].get(&dir_key(name)))
             .flatten();
         let loaded = match found {
             Some((_, id)) => read_dir(self.git, id)?,
@@ -191,47 +196,141 @@ impl<'r> TreeEditor<'r> {
     }
 }
 
-fn dir_is_small(dirs: &HashMap<String, Dir>, path: &str) -> bool {
-    dirs.get(path).is_some_and(|d| d.entries.len() < KEEP_ENTRIES)
+impl Dir {
+    /// A directory holding the tree object content `data`; fails when it is not one.
+    fn from_data(data: Vec<u8>) -> Result<Self> {
+        let mut starts = Vec::new();
+        let mut at = 0;
+        while at < data.len() {
+            starts.push(at);
+            let nul = data[at..]
+                .iter()
+                .position(|&b| b == 0)
+                .context("a tree entry has no end to its name")?;
+            if !data[at..at + nul].contains(&b' ') {
+                bail!("a tree entry has no mode");
+            }
+            at += nul + 1 + 20;
+            if at > data.len() {
+                bail!("a tree entry is cut short");
+            }
+        }
+        Ok(Self {
+            data,
+            starts,
+            ..Self::default()
+        })
+    }
+
+    /// The mode, name and id of entry `i` of `data`.
+    fn entry(&self, i: usize) -> (&[u8], &[u8], git2::Oid) {
+        let start = self.starts[i];
+        let end = self.starts.get(i + 1).copied().unwrap_or(self.data.len());
+        let bytes = &self.data[start..end];
+        let space = bytes.iter().position(|&b| b == b' ').expect("checked when read");
+        let (head, id) = bytes.split_at(bytes.len() - 20);
+        let name = &head[space + 1..head.len() - 1];
+        (&head[..space], name, git2::Oid::from_bytes(id).expect("20 bytes"))
+    }
+
+    /// How entry `i` sorts against `key`.
+    fn cmp_entry(&self, i: usize, key: &[u8]) -> Ordering {
+        let (mode, name, _) = self.entry(i);
+        let slash: &[u8] = if mode == b"40000" { b"/" } else { b"" };
+        name.iter().chain(slash).cmp(key.iter())
+    }
+
+    /// The entry under `key`, edits included.
+    fn get(&self, key: &[u8]) -> Option<(i32, git2::Oid)> {
+        if let Some(edit) = self.edits.get(key) {
+            return *edit;
+        }
+        let at = self.position(0, key);
+        (at < self.starts.len() && self.cmp_entry(at, key) == Ordering::Equal).then(|| {
+            let (mode, _, id) = self.entry(at);
+            (parse_mode(mode), id)
+        })
+    }
+
+    /// Merges the edits into `data` (unchanged runs of entries are copied whole); returns
+    /// the content before.
+    fn apply(&mut self) -> Vec<u8> {
+        if self.edits.is_empty() {
+            return self.data.clone();
+        }
+        let edits = std::mem::take(&mut self.edits);
+        let n = self.starts.len();
+        let end = |i: usize| if i < n { self.starts[i] } else { self.data.len() };
+        let mut data = Vec::with_capacity(self.data.len() + edits.len() * 64);
+        let mut starts = Vec::with_capacity(n + edits.len());
+        let copy = |data: &mut Vec<u8>, starts: &mut Vec<usize>, from: usize, to: usize| {
+            if from < to {
+                let shift = data.len() as isize - self.starts[from] as isize;
+                starts.extend(
+                    self.starts[from..to]
+                        .iter()
+                        .map(|&s| (s as isize + shift) as usize),
+                );
+                data.extend_from_slice(&self.data[self.starts[from]..end(to)]);
+            }
+        };
+        let mut next = 0;
+        for (key, edit) in &edits {
+            let at = self.position(next, key);
+            copy(&mut data, &mut starts, next, at);
+            next = at;
+            if next < n && self.cmp_entry(next, key) == Ordering::Equal {
+                next += 1;
+            }
+            if let Some((mode, id)) = edit {
+                starts.push(data.len());
+                let name = key
+                    .strip_suffix(b"/")
+                    .filter(|_| *mode == TREE_MODE)
+                    .unwrap_or(key);
+                push_entry(&mut data, *mode, name, id);
+            }
+        }
+        copy(&mut data, &mut starts, next, n);
+        self.starts = starts;
+        std::mem::replace(&mut self.data, data)
+    }
+
+    /// The index of the first entry from `from` on that does not sort before `key`.
+    fn position(&self, from: usize, key: &[u8]) -> usize {
+        let (mut low, mut high) = (from, self.starts.len());
+        while low < high {
+            let mid = low + (high - low) / 2;
+            if self.cmp_entry(mid, key) == Ordering::Less {
+                low = mid + 1;
+            } else {
+                high = mid;
+            }
+        }
+        low
+    }
 }
 
 fn read_dir(git: &git2::Repository, id: git2::Oid) -> Result<Dir> {
-    let tree = git
-        .find_tree(id)
-        .with_context(|| format!("cannot read tree {id}"))?;
-    let mut dir = Dir::default();
-    for entry in tree.iter() {
-        let mode = entry.filemode();
-        let key = if mode == TREE_MODE {
-            dir_key_bytes(entry.name_bytes())
-        } else {
-            entry.name_bytes().to_vec()
-        };
-        dir.entries.insert(key, (mode, entry.id()));
+    let odb = git.odb().context("cannot open the object store")?;
+    let object = odb.read(id).with_context(|| format!("cannot read tree {id}"))?;
+    if object.kind() != git2::ObjectType::Tree {
+        bail!("object {id} is a {}, not a tree", object.kind());
     }
-    Ok(dir)
+    Dir::from_data(object.data().to_vec()).with_context(|| format!("tree {id} is damaged"))
 }
 
-/// A tree object's content: `<octal mode> <name>\0<20-byte id>` per entry, in git's order.
-fn serialize(dir: &Dir) -> Vec<u8> {
-    let mut out = Vec::with_capacity(dir.entries.len() * 64);
-    for (key, (mode, id)) in &dir.entries {
-        let name = if *mode == TREE_MODE {
-            &key[..key.len() - 1]
-        } else {
-            &key[..]
-        };
-        push_mode(&mut out, *mode);
-        out.push(b' ');
-        out.extend_from_slice(name);
-        out.push(0);
-        out.extend_from_slice(id.as_bytes());
-    }
-    out
+/// Appends one tree entry: `<octal mode> <name>\0<20-byte id>`.
+fn push_entry(out: &mut Vec<u8>, mode: i32, name: &[u8], id: &git2::Oid) {
+    push_mode(out, mode);
+    out.push(b' ');
+    out.extend_from_slice(name);
+    out.push(0);
+    out.extend_from_slice(id.as_bytes());
 }
 
 /// A mode in octal without leading zeros, as trees store it; the common ones without
-/// formatting, since a 1M-file repository's directories are serialised 200k entries at a time.
+/// formatting.
 fn push_mode(out: &mut Vec<u8>, mode: i32) {
     match mode {
         0o100644 => out.extend_from_slice(b"100644"),
@@ -241,13 +340,18 @@ fn push_mode(out: &mut Vec<u8>, mode: i32) {
     }
 }
 
-fn dir_key(name: &str) -> Vec<u8> {
-    dir_key_bytes(name.as_bytes())
+/// A tree entry's octal mode; 0 when it is not octal digits (git would refuse the tree).
+fn parse_mode(mode: &[u8]) -> i32 {
+    mode.iter()
+        .try_fold(0i32, |m, &b| {
+            (b'0'..=b'7').contains(&b).then(|| m * 8 + i32::from(b - b'0'))
+        })
+        .unwrap_or(0)
 }
 
-fn dir_key_bytes(name: &[u8]) -> Vec<u8> {
+fn dir_key(name: &str) -> Vec<u8> {
     let mut key = Vec::with_capacity(name.len() + 1);
-    key.extend_from_slice(name);
+    key.extend_from_slice(name.as_bytes());
     key.push(b'/');
     key
 }
@@ -356,6 +460,114 @@ mod tests {
         let (last, trees) = again.write().unwrap();
         store(&git, &trees);
         assert_eq!(last, libgit2_tree(&git, Some(next), &[("top.json", None)]));
+    }
+
+    /// Applies `batch` to both the editor and libgit2 and checks they agree, removals'
+    /// answers included; returns the new tree.
+    fn check_batch(
+        git: &git2::Repository,
+        editor: &mut TreeEditor<'_>,
+        base: Option<git2::Oid>,
+        batch: &[(String, Option<git2::Oid>)],
+    ) -> git2::Oid {
+        let mut present: HashSet<String> = HashSet::new();
+        let mut last: BTreeMap<&str, Option<git2::Oid>> = BTreeMap::new();
+        if let Some(base) = base {
+            git.find_tree(base)
+                .unwrap()
+                .walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
+                    if entry.kind() == Some(git2::ObjectType::Blob) {
+                        present.insert(format!("{dir}{}", entry.name().unwrap()));
+                    }
+                    git2::TreeWalkResult::Ok
+                })
+                .unwrap();
+        }
+        let in_base = present.clone();
+        for (path, id) in batch {
+            last.insert(path, *id);
+            match id {
+                Some(id) => {
+                    editor.upsert(path, *id, 0o100644).unwrap();
+                    present.insert(path.clone());
+                }
+                None => assert_eq!(editor.remove(path).unwrap(), present.remove(path), "{path}"),
+            }
+        }
+        let (root, trees) = editor.write().unwrap();
+        store(git, &trees);
+        // libgit2 takes each path once, and removals only of files that are there.
+        let edits: Vec<(&str, Option<git2::Oid>)> = last
+            .into_iter()
+            .filter(|(p, id)| id.is_some() || in_base.contains(*p))
+            .collect();
+        assert_eq!(root, libgit2_tree(git, base, &edits));
+        root
+    }
+
+    proptest::proptest! {
+        /// Random batches of upserts and removals over directories whose names sort
+        /// differently as files and as directories give libgit2's trees.
+        #[test]
+        fn random_batches_give_libgit2s_trees(
+            batches in proptest::collection::vec(
+                proptest::collection::vec((0..6usize, 0..30usize, 0..4u8), 1..40),
+                1..5,
+            )
+        ) {
+            let (_dir, git) = repo();
+            let blobs: Vec<git2::Oid> = (0..3).map(|i| git.blob(format!("{i}").as_bytes()).unwrap()).collect();
+            let dirs = ["", "a", "a-b", "a.b", "a/b", "a/b/c"];
+            let mut editor = TreeEditor::new(&git, None).unwrap();
+            let mut base = None;
+            for batch in batches {
+                let batch: Vec<(String, Option<git2::Oid>)> = batch
+                    .into_iter()
+                    .map(|(d, f, op)| {
+                        let dir = dirs[d];
+                        let path = if dir.is_empty() { format!("f{f}.json") } else { format!("{dir}/f{f}.json") };
+                        // One op in four removes.
+                        (path, (op < 3).then(|| blobs[op as usize]))
+                    })
+                    .collect();
+                base = Some(check_batch(&git, &mut editor, base, &batch));
+            }
+        }
+    }
+
+    /// A directory big enough to be kept across batches: its trees match libgit2's, and
+    /// each older version's recorded delta rebuilds it from the next.
+    #[test]
+    fn a_big_directory_across_batches() {
+        let (_dir, git) = repo();
+        let blob = git.blob(b"{}").unwrap();
+        let other = git.blob(b"[]").unwrap();
+        let mut editor = TreeEditor::new(&git, None).unwrap();
+        let person = |i: usize| format!("v2/entity/person/p{i:05}.json");
+        let first: Vec<_> = (0..1500).map(|i| (person(i), Some(blob))).collect();
+        let mut base = Some(check_batch(&git, &mut editor, None, &first));
+        let second: Vec<_> = (1500..1700)
+            .map(|i| (person(i), Some(blob)))
+            .chain((0..1500).step_by(7).map(|i| (person(i), None)))
+            .chain((3..1500).step_by(11).map(|i| (person(i), Some(other))))
+            .collect();
+        base = Some(check_batch(&git, &mut editor, base, &second));
+        let third: Vec<_> = (0..1700)
+            .step_by(5)
+            .map(|i| (person(i * 3 % 1700), Some(other)))
+            .collect();
+        check_batch(&git, &mut editor, base, &third);
+        let deltas = editor.take_deltas();
+        assert_eq!(deltas.len(), 2, "one per older version of the person directory");
+        let odb = git.odb().unwrap();
+        for d in &deltas {
+            let base = odb.read(d.base).unwrap();
+            let target = odb.read(d.target).unwrap();
+            assert_eq!(
+                super::super::tree_delta::apply(base.data(), &d.delta),
+                target.data()
+            );
+        }
     }
 
     #[test]
