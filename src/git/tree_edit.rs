@@ -140,7 +140,7 @@ impl<'r> TreeEditor<'r> {
             };
             // Identical directories (two version folders holding the same file) share a tree;
             // an empty one is gone, unless it is the root.
-            if !(empty && !path.is_empty()) && written.insert(id) {
+            if (!empty || path.is_empty()) && written.insert(id) {
                 trees.push(RawObject {
                     id,
                     kind: git2::ObjectType::Tree,
