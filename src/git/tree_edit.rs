@@ -127,7 +127,7 @@ impl<'r> TreeEditor<'r> {
                     self.dirs.remove(&path).expect("still loaded").data
                 } else {
                     // The previous version becomes a delta against this one; this one stays whole.
-                    if let Some(previous) = dir.written.filter(|p| *p != id) {
+                    if let (Some(previous), Some(old)) = (dir.written.filter(|p| *p != id), old) {
                         self.deltas.push(TreeDelta {
                             target: previous,
                             base: id,
@@ -177,7 +177,7 @@ impl<'r> TreeEditor<'r> {
             .then(|| self.dirs[parent].get(&dir_key(name)))
             .flatten();
         let loaded = match found {
-            Some((_, id)) => read_dir(self.git, id)?,
+            Some(id) => read_dir(self.git, id)?,
             None => Dir::default(),
         };
         self.dirs.insert(dir.to_string(), loaded);
@@ -222,41 +222,46 @@ impl Dir {
         })
     }
 
-    /// The mode, name and id of entry `i` of `data`.
-    fn entry(&self, i: usize) -> (&[u8], &[u8], git2::Oid) {
-        let start = self.starts[i];
-        let end = self.starts.get(i + 1).copied().unwrap_or(self.data.len());
-        let bytes = &self.data[start..end];
+    /// The mode, name and id of the entry starting at `start` in `data`.
+    fn entry_at(&self, start: usize) -> (&[u8], &[u8], git2::Oid) {
+        let bytes = &self.data[start..];
         let space = bytes.iter().position(|&b| b == b' ').expect("checked when read");
-        let (head, id) = bytes.split_at(bytes.len() - 20);
-        let name = &head[space + 1..head.len() - 1];
-        (&head[..space], name, git2::Oid::from_bytes(id).expect("20 bytes"))
+        let nul = space
+            + bytes[space..]
+                .iter()
+                .position(|&b| b == 0)
+                .expect("checked when read");
+        let id = git2::Oid::from_bytes(&bytes[nul + 1..nul + 21]).expect("20 bytes");
+        (&bytes[..space], &bytes[space + 1..nul], id)
     }
 
-    /// How entry `i` sorts against `key`.
-    fn cmp_entry(&self, i: usize, key: &[u8]) -> Ordering {
-        let (mode, name, _) = self.entry(i);
+    /// How the entry starting at `start` sorts against `key`.
+    fn cmp_at(&self, start: usize, key: &[u8]) -> Ordering {
+        let (mode, name, _) = self.entry_at(start);
         let slash: &[u8] = if mode == b"40000" { b"/" } else { b"" };
         name.iter().chain(slash).cmp(key.iter())
     }
 
-    /// The entry under `key`, edits included.
-    fn get(&self, key: &[u8]) -> Option<(i32, git2::Oid)> {
+    /// How entry `i` sorts against `key`.
+    fn cmp_entry(&self, i: usize, key: &[u8]) -> Ordering {
+        self.cmp_at(self.starts[i], key)
+    }
+
+    /// The id of the entry under `key` (a directory's key ends in `/`), edits included.
+    fn get(&self, key: &[u8]) -> Option<git2::Oid> {
         if let Some(edit) = self.edits.get(key) {
-            return *edit;
+            return edit.map(|(_, id)| id);
         }
         let at = self.position(0, key);
-        (at < self.starts.len() && self.cmp_entry(at, key) == Ordering::Equal).then(|| {
-            let (mode, _, id) = self.entry(at);
-            (parse_mode(mode), id)
-        })
+        (at < self.starts.len() && self.cmp_entry(at, key) == Ordering::Equal)
+            .then(|| self.entry_at(self.starts[at]).2)
     }
 
     /// Merges the edits into `data` (unchanged runs of entries are copied whole); returns
-    /// the content before.
-    fn apply(&mut self) -> Vec<u8> {
+    /// the content before, or `None` when there were no edits.
+    fn apply(&mut self) -> Option<Vec<u8>> {
         if self.edits.is_empty() {
-            return self.data.clone();
+            return None;
         }
         let edits = std::mem::take(&mut self.edits);
         let n = self.starts.len();
@@ -293,21 +298,12 @@ impl Dir {
         }
         copy(&mut data, &mut starts, next, n);
         self.starts = starts;
-        std::mem::replace(&mut self.data, data)
+        Some(std::mem::replace(&mut self.data, data))
     }
 
     /// The index of the first entry from `from` on that does not sort before `key`.
     fn position(&self, from: usize, key: &[u8]) -> usize {
-        let (mut low, mut high) = (from, self.starts.len());
-        while low < high {
-            let mid = low + (high - low) / 2;
-            if self.cmp_entry(mid, key) == Ordering::Less {
-                low = mid + 1;
-            } else {
-                high = mid;
-            }
-        }
-        low
+        from + self.starts[from..].partition_point(|&start| self.cmp_at(start, key) == Ordering::Less)
     }
 }
 
@@ -338,15 +334,6 @@ fn push_mode(out: &mut Vec<u8>, mode: i32) {
         TREE_MODE => out.extend_from_slice(b"40000"),
         _ => out.extend_from_slice(format!("{mode:o}").as_bytes()),
     }
-}
-
-/// A tree entry's octal mode; 0 when it is not octal digits (git would refuse the tree).
-fn parse_mode(mode: &[u8]) -> i32 {
-    mode.iter()
-        .try_fold(0i32, |m, &b| {
-            (b'0'..=b'7').contains(&b).then(|| m * 8 + i32::from(b - b'0'))
-        })
-        .unwrap_or(0)
 }
 
 fn dir_key(name: &str) -> Vec<u8> {
