@@ -313,10 +313,11 @@ impl Bench {
                 if base_name == "1m" { 1_000_000 } else { 0 },
                 if n >= 100_000 { 3 } else { 5 },
             );
-            let mut created = Vec::new();
+            let (mut created, mut floor) = (Vec::new(), Vec::new());
             let (mut written, mut one, mut per_1000) = (Vec::new(), Vec::new(), Vec::new());
             for _ in 0..runs {
                 if nes {
+                    floor.push(self.floor_sample(&base, n)?);
                     created.push(self.create_sample(&base, n)?);
                 }
                 if git {
@@ -340,6 +341,13 @@ impl Bench {
                         created[0].commits,
                         median_phases(&created)
                     ),
+                );
+                report(
+                    "1 floor (plain file writes)",
+                    base_name,
+                    n,
+                    &floor,
+                    "the same paths and sizes by create_dir + write on one thread, no JSON, no git: this disk's floor for 1, run in turn with it",
                 );
             }
             if git {
@@ -383,6 +391,14 @@ impl Bench {
             "{} commits for {n} entities",
             s.commits
         );
+        self.clean(&repo)?;
+        Ok(s)
+    }
+
+    /// The disk's floor for `create_sample`: its paths written by plain file writes.
+    fn floor_sample(&self, base: &Option<PathBuf>, n: usize) -> Result<Sample> {
+        let repo = self.fresh(base, &[])?;
+        let s = self.measure(&self.child_argv(&["floor", &path(&repo), &n.to_string()]), &[])?;
         self.clean(&repo)?;
         Ok(s)
     }
@@ -619,6 +635,10 @@ fn child(args: &[String]) -> Result<()> {
         "write" => {
             let paths = support::write_persons(Path::new(arg(1)?), arg(2)?.parse()?)?;
             std::fs::write(arg(3)?, paths.join("\n") + "\n")?;
+        }
+        "floor" => {
+            let files = support::write_floor(Path::new(arg(1)?), arg(2)?.parse()?)?;
+            println!("FILES {files}");
         }
         "batch" => batch_child(Path::new(arg(1)?))?,
         "verify" => verify_child(Path::new(arg(1)?))?,

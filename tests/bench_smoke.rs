@@ -77,6 +77,19 @@ fn scenarios_run_end_to_end_at_smoke_size() {
         support::check_consistent(&plain, Some(&base), commits).unwrap();
     }
 
+    // The floor of 1: exactly the paths the migration writes, by plain file writes.
+    let floor = dir.path().join("floor");
+    support::copy_repo(&cached, &floor, &[]).unwrap();
+    assert_eq!(support::write_floor(&floor, 100).unwrap(), 200);
+    let untracked = support::git(&floor, &["ls-files", "--others"]).unwrap();
+    let mut floor_paths: Vec<String> = untracked.lines().map(String::from).collect();
+    let persons = dir.path().join("persons");
+    support::copy_repo(&cached, &persons, &[]).unwrap();
+    let mut written = support::write_persons(&persons, 100).unwrap();
+    floor_paths.sort();
+    written.sort();
+    assert_eq!(floor_paths, written);
+
     // 6: a bulk update of every entity of one type, on a copy whose files of that type are
     // private (rewritten in place).
     let bulk = dir.path().join("bulk");

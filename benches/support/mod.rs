@@ -24,6 +24,7 @@ use nes::prelude::{json, Context, Value};
 use nes::stats::Stats;
 use nes::store::backend::WorkTree;
 use nes::store::clock::SystemClock;
+use nes::store::layout::DATA_DIR;
 use nes::store::publication::{AuthorRef, Publication};
 
 /// The number every template document carries, replaced by each entity's own number.
@@ -612,6 +613,25 @@ pub fn write_persons(repo: &Path, n: usize) -> Result<Vec<String>> {
     }
     publication.flush()?;
     Ok(publication.journal().touched())
+}
+
+/// The disk's floor for `Job::Create(n)`: the same paths (n entity files in one directory,
+/// n version directories with one file each) written by plain `create_dir` + `write` on one
+/// thread, with entity-sized bytes and no JSON work. Returns the files written.
+pub fn write_floor(repo: &Path, n: usize) -> Result<usize> {
+    let (entity, version) = (vec![b'x'; 2600], vec![b'y'; 3000]);
+    for i in 0..n {
+        let id = nes::store::id::ObjectId::parse(&Kind::Person.id("new", i))?;
+        let object = repo.join(DATA_DIR).join(id.rel_path());
+        if i == 0 {
+            std::fs::create_dir_all(object.parent().context("entity directory")?)?;
+        }
+        std::fs::write(&object, &entity)?;
+        let version_file = repo.join(DATA_DIR).join(id.version_rel_path(1));
+        std::fs::create_dir_all(version_file.parent().context("version directory")?)?;
+        std::fs::write(&version_file, &version)?;
+    }
+    Ok(2 * n)
 }
 
 /// The command committing `repo`'s working tree with plain git: one `git add -A && git commit`,

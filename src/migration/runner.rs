@@ -430,7 +430,7 @@ impl<'a> Runner<'a> {
         });
         drop(head);
         fault::point("before-commit");
-        let mut units = journal.units(|p| repo.root().join(p).exists());
+        let mut units = journal.units();
         // The run's own records form one unit, so they land together in the last batch.
         // A reproducible replay must give identical files, so its record names no run.
         let record_run_id = if options.reproducible { "" } else { run_id.as_str() };
@@ -529,7 +529,8 @@ impl<'a> Runner<'a> {
                 .push("WARNING: --no-verify: the touched files were NOT verified before committing".into());
             return Ok(());
         }
-        let checked = crate::verify::verify_touched(repo.root(), &journal.touched())?;
+        let (present, deleted) = journal.present_and_deleted();
+        let checked = crate::verify::verify_changes(repo.root(), present, deleted)?;
         if checked.is_clean() {
             return Ok(());
         }
@@ -744,13 +745,10 @@ fn changed_files(publication: &Publication, mut differs: impl FnMut(&str, &[u8])
     let backend = publication.backend();
     publication
         .journal()
-        .changes(
-            |p| backend.exists(p).unwrap_or(false),
-            |p| match backend.read(p) {
-                Ok(Some(bytes)) => differs(p, &bytes),
-                _ => true,
-            },
-        )
+        .changes(|p| match backend.read(p) {
+            Ok(Some(bytes)) => differs(p, &bytes),
+            _ => true,
+        })
         .into_iter()
         .map(|(path, change)| FileReport { path, change })
         .collect()

@@ -634,10 +634,10 @@ impl Publication {
     /// Writes (`Some`) or deletes (`None`) files and journals them as one unit.
     fn write_unit(&mut self, files: Vec<(String, Option<Vec<u8>>)>) -> Result<()> {
         let backend = &self.backend;
-        self.journal
-            .record(files.iter().map(|(p, _)| p.clone()).collect(), |p| {
-                backend.exists(p).unwrap_or(false)
-            });
+        self.journal.record(
+            files.iter().map(|(p, b)| (p.clone(), b.is_some())).collect(),
+            |p| backend.exists(p).unwrap_or(false),
+        );
         for (path, bytes) in files {
             match bytes {
                 Some(bytes) => self

@@ -120,11 +120,18 @@ pub fn verify_repo(root: &Path, options: &VerifyOptions) -> anyhow::Result<Repor
 /// deleted version file is re-checked. The version chain of every touched object is
 /// checked in full (its object file and all its versions).
 pub fn verify_touched(root: &Path, paths: &[String]) -> anyhow::Result<Report> {
+    let (present, deleted): (Vec<String>, Vec<String>) =
+        paths.iter().cloned().partition(|p| root.join(p).is_file());
+    verify_changes(root, present, deleted)
+}
+
+/// [`verify_touched`] for a caller that already knows which touched files exist now
+/// (`present`) and which were deleted: the runner, from its journal.
+pub fn verify_changes(root: &Path, present: Vec<String>, deleted: Vec<String>) -> anyhow::Result<Report> {
     let schemas = schema::Schemas::load(root)?;
     let checker = check::Checker::new(root, &schemas);
-    let files: Vec<String> = paths.iter().filter_map(|p| walk::normalize(p)).collect();
-    let (present, deleted): (Vec<String>, Vec<String>) =
-        files.into_iter().partition(|p| root.join(p).is_file());
+    let normalize = |v: Vec<String>| -> Vec<String> { v.iter().filter_map(|p| walk::normalize(p)).collect() };
+    let (present, deleted) = (normalize(present), normalize(deleted));
     let mut scope = present;
     // A deleted version breaks its object's chain: look at what is left of it.
     scope.extend(deleted.iter().filter(|p| walk::is_version(p)).cloned());
