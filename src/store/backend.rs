@@ -190,7 +190,10 @@ impl WriteBehind {
             let next = self.threads_by_dir.len() % self.queues.len();
             let thread = match self.threads_by_dir.get(dir_key(path)) {
                 Some(&thread) => thread,
-                None => *self.threads_by_dir.entry(dir_key(path).to_string()).or_insert(next),
+                None => *self
+                    .threads_by_dir
+                    .entry(dir_key(path).to_string())
+                    .or_insert(next),
             };
             staged[thread].push((path.to_string(), bytes));
             (staged[thread].len() >= BATCH).then(|| (thread, std::mem::take(&mut staged[thread])))

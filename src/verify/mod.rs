@@ -102,14 +102,33 @@ pub fn verify_repo(root: &Path, options: &VerifyOptions) -> anyhow::Result<Repor
     let checker = check::Checker::new(root, &schemas);
     let progress = walk::Progress::new(options.progress);
     let acc = if options.paths.is_empty() {
-        let known = walk::reference_targets(root)?;
-        walk::check_all(&checker.with_known(&known), &progress)?
+        let whole = || -> anyhow::Result<_> {
+            let known = walk::reference_targets(root)?;
+            walk::check_all(&checker.with_known(&known), &progress)
+        };
+        match reading_pool() {
+            Some(pool) => pool.install(whole)?,
+            None => whole()?,
+        }
     } else {
         let files = walk::expand(root, &options.paths)?;
         walk::check_listed(&checker, &walk::with_chains(root, files), &progress)
     };
     progress.finish();
     Ok(finish(root, acc, Vec::new()))
+}
+
+/// Threads for a whole-repository check: twice the cores. On a cold page cache each small
+/// file is a disk read, and more reads in flight than cores pays: the real bundle's 33,776
+/// files took 3.4 s cold on 2 threads and 2.2 s on 4 (1.2 s on 16, but 16 cost warm runs
+/// 15% and three times the memory); warm, 4 threads do what 2 do.
+fn reading_pool() -> Option<rayon::ThreadPool> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(2 * cores)
+        .thread_name(|i| format!("nes-verify-{i}"))
+        .build()
+        .ok()
 }
 
 /// Checks just these files (a run's touched files) plus every reference into or out of
