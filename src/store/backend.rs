@@ -187,13 +187,13 @@ impl WriteBehind {
         lock(&self.state.pending).insert(path.to_string(), Arc::clone(&bytes));
         let full = {
             let mut staged = lock(&self.staged);
-            let next = self.threads_by_dir.len() % self.queues.len();
             let thread = match self.threads_by_dir.get(dir_key(path)) {
                 Some(&thread) => thread,
-                None => *self
-                    .threads_by_dir
-                    .entry(dir_key(path).to_string())
-                    .or_insert(next),
+                None => {
+                    let thread = self.threads_by_dir.len() % self.queues.len();
+                    self.threads_by_dir.insert(dir_key(path).to_string(), thread);
+                    thread
+                }
             };
             staged[thread].push((path.to_string(), bytes));
             (staged[thread].len() >= BATCH).then(|| (thread, std::mem::take(&mut staged[thread])))

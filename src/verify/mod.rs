@@ -120,8 +120,8 @@ pub fn verify_repo(root: &Path, options: &VerifyOptions) -> anyhow::Result<Repor
 
 /// Threads for a whole-repository check: twice the cores. On a cold page cache each small
 /// file is a disk read, and more reads in flight than cores pays: the real bundle's 33,776
-/// files took 3.4 s cold on 2 threads and 2.2 s on 4 (1.2 s on 16, but 16 cost warm runs
-/// 15% and three times the memory); warm, 4 threads do what 2 do.
+/// files took 3.4 s cold on 2 threads and 2.2 s on 4 (1.2 s on 16, but 16 made warm runs
+/// ~45% slower and took three times the memory); warm, 4 threads do what 2 do.
 fn reading_pool() -> Option<rayon::ThreadPool> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     rayon::ThreadPoolBuilder::new()
