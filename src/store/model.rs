@@ -726,14 +726,15 @@ fn validate_fields(
     out: &mut Vec<Violation>,
 ) {
     for field in fields {
-        let at = join(path, field.name);
         match (obj.get(field.name), field.presence) {
             (None, Presence::Required | Presence::RequiredNullable) => {
-                violation(out, &at, "required field is missing")
+                violation(out, &join(path, field.name), "required field is missing")
             }
-            (Some(Value::Null), Presence::Required) => violation(out, &at, "required field is null"),
+            (Some(Value::Null), Presence::Required) => {
+                violation(out, &join(path, field.name), "required field is null")
+            }
             (None | Some(Value::Null), _) => {}
-            (Some(value), _) => validate_value(field.kind, value, &at, out),
+            (Some(value), _) => validate_value(field.kind, value, path, field.name, out),
         }
     }
     if !allow_extra {
@@ -765,14 +766,23 @@ fn validate_spec(spec: &Spec, value: &Value, path: &str, out: &mut Vec<Violation
     }
 }
 
-fn validate_value(kind: Kind, value: &Value, path: &str, out: &mut Vec<Violation>) {
+/// Checks the value of field `name` of the object at `parent`. The field's path is built
+/// only for a nested value or a violation: building it for every field was a tenth of a
+/// migration's JSON work.
+fn validate_value(kind: Kind, value: &Value, parent: &str, name: &str, out: &mut Vec<Violation>) {
+    let path = || join(parent, name);
     let expect = |out: &mut Vec<Violation>, what: &str| {
-        violation(out, path, format!("expected {what}, found {}", type_name(value)));
+        violation(
+            out,
+            &path(),
+            format!("expected {what}, found {}", type_name(value)),
+        );
     };
     match kind {
-        Kind::Nested(spec) => validate_spec(spec, value, path, out),
+        Kind::Nested(spec) => validate_spec(spec, value, &path(), out),
         Kind::List(spec) => match value.as_array() {
             Some(items) => {
+                let path = path();
                 for (i, item) in items.iter().enumerate() {
                     validate_spec(spec, item, &format!("{path}[{i}]"), out);
                 }
@@ -783,7 +793,7 @@ fn validate_value(kind: Kind, value: &Value, path: &str, out: &mut Vec<Violation
             Some(items) => {
                 for (i, item) in items.iter().enumerate() {
                     if !item.is_string() {
-                        let at = format!("{path}[{i}]");
+                        let at = format!("{}[{i}]", path());
                         violation(out, &at, format!("expected a string, found {}", type_name(item)));
                     }
                 }
@@ -796,15 +806,19 @@ fn validate_value(kind: Kind, value: &Value, path: &str, out: &mut Vec<Violation
         Kind::FreeObject if !value.is_object() => expect(out, "an object"),
         Kind::Int | Kind::Float | Kind::Bool | Kind::FreeObject => {}
         _ => match value.as_str() {
-            Some(s) => validate_text(kind, s, path, out),
+            Some(s) => {
+                if let Some(problem) = text_problem(kind, s) {
+                    violation(out, &path(), problem);
+                }
+            }
             None => expect(out, "a string"),
         },
     }
 }
 
-/// Checks the string kinds.
-fn validate_text(kind: Kind, s: &str, path: &str, out: &mut Vec<Violation>) {
-    let problem = match kind {
+/// What is wrong with a string of one of the string kinds, if anything.
+fn text_problem(kind: Kind, s: &str) -> Option<String> {
+    match kind {
         Kind::NonEmptyStr if s.is_empty() => Some("must not be empty".to_string()),
         Kind::Date if parse_date(s).is_none() => Some(format!("`{s}` is not a YYYY-MM-DD date")),
         Kind::DateTime if chrono::DateTime::parse_from_rfc3339(s).is_err() => {
@@ -823,9 +837,6 @@ fn validate_text(kind: Kind, s: &str, path: &str, out: &mut Vec<Violation>) {
         },
         Kind::ObjectRef => ObjectId::parse(s).err().map(|e| e.rule),
         _ => None,
-    };
-    if let Some(message) = problem {
-        violation(out, path, message);
     }
 }
 
