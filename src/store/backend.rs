@@ -187,13 +187,15 @@ impl WriteBehind {
         lock(&self.state.pending).insert(path.to_string(), Arc::clone(&bytes));
         let full = {
             let mut staged = lock(&self.staged);
-            let thread = match self.threads_by_dir.get(dir_key(path)) {
-                Some(&thread) => thread,
-                None => {
-                    let thread = self.threads_by_dir.len() % self.queues.len();
-                    self.threads_by_dir.insert(dir_key(path).to_string(), thread);
-                    thread
-                }
+            // With one writer there is nothing to deal out (and no map to look up per file).
+            let thread = if self.queues.len() == 1 {
+                0
+            } else if let Some(&thread) = self.threads_by_dir.get(dir_key(path)) {
+                thread
+            } else {
+                let thread = self.threads_by_dir.len() % self.queues.len();
+                self.threads_by_dir.insert(dir_key(path).to_string(), thread);
+                thread
             };
             staged[thread].push((path.to_string(), bytes));
             (staged[thread].len() >= BATCH).then(|| (thread, std::mem::take(&mut staged[thread])))
