@@ -147,6 +147,10 @@ impl WriteBehind {
     fn new(root: PathBuf) -> Self {
         // One core stays with the caller, whose JSON work runs beside the writers.
         let n = std::thread::available_parallelism().map_or(1, |n| (n.get() - 1).clamp(1, 4));
+        Self::with_threads(root, n)
+    }
+
+    fn with_threads(root: PathBuf, n: usize) -> Self {
         let state = Arc::new(Shared::default());
         let (mut queues, mut threads) = (Vec::new(), Vec::new());
         for i in 0..n {
@@ -412,6 +416,33 @@ mod tests {
         let on_disk = std::fs::read(dir.path().join("v2/entity/person/a.json")).unwrap();
         assert_eq!(on_disk, b"{\"n\": 199}");
         assert_eq!(tree.list_json("v2/version").unwrap().len(), 200);
+    }
+
+    #[test]
+    fn several_writers_keep_each_paths_writes_in_order() {
+        // The machines here have two cores, so one writer: test the dealing out directly.
+        let dir = tempfile::tempdir().unwrap();
+        let mut writes = WriteBehind::with_threads(dir.path().to_path_buf(), 3);
+        for i in 0..300 {
+            let n = format!("{i}");
+            writes.write("v2/entity/person/a.json", n.as_bytes()).unwrap();
+            writes
+                .write(&format!("v2/version/entity/person/p{i}/1.json"), n.as_bytes())
+                .unwrap();
+            writes
+                .write(&format!("v2/entity/d{}/f{i}.json", i % 7), n.as_bytes())
+                .unwrap();
+        }
+        writes.flush().unwrap();
+        // Each directory went to one thread, dealt round all three.
+        let used: std::collections::HashSet<usize> = writes.threads_by_dir.values().copied().collect();
+        assert_eq!(used.len(), 3);
+        assert_eq!(writes.threads_by_dir.len(), 9);
+        let read = |p: &str| std::fs::read_to_string(dir.path().join(p)).unwrap();
+        assert_eq!(read("v2/entity/person/a.json"), "299");
+        assert_eq!(read("v2/version/entity/person/p123/1.json"), "123");
+        assert_eq!(read("v2/entity/d3/f297.json"), "297");
+        assert!(writes.pending("v2/entity/person/a.json").is_none());
     }
 
     #[test]
