@@ -303,3 +303,120 @@ fn the_guard_refuses_a_run_that_leaves_a_dangling_reference() {
         .iter()
         .any(|l| l.contains("NOT verified")));
 }
+
+/// Creates 300 provinces, then rewrites 100 of them twice (object file and a new version
+/// each time), then deletes 10: paths written several times and deleted after writing.
+fn rewrites(ctx: &mut Context) -> Result<()> {
+    for i in 0..300 {
+        province(ctx, &format!("p-{i:03}"))?;
+    }
+    for round in 0..2 {
+        for i in 0..100 {
+            let full = format!("p-{i:03} round {round}");
+            ctx.update_entity(
+                &format!("entity:location/province/p-{i:03}"),
+                json!({"names": [{"kind": "PRIMARY", "en": {"full": full}}]}),
+                "rename",
+            )?;
+        }
+    }
+    for i in 290..300 {
+        ctx.delete_entity(&format!("entity:location/province/p-{i:03}"))?;
+    }
+    Ok(())
+}
+
+/// Rewrites one province that a maintainer made executable in git.
+fn touch_executable(ctx: &mut Context) -> Result<()> {
+    ctx.update_entity(
+        "entity:location/province/p-000",
+        json!({"names": [{"kind": "PRIMARY", "en": {"full": "again"}}]}),
+        "rename",
+    )?;
+    Ok(())
+}
+
+/// Every file of HEAD's tree, as `(mode, id, path)`, and git's own hash of each file in the
+/// working tree (not the index's cached stat data, which the run wrote itself).
+fn head_against_files(dir: &Path) -> Vec<(String, String, String)> {
+    let listed = git(dir, &["ls-tree", "-r", "HEAD"]);
+    let entries: Vec<(String, String, String)> = listed
+        .lines()
+        .map(|l| {
+            let (meta, path) = l.split_once('\t').unwrap();
+            let mut meta = meta.split(' ');
+            let mode = meta.next().unwrap().to_string();
+            let id = meta.nth(1).unwrap().to_string();
+            (mode, id, path.to_string())
+        })
+        .collect();
+    let paths: Vec<&str> = entries.iter().map(|(_, _, p)| p.as_str()).collect();
+    let mut args = vec!["hash-object", "--no-filters", "--"];
+    args.extend(paths);
+    let hashes = git(dir, &args);
+    for ((_, id, path), hash) in entries.iter().zip(hashes.lines()) {
+        assert_eq!(
+            id, hash,
+            "{path}: HEAD holds another blob than the working tree's file"
+        );
+    }
+    entries
+}
+
+/// The blobs the writer threads hash and compress while writing (the spill) are exactly the
+/// files the run left, with their modes, after rewrites and deletions; the spill is gone
+/// after the run.
+#[test]
+fn committed_blobs_are_the_files_the_run_left() {
+    let f = fixture(&["001-rewrites", "002-executable"]);
+    let mut rewriting = migration("001-rewrites", rewrites);
+    rewriting.deletes = true;
+    let registry = Registry::new(vec![rewriting, migration("002-executable", touch_executable)]).unwrap();
+    let runner = Runner::new(&registry, &f.migrations);
+    let dir = f.repo.root();
+    let first = runner
+        .run(&f.repo, &Target::Named(vec!["001".into()]), &options())
+        .unwrap();
+    assert_eq!(
+        first.migrations[0].status,
+        Outcome::Completed,
+        "{:?}",
+        first.migrations[0].error
+    );
+    let entries = head_against_files(dir);
+    let provinces = entries
+        .iter()
+        .filter(|(_, _, p)| p.starts_with("v2/entity/location/province/"))
+        .count();
+    assert_eq!(provinces, 290);
+    // Three versions of each rewritten province.
+    assert!(entries
+        .iter()
+        .any(|(_, _, p)| p == "v2/version/entity/location/province/p-000/3.json"));
+    assert!(!dir.join(".git/nes/spill").exists());
+
+    // A mode git records is kept when the run rewrites the file.
+    let path = "v2/entity/location/province/p-000.json";
+    git(dir, &["update-index", "--chmod=+x", path]);
+    std::fs::set_permissions(
+        dir.join(path),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    git(dir, &["commit", "-q", "-m", "executable"]);
+    let second = runner
+        .run(&f.repo, &Target::Named(vec!["002".into()]), &options())
+        .unwrap();
+    assert_eq!(
+        second.migrations[0].status,
+        Outcome::Completed,
+        "{:?}",
+        second.migrations[0].error
+    );
+    let entries = head_against_files(dir);
+    let (mode, _, _) = entries.iter().find(|(_, _, p)| p == path).unwrap();
+    assert_eq!(mode, "100755");
+    assert_eq!(git(dir, &["status", "--porcelain"]), "");
+    git(dir, &["fsck", "--strict"]);
+    assert!(!dir.join(".git/nes/spill").exists());
+}

@@ -15,10 +15,11 @@ use std::process::{Command, Stdio};
 use anyhow::{Context as _, Result};
 use rayon::prelude::*;
 
+use super::blob_spill::BlobSpill;
 use super::index::{sync_index, BlobIds};
 use super::message::{batch_message, CommitMeta};
 use super::object_id::{blob_id, object_id};
-use super::pack_file::{write_pack, RawObject, WrittenPack};
+use super::pack_file::{write_pack_with, EncodedEntry, RawObject, WrittenPack};
 use super::pack_fold::{fold, TreeDelta};
 use super::repo::DataRepo;
 use super::tree_edit::TreeEditor;
@@ -75,7 +76,17 @@ pub fn commit_batches(
         return Ok(Vec::new());
     }
     let mut blob_ids = BlobIds::new();
-    let oids = commit_batch_range(repo, batches, 1, total, meta, signature, &mut blob_ids, on_batch)?;
+    let oids = commit_batch_range(
+        repo,
+        batches,
+        1,
+        total,
+        meta,
+        signature,
+        &mut blob_ids,
+        None,
+        on_batch,
+    )?;
     sync_index(repo, batches.iter().flatten(), &blob_ids)?;
     consolidate_packs(repo);
     Ok(oids)
@@ -87,6 +98,7 @@ pub fn commit_batches(
 ///
 /// Each batch's objects are hashed here and written as one pack ([`super::pack_file`]);
 /// only then does the branch move, so a crash leaves the branch at the last whole batch.
+/// Blobs the run's `spill` holds are copied from it instead of read, hashed and compressed.
 #[allow(clippy::too_many_arguments)]
 pub fn commit_batch_range(
     repo: &DataRepo,
@@ -96,6 +108,7 @@ pub fn commit_batch_range(
     meta: &CommitMeta,
     signature: &git2::Signature<'_>,
     blob_ids: &mut BlobIds,
+    spill: Option<&BlobSpill>,
     on_batch: &mut dyn FnMut(usize, usize),
 ) -> Result<Vec<git2::Oid>> {
     let git = repo.git();
@@ -117,9 +130,10 @@ pub fn commit_batch_range(
             &message,
             signature,
             blob_ids,
+            spill,
         )
         .and_then(|new| {
-            packs.push(write_pack(&pack_dir, &new.objects)?);
+            packs.push(write_pack_with(&pack_dir, &new.objects, &new.ready)?);
             move_branch(git, &branch, parent, new.id, &reflog_message(parent, &message))?;
             Ok(new.id)
         })
@@ -171,6 +185,7 @@ pub fn commit_one(
         message,
         signature,
         &mut BlobIds::new(),
+        None,
     )?;
     let odb = git.odb()?;
     for object in &new.objects {
@@ -212,11 +227,20 @@ struct NewCommit {
     id: git2::Oid,
     /// Its new blobs, trees and the commit itself, each once.
     objects: Vec<RawObject>,
+    /// Its new blobs that came from the spill, already encoded (none of them in `objects`).
+    ready: Vec<EncodedEntry>,
+}
+
+/// A written file's blob: read from the working tree, or ready from the spill.
+enum Blob {
+    Read(git2::Oid, git2::FileMode, Vec<u8>),
+    Ready(git2::FileMode, EncodedEntry),
 }
 
 /// The commit of `changes` on top of `parent`, whose tree `editor` holds: the written files
-/// are read and hashed (on every core), the changed directories serialised, the commit
-/// object built; nothing is stored.
+/// are taken from `spill` or read and hashed (on every core), the changed directories
+/// serialised, the commit object built; nothing is stored.
+#[allow(clippy::too_many_arguments)]
 fn build_commit(
     root: &Path,
     editor: &mut TreeEditor<'_>,
@@ -225,6 +249,7 @@ fn build_commit(
     message: &str,
     signature: &git2::Signature<'_>,
     blob_ids: &mut BlobIds,
+    spill: Option<&BlobSpill>,
 ) -> Result<NewCommit> {
     let changes = last_change_per_path(changes);
     let written: Vec<&str> = changes
@@ -234,25 +259,46 @@ fn build_commit(
             FileChange::Delete(_) => None,
         })
         .collect();
-    let mut read: Vec<Option<(git2::Oid, git2::FileMode, Vec<u8>)>> = written
+    let mut read: Vec<Option<Blob>> = written
         .par_iter()
-        .map(|path| read_blob(root, path).map(Some))
+        .map(|path| {
+            let ready = spill
+                .map(|s| s.blob(path))
+                .transpose()
+                .with_context(|| format!("cannot read the spilled blob of {path}"))?
+                .flatten();
+            Ok(Some(match ready {
+                Some(blob) => Blob::Ready(blob.mode, blob.entry),
+                None => {
+                    let (id, mode, data) = read_blob(root, path)?;
+                    Blob::Read(id, mode, data)
+                }
+            }))
+        })
         .collect::<Result<_>>()?;
     let mut read = read.iter_mut();
     let mut objects = Vec::with_capacity(written.len() + 8);
+    let mut ready = Vec::new();
     let mut seen = HashSet::new();
     for change in changes.into_values() {
         match change {
             FileChange::Write(path) => {
-                let (id, mode, data) = read.next().and_then(Option::take).expect("one read per write");
+                let blob = read.next().and_then(Option::take).expect("one read per write");
+                let (id, mode) = match &blob {
+                    Blob::Read(id, mode, _) => (*id, *mode),
+                    Blob::Ready(mode, entry) => (entry.id, *mode),
+                };
                 editor.upsert(path, id, i32::from(mode))?;
                 blob_ids.insert(path.clone(), id);
                 if seen.insert(id) {
-                    objects.push(RawObject {
-                        id,
-                        kind: git2::ObjectType::Blob,
-                        data,
-                    });
+                    match blob {
+                        Blob::Read(id, _, data) => objects.push(RawObject {
+                            id,
+                            kind: git2::ObjectType::Blob,
+                            data,
+                        }),
+                        Blob::Ready(_, entry) => ready.push(entry),
+                    }
                 }
             }
             // Deleting what the tree lacks is a no-op.
@@ -271,7 +317,7 @@ fn build_commit(
         kind: git2::ObjectType::Commit,
         data,
     });
-    Ok(NewCommit { id, objects })
+    Ok(NewCommit { id, objects, ready })
 }
 
 /// A commit object's content, as git and libgit2 write it (no encoding header: UTF-8).

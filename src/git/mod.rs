@@ -1,6 +1,7 @@
 //! Git persistence of the data repository: opening and creating it, batch commits,
 //! the ledger read from history, the run lock, push and crash recovery.
 
+pub mod blob_spill;
 pub mod commit;
 pub mod index;
 mod index_file;

@@ -27,9 +27,17 @@ pub(crate) struct RawObject {
     pub data: Vec<u8>,
 }
 
+/// An object already encoded as a pack entry (header and zlib stream), with the CRC32 of
+/// the entry: a blob from the run's spill ([`super::blob_spill`]).
+pub(crate) struct EncodedEntry {
+    pub id: git2::Oid,
+    pub entry: Vec<u8>,
+    pub crc: u32,
+}
+
 /// Fast compression: the entity files are small JSON documents that compress well at any
 /// level, and the repack that folds batch packs reuses these streams as they are.
-pub(super) const LEVEL: Compression = Compression::fast();
+pub(crate) const LEVEL: Compression = Compression::fast();
 
 /// Trees from this size on go into batch packs uncompressed (zlib's stored blocks). They are
 /// the flat type directories every batch rewrites (1 MB at 100k files, 11 MB at 1M):
@@ -61,8 +69,22 @@ pub(crate) struct PackedEntry {
 /// Writes `objects` (distinct ids) as a new pack in `pack_dir` (a repository's
 /// `objects/pack`), durably: the pack, then its index, each synced and then renamed into
 /// place, so a reader never sees a pack without its objects.
+#[cfg(test)]
 pub(crate) fn write_pack(pack_dir: &Path, objects: &[RawObject]) -> Result<WrittenPack> {
-    let mut ids: Vec<git2::Oid> = objects.iter().map(|o| o.id).collect();
+    write_pack_with(pack_dir, objects, &[])
+}
+
+/// [`write_pack`] of `objects` and of entries encoded before (`ready`, written as they are).
+pub(crate) fn write_pack_with(
+    pack_dir: &Path,
+    objects: &[RawObject],
+    ready: &[EncodedEntry],
+) -> Result<WrittenPack> {
+    let mut ids: Vec<git2::Oid> = objects
+        .iter()
+        .map(|o| o.id)
+        .chain(ready.iter().map(|e| e.id))
+        .collect();
     ids.sort_unstable();
     if let Some(twice) = ids.windows(2).find(|w| w[0] == w[1]) {
         bail!("object {} appears twice in one pack", twice[0]);
@@ -80,8 +102,18 @@ pub(crate) fn write_pack(pack_dir: &Path, objects: &[RawObject]) -> Result<Writt
         .collect::<std::io::Result<_>>()
         .context("cannot compress the objects")?;
     encoded.sort_unstable_by_key(|(i, _)| *i);
-    let (pack, entries) = publish(pack_dir, objects.len(), |pack| {
-        let mut index = Vec::with_capacity(objects.len());
+    let (pack, entries) = publish(pack_dir, objects.len() + ready.len(), |pack| {
+        let mut index = Vec::with_capacity(objects.len() + ready.len());
+        for ready in ready {
+            index.push(PackedEntry {
+                id: ready.id,
+                offset: pack.written,
+                len: ready.entry.len() as u64,
+                crc: ready.crc,
+                stored: false,
+            });
+            pack.write(&ready.entry)?;
+        }
         for (object, (_, entry)) in objects.iter().zip(&encoded) {
             index.push(PackedEntry {
                 id: object.id,
@@ -293,7 +325,7 @@ fn parse_entry_header(entry: &[u8]) -> Option<(u8, u64, usize)> {
 }
 
 /// Appends the zlib stream of `data` to `out`.
-pub(super) fn compress_into(deflate: &mut Compress, data: &[u8], out: &mut Vec<u8>) -> std::io::Result<()> {
+pub(crate) fn compress_into(deflate: &mut Compress, data: &[u8], out: &mut Vec<u8>) -> std::io::Result<()> {
     deflate.reset();
     loop {
         let read = deflate.total_in() as usize;
@@ -321,7 +353,7 @@ fn pack_type(kind: git2::ObjectType) -> u8 {
 
 /// The entry header: 3 type bits and the size in 4 + 7n bits, low bits first, the high bit of
 /// each byte saying another follows.
-pub(super) fn entry_header(type_bits: u8, mut size: u64, out: &mut Vec<u8>) {
+pub(crate) fn entry_header(type_bits: u8, mut size: u64, out: &mut Vec<u8>) {
     let mut byte = (type_bits << 4) | (size & 0x0f) as u8;
     size >>= 4;
     while size != 0 {

@@ -23,6 +23,7 @@ use super::python_log::{self, PythonLog};
 use super::registry::{Migration, MigrationFn, Registry};
 use super::status::{self, MigrationStatus, Status};
 use crate::error::NesError;
+use crate::git::blob_spill::BlobSpill;
 use crate::git::commit::{commit_batch_range, consolidate_packs, plan_batches, FileChange};
 use crate::git::index::{sync_index, BlobIds};
 use crate::git::ledger::read_ledger;
@@ -404,7 +405,9 @@ impl<'a> Runner<'a> {
         let checksum =
             folder_checksum(&dir).with_context(|| format!("computing the checksum of {}", dir.display()))?;
         recovery::record_pre_run(repo, &run_id, m.name)?;
-        let backend = Box::new(WorkTree::new(repo.root()));
+        // The spill only saves the commit work; without one it reads the files back.
+        let spill = BlobSpill::create(repo.git_dir()).ok();
+        let backend = Box::new(WorkTree::with_spill(repo.root(), spill.clone()));
         let (outcome, publication, logs, elapsed) = self.execute(m, dir, backend, options);
         let mut report = self.report(m, &publication, logs, elapsed);
         report.run_id = Some(run_id.clone());
@@ -482,6 +485,7 @@ impl<'a> Runner<'a> {
             &meta,
             signature,
             &mut blob_ids,
+            spill.as_deref(),
             &mut |done, total| {
                 bar.set_position(done as u64);
                 if done == 1 && total > 1 {
@@ -496,6 +500,7 @@ impl<'a> Runner<'a> {
             )))
         })?;
         bar.finish_and_clear();
+        drop(spill);
         report.phase("commit", &mut clock);
         sync_index(repo, batches.iter().flatten(), &blob_ids).map_err(|e| {
             e.context(

@@ -7,6 +7,9 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use crate::git::blob_spill::{BlobSpill, SpillWriter};
+use crate::git::commit::file_mode;
+
 /// File access by repository-relative path (`v2/entity/person/foo.json`).
 pub trait Backend: Send {
     /// The file's bytes, `None` when it does not exist.
@@ -35,8 +38,14 @@ pub struct WorkTree {
 impl WorkTree {
     /// A backend rooted at the data repository's working tree.
     pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self::with_spill(root, None)
+    }
+
+    /// A backend whose writer threads also put each file's pack entry in `spill`, for the
+    /// batch commits that follow.
+    pub fn with_spill(root: impl Into<PathBuf>, spill: Option<Arc<BlobSpill>>) -> Self {
         Self {
-            writes: WriteBehind::new(root.into()),
+            writes: WriteBehind::new(root.into(), spill),
         }
     }
 }
@@ -80,6 +89,9 @@ impl Backend for WorkTree {
 
     fn delete(&mut self, path: &str) -> io::Result<()> {
         self.writes.flush()?;
+        if let Some(spill) = &self.writes.spill {
+            spill.forget(path);
+        }
         match std::fs::remove_file(self.writes.root.join(path)) {
             Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
             _ => Ok(()),
@@ -120,6 +132,7 @@ struct WriteBehind {
     /// The thread of each directory a file was created in (see [`dir_key`]), dealt round the
     /// threads in the order they first appear.
     threads_by_dir: HashMap<String, usize>,
+    spill: Option<Arc<BlobSpill>>,
 }
 
 #[derive(Debug, Default)]
@@ -144,21 +157,23 @@ const BATCH: usize = 64;
 const QUEUE: usize = 8;
 
 impl WriteBehind {
-    fn new(root: PathBuf) -> Self {
+    fn new(root: PathBuf, spill: Option<Arc<BlobSpill>>) -> Self {
         // One core stays with the caller, whose JSON work runs beside the writers.
         let n = std::thread::available_parallelism().map_or(1, |n| (n.get() - 1).clamp(1, 4));
-        Self::with_threads(root, n)
+        Self::with_threads(root, n, spill)
     }
 
-    fn with_threads(root: PathBuf, n: usize) -> Self {
+    fn with_threads(root: PathBuf, n: usize, spill: Option<Arc<BlobSpill>>) -> Self {
         let state = Arc::new(Shared::default());
         let (mut queues, mut threads) = (Vec::new(), Vec::new());
         for i in 0..n {
             let (tx, rx) = std::sync::mpsc::sync_channel::<Job>(QUEUE);
             let (dir, state) = (root.clone(), Arc::clone(&state));
+            // Without a spill writer the commit reads this thread's files back instead.
+            let spiller = spill.as_ref().and_then(|s| s.writer().ok());
             let spawned = std::thread::Builder::new()
                 .name(format!("nes-write-{i}"))
-                .spawn(move || writer(&dir, &state, rx));
+                .spawn(move || writer(&dir, &state, spiller, rx));
             // Without threads, writes fall back to the caller's thread (`write_now`).
             if let Ok(handle) = spawned {
                 queues.push(tx);
@@ -173,6 +188,7 @@ impl WriteBehind {
             state,
             staged,
             threads_by_dir: HashMap::new(),
+            spill,
         }
     }
 
@@ -185,7 +201,10 @@ impl WriteBehind {
             return Err(e);
         }
         if self.queues.is_empty() {
-            return write_now(&self.root.join(path), bytes);
+            if let Some(spill) = &self.spill {
+                spill.forget(path);
+            }
+            return write_now(&self.root.join(path), bytes).map(drop);
         }
         let bytes: Arc<[u8]> = Arc::from(bytes);
         lock(&self.state.pending).insert(path.to_string(), Arc::clone(&bytes));
@@ -259,16 +278,28 @@ impl Drop for WriteBehind {
     }
 }
 
-fn writer(root: &Path, state: &Shared, jobs: std::sync::mpsc::Receiver<Job>) {
+fn writer(root: &Path, state: &Shared, mut spill: Option<SpillWriter>, jobs: std::sync::mpsc::Receiver<Job>) {
     let mut dirs = KnownDirs::default();
     for job in jobs {
         match job {
             Job::Write(batch) => {
                 for (path, bytes) in &batch {
-                    if let Err(e) = dirs.write(&root.join(path), bytes) {
-                        let e = io::Error::new(e.kind(), format!("cannot write {path}: {e}"));
-                        lock(&state.failed).get_or_insert(e);
+                    match dirs.write(&root.join(path), bytes) {
+                        Ok(file) => {
+                            if let Some(spill) = &mut spill {
+                                let mode = file.metadata().map_or(git2::FileMode::Blob, |m| file_mode(&m));
+                                spill.add(path, bytes, mode);
+                            }
+                        }
+                        Err(e) => {
+                            let e = io::Error::new(e.kind(), format!("cannot write {path}: {e}"));
+                            lock(&state.failed).get_or_insert(e);
+                        }
                     }
+                }
+                // Before the bytes leave memory, so that the commit finds every entry.
+                if let Some(spill) = &mut spill {
+                    spill.publish();
                 }
                 let mut pending = lock(&state.pending);
                 for (path, bytes) in &batch {
@@ -291,28 +322,37 @@ fn writer(root: &Path, state: &Shared, jobs: std::sync::mpsc::Receiver<Job>) {
 struct KnownDirs(std::collections::HashSet<PathBuf>);
 
 impl KnownDirs {
-    fn write(&mut self, full: &Path, bytes: &[u8]) -> io::Result<()> {
+    /// Writes the file, returning it still open.
+    fn write(&mut self, full: &Path, bytes: &[u8]) -> io::Result<std::fs::File> {
         let Some(parent) = full.parent() else {
             return write_now(full, bytes);
         };
         if self.0.contains(parent) {
-            match std::fs::write(full, bytes) {
+            match write_file(full, bytes) {
                 // Removed behind our back: make it again.
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {}
                 done => return done,
             }
         }
-        write_now(full, bytes)?;
+        let file = write_now(full, bytes)?;
         self.0.insert(parent.to_path_buf());
-        Ok(())
+        Ok(file)
     }
 }
 
-fn write_now(full: &Path, bytes: &[u8]) -> io::Result<()> {
+fn write_now(full: &Path, bytes: &[u8]) -> io::Result<std::fs::File> {
     if let Some(parent) = full.parent() {
         std::fs::create_dir_all(parent)?;
     }
-    std::fs::write(full, bytes)
+    write_file(full, bytes)
+}
+
+/// `std::fs::write`, returning the file still open.
+fn write_file(full: &Path, bytes: &[u8]) -> io::Result<std::fs::File> {
+    use std::io::Write as _;
+    let mut file = std::fs::File::create(full)?;
+    file.write_all(bytes)?;
+    Ok(file)
 }
 
 /// The directory whose entries writing `path` adds to: its parent, or for a version file
@@ -422,7 +462,7 @@ mod tests {
     fn several_writers_keep_each_paths_writes_in_order() {
         // The machines here have two cores, so one writer: test the dealing out directly.
         let dir = tempfile::tempdir().unwrap();
-        let mut writes = WriteBehind::with_threads(dir.path().to_path_buf(), 3);
+        let mut writes = WriteBehind::with_threads(dir.path().to_path_buf(), 3, None);
         for i in 0..300 {
             let n = format!("{i}");
             writes.write("v2/entity/person/a.json", n.as_bytes()).unwrap();
