@@ -17,7 +17,7 @@ mod digest;
 mod schema;
 mod walk;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
 use serde::Serialize;
@@ -148,14 +148,15 @@ pub fn verify_touched(root: &Path, paths: &[String]) -> anyhow::Result<Report> {
 /// (`present`) and which were deleted: the runner, from its journal.
 pub fn verify_changes(root: &Path, present: Vec<String>, deleted: Vec<String>) -> anyhow::Result<Report> {
     let schemas = schema::Schemas::load(root)?;
-    let checker = check::Checker::new(root, &schemas);
     let normalize = |v: Vec<String>| -> Vec<String> { v.iter().filter_map(|p| walk::normalize(p)).collect() };
     let (present, deleted) = (normalize(present), normalize(deleted));
-    let mut scope = present;
+    // References mostly point at files the run wrote: those resolve without a `stat`.
+    let known: HashSet<String> = present.iter().cloned().collect();
+    let checker = check::Checker::new(root, &schemas).with_known(&known);
     // A deleted version breaks its object's chain: look at what is left of it.
-    scope.extend(deleted.iter().filter(|p| walk::is_version(p)).cloned());
-    let scope = walk::with_chains(root, scope);
-    let acc = walk::check_listed(&checker, &scope, &walk::Progress::new(false));
+    let gone: Vec<String> = deleted.iter().filter(|p| walk::is_version(p)).cloned().collect();
+    let scope = walk::present_with_chains(root, present, &gone);
+    let acc = walk::check_present(&checker, &scope, |_| true, &walk::Progress::new(false));
     let incoming = walk::references_into(&checker, &deleted)?;
     Ok(finish(root, acc, incoming))
 }

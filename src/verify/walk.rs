@@ -153,9 +153,19 @@ pub fn reference_targets(root: &Path) -> anyhow::Result<HashSet<String>> {
 
 /// Checks the listed files that exist.
 pub fn check_listed(checker: &Checker, files: &[String], progress: &Progress) -> Acc {
+    check_present(checker, files, |p| checker.exists(p), progress)
+}
+
+/// [`check_listed`] of the files for which `exists` is true.
+pub fn check_present(
+    checker: &Checker,
+    files: &[String],
+    exists: impl Fn(&str) -> bool + Sync,
+    progress: &Progress,
+) -> Acc {
     files
         .par_iter()
-        .filter(|p| checker.exists(p))
+        .filter(|p| exists(p))
         .map(|p| {
             progress.inc();
             checker.check_file(p)
@@ -219,32 +229,55 @@ pub fn expand(root: &Path, paths: &[String]) -> anyhow::Result<Vec<String>> {
 /// Adds to `files` the rest of each one's version chain: the object file and every
 /// version file, so that chain rules see whole chains.
 pub fn with_chains(root: &Path, files: Vec<String>) -> Vec<String> {
-    let mut all: BTreeSet<String> = BTreeSet::new();
-    let mut keys = BTreeSet::new();
-    for file in files {
-        if let Some(key) = chain_key(file.strip_prefix("v2/").unwrap_or(&file)) {
-            keys.insert(key);
-        }
-        all.insert(file);
-    }
-    for key in keys {
-        let object = format!("{DATA_DIR}/{key}.json");
-        if root.join(&object).is_file() {
-            all.insert(object);
-        }
-        let dir = format!("{DATA_DIR}/version/{key}");
-        let Ok(entries) = std::fs::read_dir(root.join(&dir)) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
-            if name.ends_with(".json") && entry.file_type().is_ok_and(|t| t.is_file()) {
-                all.insert(format!("{dir}/{name}"));
-            }
-        }
-    }
+    let keys = chain_keys(&files);
+    let mut all: BTreeSet<String> = files.into_iter().collect();
+    all.extend(chain_files(root, &keys, &|_| false));
     all.into_iter().collect()
+}
+
+/// [`with_chains`] for files known to exist (`present`, a run's journal says so), with the
+/// chains of `gone` (deleted version files) too: every path returned exists, so checking
+/// them needs no [`Checker::exists`] first.
+pub fn present_with_chains(root: &Path, present: Vec<String>, gone: &[String]) -> Vec<String> {
+    let mut keys = chain_keys(&present);
+    keys.extend(chain_keys(gone));
+    let mut all: BTreeSet<String> = present.into_iter().collect();
+    let listed = chain_files(root, &keys, &|object| all.contains(object));
+    all.extend(listed);
+    all.into_iter().collect()
+}
+
+/// The version-chain keys (`entity/person/ram`) of `files`.
+fn chain_keys(files: &[String]) -> BTreeSet<String> {
+    files
+        .iter()
+        .filter_map(|f| chain_key(f.strip_prefix("v2/").unwrap_or(f)))
+        .collect()
+}
+
+/// The object file and version files of each chain, from the working tree, listed on all
+/// cores; an object file for which `known` is true is taken as it is, unchecked.
+fn chain_files(root: &Path, keys: &BTreeSet<String>, known: &(dyn Fn(&str) -> bool + Sync)) -> Vec<String> {
+    keys.par_iter()
+        .flat_map_iter(|key| {
+            let mut found = Vec::new();
+            let object = format!("{DATA_DIR}/{key}.json");
+            if known(&object) || root.join(&object).is_file() {
+                found.push(object);
+            }
+            let dir = format!("{DATA_DIR}/version/{key}");
+            if let Ok(entries) = std::fs::read_dir(root.join(&dir)) {
+                for entry in entries.flatten() {
+                    let name = entry.file_name();
+                    let name = name.to_string_lossy();
+                    if name.ends_with(".json") && entry.file_type().is_ok_and(|t| t.is_file()) {
+                        found.push(format!("{dir}/{name}"));
+                    }
+                }
+            }
+            found
+        })
+        .collect()
 }
 
 /// Files that still refer to deleted (touched, now missing) entities or authors.
