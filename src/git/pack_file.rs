@@ -271,16 +271,35 @@ fn stored(object: &RawObject) -> bool {
 fn encode_entry(deflate: &mut Compress, object: &RawObject) -> std::io::Result<Vec<u8>> {
     let mut out = Vec::with_capacity(object.data.len() / 2 + 64);
     entry_header(pack_type(object.kind), object.data.len() as u64, &mut out);
-    if stored(object) {
-        compress_into(
-            &mut Compress::new(Compression::none(), true),
-            &object.data,
-            &mut out,
-        )?;
+    if stored(object) || object.data.len() < COMPRESS_FROM {
+        store_into(&object.data, &mut out);
     } else {
         compress_into(deflate, &object.data, &mut out)?;
     }
     Ok(out)
+}
+
+/// Objects smaller than this are stored uncompressed for good: most are the one-entry trees
+/// of new version directories (34 bytes, mostly a binary id), which zlib makes no smaller,
+/// while a deflate state clears its 128 KiB hash table for each one (a tenth of a batch).
+const COMPRESS_FROM: usize = 128;
+
+/// Appends a zlib stream of `data` in stored (uncompressed) blocks (RFC 1950 and 1951 §3.2.4).
+pub(crate) fn store_into(data: &[u8], out: &mut Vec<u8>) {
+    // CMF: deflate with a 32 KiB window; FLG: fastest level, no dictionary, check bits.
+    out.extend_from_slice(&[0x78, 0x01]);
+    let mut blocks = data.chunks(usize::from(u16::MAX)).peekable();
+    if blocks.peek().is_none() {
+        out.extend_from_slice(&[1, 0, 0, 0xff, 0xff]);
+    }
+    while let Some(block) = blocks.next() {
+        out.push(u8::from(blocks.peek().is_none()));
+        let len = block.len() as u16;
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(&(!len).to_le_bytes());
+        out.extend_from_slice(block);
+    }
+    out.extend_from_slice(&zlib_rs::adler32::adler32(1, data).to_be_bytes());
 }
 
 /// A whole (not delta) entry written again compressed at [`LEVEL`]: for the stored trees of
@@ -382,6 +401,21 @@ fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stored_streams_inflate_to_their_data_at_block_edges() {
+        for len in [0, 1, 34, 65_535, 65_536, 200_000] {
+            let data: Vec<u8> = (0..len).map(|i| (i * 7 % 251) as u8).collect();
+            let mut stream = Vec::new();
+            store_into(&data, &mut stream);
+            let mut back = Vec::with_capacity(len + 1);
+            let status = flate2::Decompress::new(true)
+                .decompress_vec(&stream, &mut back, flate2::FlushDecompress::Finish)
+                .unwrap();
+            assert_eq!(status, flate2::Status::StreamEnd, "{len} bytes");
+            assert_eq!(back, data, "{len} bytes");
+        }
+    }
 
     #[test]
     fn header_of_small_and_large_sizes() {
