@@ -61,7 +61,10 @@ fn run_all_creates_the_data_repository_and_records_the_example() {
         .iter()
         .map(|p| p["phase"].as_str().unwrap())
         .collect();
-    assert_eq!(phases, ["migrate", "verify", "plan", "commit", "index", "pack"]);
+    assert_eq!(
+        phases,
+        ["migrate", "verify", "build", "wait", "commit", "index", "pack"]
+    );
     let db = dir.path().join("database-repo");
     assert!(db.join("v2/entity/location/province/bagmati.json").is_file());
     assert!(db

@@ -272,10 +272,22 @@ fn the_guard_refuses_a_run_that_leaves_a_dangling_reference() {
     orphan.deletes = true;
     let registry = Registry::new(vec![migration("001-chain", province_and_district), orphan]).unwrap();
     let runner = Runner::new(&registry, &f.migrations);
-    let report = runner.run(&f.repo, &Target::AllPending, &options()).unwrap();
+    let report = runner
+        .run(&f.repo, &Target::Named(vec!["001".into()]), &options())
+        .unwrap();
     assert_eq!(report.migrations[0].status, Outcome::Completed);
-    let failed = &report.migrations[1];
+    let (head, packs) = (
+        git(f.repo.root(), &["rev-parse", "HEAD"]),
+        nes::git::commit::count_packs(&f.repo).unwrap(),
+    );
+    let report = runner.run(&f.repo, &Target::AllPending, &options()).unwrap();
+    let failed = &report.migrations[0];
     assert_eq!(failed.status, Outcome::Failed);
+    // The guard ran beside the batch commits' build: their packs are gone, the branch never
+    // moved, and the run's own record file was removed with its other files.
+    assert_eq!(git(f.repo.root(), &["rev-parse", "HEAD"]), head);
+    assert_eq!(nes::git::commit::count_packs(&f.repo).unwrap(), packs);
+    assert!(nes::git::recovery::interrupted(&f.repo).unwrap().is_none());
     let error = failed.error.join("\n");
     assert!(
         error.contains("v2/entity/location/district/lower.json"),

@@ -96,9 +96,7 @@ pub fn commit_batches(
 /// `repair` uses it to finish a run whose first batches are already committed. The blob id
 /// of every written path is added to `blob_ids`, for the index sync that follows.
 ///
-/// Each batch's objects are hashed here and written as one pack ([`super::pack_file`]);
-/// only then does the branch move, so a crash leaves the branch at the last whole batch.
-/// Blobs the run's `spill` holds are copied from it instead of read, hashed and compressed.
+/// [`prepare_batches`], then [`PreparedBatches::publish`].
 #[allow(clippy::too_many_arguments)]
 pub fn commit_batch_range(
     repo: &DataRepo,
@@ -111,18 +109,68 @@ pub fn commit_batch_range(
     spill: Option<&BlobSpill>,
     on_batch: &mut dyn FnMut(usize, usize),
 ) -> Result<Vec<git2::Oid>> {
+    prepare_batches(
+        repo,
+        batches,
+        first,
+        total,
+        meta,
+        signature,
+        blob_ids,
+        spill,
+        &mut |_, _| {},
+    )?
+    .publish(repo, on_batch)
+}
+
+/// Batch commits whose objects are written, as one pack per batch, but which no branch
+/// points at yet: until [`PreparedBatches::publish`], history is as it was.
+pub struct PreparedBatches {
+    migration: String,
+    /// The branch's commit they were built on.
+    base: Option<git2::Oid>,
+    /// Each batch's commit, its number and its message, in order.
+    commits: Vec<(git2::Oid, usize, String)>,
+    total: usize,
+    pack_dir: std::path::PathBuf,
+    packs: Vec<WrittenPack>,
+    deltas: Vec<TreeDelta>,
+}
+
+/// Builds the commits of `batches` (batches `first..` of `total`, 1-based) on HEAD and
+/// writes each one's objects as a pack ([`super::pack_file`]), leaving the branch where it
+/// is. Blobs the run's `spill` holds are copied from it instead of read, hashed and
+/// compressed. `on_built(i, n)` is called after each batch's pack is written.
+#[allow(clippy::too_many_arguments)]
+pub fn prepare_batches(
+    repo: &DataRepo,
+    batches: &[Vec<FileChange>],
+    first: usize,
+    total: usize,
+    meta: &CommitMeta,
+    signature: &git2::Signature<'_>,
+    blob_ids: &mut BlobIds,
+    spill: Option<&BlobSpill>,
+    on_built: &mut dyn FnMut(usize, usize),
+) -> Result<PreparedBatches> {
     let git = repo.git();
-    let branch = format!("refs/heads/{}", repo.branch()?);
     let head = repo.head_commit()?;
-    let mut parent = head.as_ref().map(|c| c.id());
+    let base = head.as_ref().map(|c| c.id());
     let mut editor = TreeEditor::new(git, head.map(|c| c.tree_id()))?;
-    let pack_dir = git.commondir().join("objects").join("pack");
-    let mut oids = Vec::with_capacity(batches.len());
-    let mut packs = Vec::with_capacity(batches.len());
+    let mut prepared = PreparedBatches {
+        migration: meta.migration.clone(),
+        base,
+        commits: Vec::with_capacity(batches.len()),
+        total,
+        pack_dir: git.commondir().join("objects").join("pack"),
+        packs: Vec::with_capacity(batches.len()),
+        deltas: Vec::new(),
+    };
+    let mut parent = base;
     for (offset, batch) in batches.iter().enumerate() {
         let number = first + offset;
         let message = batch_message(meta, number, total);
-        let oid = build_commit(
+        let built = build_commit(
             repo.root(),
             &mut editor,
             parent,
@@ -133,17 +181,70 @@ pub fn commit_batch_range(
             spill,
         )
         .and_then(|new| {
-            packs.push(write_pack_with(&pack_dir, &new.objects, &new.ready)?);
-            move_branch(git, &branch, parent, new.id, &reflog_message(parent, &message))?;
+            prepared
+                .packs
+                .push(write_pack_with(&prepared.pack_dir, &new.objects, &new.ready)?);
             Ok(new.id)
         })
-        .with_context(|| format!("cannot commit batch {number}/{total} of {}", meta.migration))?;
+        .with_context(|| format!("cannot commit batch {number}/{total} of {}", meta.migration));
+        let oid = match built {
+            Ok(oid) => oid,
+            Err(e) => {
+                prepared.discard();
+                return Err(e);
+            }
+        };
         parent = Some(oid);
-        oids.push(oid);
-        on_batch(number, total);
+        prepared.commits.push((oid, number, message));
+        on_built(number, total);
     }
-    fold_run_packs(repo, &pack_dir, &packs, &editor.take_deltas());
-    Ok(oids)
+    prepared.deltas = editor.take_deltas();
+    Ok(prepared)
+}
+
+impl PreparedBatches {
+    /// Moves the checked-out branch through the commits, one batch at a time (each a
+    /// reflog entry, as git makes), then folds the packs into one. Fails without moving
+    /// when the branch is no longer where they were built. `on_batch(i, n)` is called after
+    /// each move.
+    pub fn publish(self, repo: &DataRepo, on_batch: &mut dyn FnMut(usize, usize)) -> Result<Vec<git2::Oid>> {
+        let git = repo.git();
+        let branch = format!("refs/heads/{}", repo.branch()?);
+        let mut parent = self.base;
+        let mut oids = Vec::with_capacity(self.commits.len());
+        for (oid, number, message) in &self.commits {
+            move_branch(git, &branch, parent, *oid, &reflog_message(parent, message)).with_context(|| {
+                format!(
+                    "cannot commit batch {number}/{} of {}",
+                    self.total, self.migration
+                )
+            })?;
+            parent = Some(*oid);
+            oids.push(*oid);
+            on_batch(*number, self.total);
+        }
+        fold_run_packs(repo, &self.pack_dir, &self.packs, &self.deltas);
+        Ok(oids)
+    }
+
+    /// Removes the packs, for a run that will not be recorded. Nothing refers to their
+    /// objects; a pack that cannot be removed is left for `git gc`.
+    pub fn discard(self) {
+        for pack in &self.packs {
+            let _ = fs::remove_file(pack.pack.with_extension("idx"));
+            let _ = fs::remove_file(&pack.pack);
+        }
+    }
+
+    /// Number of batches.
+    pub fn len(&self) -> usize {
+        self.commits.len()
+    }
+
+    /// Whether there are no batches.
+    pub fn is_empty(&self) -> bool {
+        self.commits.is_empty()
+    }
 }
 
 /// Folds the packs of one run into one ([`super::pack_fold`]). Failure only warns: the
@@ -263,7 +364,7 @@ fn build_commit(
         .par_iter()
         .map(|path| {
             let ready = spill
-                .map(|s| s.blob(path))
+                .map(|s| s.take(path))
                 .transpose()
                 .with_context(|| format!("cannot read the spilled blob of {path}"))?
                 .flatten();

@@ -24,7 +24,7 @@ use super::registry::{Migration, MigrationFn, Registry};
 use super::status::{self, MigrationStatus, Status};
 use crate::error::NesError;
 use crate::git::blob_spill::BlobSpill;
-use crate::git::commit::{commit_batch_range, consolidate_packs, plan_batches, FileChange};
+use crate::git::commit::{consolidate_packs, plan_batches, prepare_batches, FileChange};
 use crate::git::index::{sync_index, BlobIds};
 use crate::git::ledger::read_ledger;
 use crate::git::message::CommitMeta;
@@ -211,6 +211,40 @@ impl RunReport {
     pub fn failed(&self) -> bool {
         self.migrations.iter().any(|m| m.status == Outcome::Failed)
     }
+}
+
+/// What a run will commit, planned once the migration has run.
+struct Plan {
+    /// The files it changed, for the report.
+    files: Vec<FileReport>,
+    /// The run's own record files (written outside the publication).
+    records: Vec<FileChange>,
+    batches: Vec<Vec<FileChange>>,
+    meta: CommitMeta,
+}
+
+/// Verifies every file the run touched, and every reference into them, before anything
+/// is committed; a violation fails the migration.
+fn guard(root: &std::path::Path, present: &[String], deleted: &[String]) -> Result<()> {
+    let checked = crate::verify::verify_changes(root, present, deleted)?;
+    if checked.is_clean() {
+        return Ok(());
+    }
+    const SHOWN: usize = 20;
+    let mut lines: Vec<String> = checked
+        .violations
+        .iter()
+        .take(SHOWN)
+        .map(|v| format!("  {}: {} ({:?})", v.path, v.message, v.rule))
+        .collect();
+    if checked.violations.len() > SHOWN {
+        lines.push(format!("  ... and {} more", checked.violations.len() - SHOWN));
+    }
+    Err(anyhow::anyhow!(
+        "{} violation(s) in the files this run wrote; nothing was committed:\n{}",
+        checked.violations.len(),
+        lines.join("\n")
+    ))
 }
 
 /// Receives migration log lines as they happen: `(migration, line)`.
@@ -417,8 +451,6 @@ impl<'a> Runner<'a> {
         });
         let mut clock = Instant::now();
         let journal = publication.journal();
-        let outcome = outcome.and_then(|()| self.guard(repo, journal, options, &mut report));
-        report.phase("verify", &mut clock);
         if let Err(err) = outcome {
             recovery::restore_paths(repo, &journal.touched()).context("restoring the working tree")?;
             recovery::finish_run(repo)?;
@@ -426,83 +458,110 @@ impl<'a> Runner<'a> {
             report.error = err.chain().map(|e| e.to_string()).collect();
             return Ok(report);
         }
-        let mut head = repo.head_lookup()?;
-        report.files = changed_files(&publication, |p, bytes| {
-            let id = crate::git::object_id::blob_id(bytes);
-            head.entry(p).ok().flatten().map(|(id, _)| id) != Some(id)
-        });
-        drop(head);
-        fault::point("before-commit");
-        let mut units = journal.units();
-        // The run's own records form one unit, so they land together in the last batch.
-        // A reproducible replay must give identical files, so its record names no run.
-        let record_run_id = if options.reproducible { "" } else { run_id.as_str() };
-        let mut records = vec![write_run_record(
-            repo,
-            m.name,
-            record_run_id,
-            publication.access(),
-        )?];
-        if options.write_migration_logs {
-            records.push(write_python_log(
-                repo,
-                m,
-                publication.stats(),
-                elapsed,
-                options.reproducible,
-            )?);
+        if options.no_verify {
+            report
+                .logs
+                .push("WARNING: --no-verify: the touched files were NOT verified before committing".into());
         }
-        units.push(records);
-        let mut batches = plan_batches(&units, options.batch_size);
-        drop(units);
-        if batches.is_empty() {
-            // Nothing changed, but history must still record that the migration ran.
-            batches.push(Vec::new());
-        }
-        let meta = CommitMeta {
-            migration: m.name.to_string(),
-            description: m.description.to_string(),
-            author: m.author.to_string(),
-            date: m.date.to_string(),
-            stats: publication.stats(),
-            duration: elapsed,
-            run_id: run_id.clone(),
-            checksum,
-        };
-        recovery::save_plan(repo, &meta, &batches)?;
+        let (present, deleted) = journal.present_and_deleted();
+        let plan = self.plan(repo, m, &publication, &run_id, checksum, elapsed, options)?;
+        report.files = plan.files;
         // From here on the plan is the record of the run: the publication's journal, access
         // record and document cache (each path held again) are not needed to commit or repair.
         drop(publication);
-        report.phase("plan", &mut clock);
-        let bar = progress_bar(options.progress, batches.len() as u64, "committing batches");
-        let total = batches.len();
-        let mut blob_ids = BlobIds::new();
-        let committed = commit_batch_range(
-            repo,
-            &batches,
-            1,
-            total,
-            &meta,
-            signature,
-            &mut blob_ids,
-            spill.as_deref(),
-            &mut |done, total| {
+        // The guard reads and checks the files on threads of its own while this one builds
+        // the batch commits and writes their packs: building leaves cores idle (it waits on
+        // the disk), and nothing is recorded before the guard has passed.
+        let root = repo.root();
+        let (verdict, prepared) = std::thread::scope(|scope| {
+            let guard = (!options.no_verify).then(|| {
+                scope.spawn(|| {
+                    let start = Instant::now();
+                    (guard(root, &present, &deleted), start.elapsed())
+                })
+            });
+            let mut blob_ids = BlobIds::new();
+            let prepared = prepare_batches(
+                repo,
+                &plan.batches,
+                1,
+                plan.batches.len(),
+                &plan.meta,
+                signature,
+                &mut blob_ids,
+                spill.as_deref(),
+                &mut |_, _| {},
+            )
+            .map(|prepared| (prepared, blob_ids));
+            let waited = Instant::now();
+            let verdict = guard.map(|handle| {
+                let (verdict, took) = handle.join().unwrap_or_else(|_| {
+                    (
+                        Err(anyhow::anyhow!("verifying the files panicked")),
+                        Duration::ZERO,
+                    )
+                });
+                (verdict, took, waited.elapsed())
+            });
+            (verdict, prepared)
+        });
+        let prepared = prepared.map_err(|e| {
+            e.context(
+                NesError::failed(format!("committing {} failed", m.name)).hint(format!(
+                    "nothing was committed; run `nes migrate repair {}` to restore the working tree",
+                    m.name
+                )),
+            )
+        });
+        // `verify` ran beside `build`; `wait` is how long the build then waited for it.
+        let (took, waited) = verdict
+            .as_ref()
+            .map_or((Duration::ZERO, Duration::ZERO), |v| (v.1, v.2));
+        let build = clock.elapsed().saturating_sub(waited);
+        for (phase, time) in [("verify", took), ("build", build), ("wait", waited)] {
+            report.phases.push(Phase {
+                phase,
+                seconds: time.as_secs_f64(),
+            });
+        }
+        clock = Instant::now();
+        if let Some((Err(err), _, _)) = verdict {
+            let mut touched = present;
+            touched.extend(deleted);
+            touched.extend(plan.records.iter().map(|r| r.path().to_string()));
+            if let Ok((prepared, _)) = prepared {
+                prepared.discard();
+            }
+            recovery::restore_paths(repo, &touched).context("restoring the working tree")?;
+            recovery::finish_run(repo)?;
+            report.status = Outcome::Failed;
+            report.error = err.chain().map(|e| e.to_string()).collect();
+            return Ok(report);
+        }
+        let (prepared, blob_ids) = prepared?;
+        drop((present, deleted));
+        fault::point("before-commit");
+        // The plan is saved only now: `repair` may commit it from the working tree, which
+        // is verified from here on.
+        recovery::save_plan(repo, &plan.meta, &plan.batches)?;
+        let bar = progress_bar(options.progress, plan.batches.len() as u64, "committing batches");
+        let committed = prepared
+            .publish(repo, &mut |done, total| {
                 bar.set_position(done as u64);
                 if done == 1 && total > 1 {
                     fault::point("between-batches");
                 }
-            },
-        )
-        .map_err(|e| {
-            e.context(NesError::failed(format!("committing {} failed part-way", m.name)).hint(format!(
-                "history may hold some of its batches; run `nes migrate status`, then `nes migrate repair {}`",
-                m.name
-            )))
-        })?;
+            })
+            .map_err(|e| {
+                e.context(NesError::failed(format!("committing {} failed part-way", m.name)).hint(format!(
+                    "history may hold some of its batches; run `nes migrate status`, then `nes migrate repair {}`",
+                    m.name
+                )))
+            })?;
         bar.finish_and_clear();
         drop(spill);
         report.phase("commit", &mut clock);
-        sync_index(repo, batches.iter().flatten(), &blob_ids).map_err(|e| {
+        sync_index(repo, plan.batches.iter().flatten(), &blob_ids).map_err(|e| {
             e.context(
                 NesError::failed(format!(
                     "{} is committed, but the git index was not updated",
@@ -519,41 +578,66 @@ impl<'a> Runner<'a> {
         Ok(report)
     }
 
-    /// Verifies every file the run touched, and every reference into them, before anything
-    /// is committed; a violation fails the migration.
-    fn guard(
+    /// Writes the run's records and plans the batches; with the changed files for the report.
+    #[allow(clippy::too_many_arguments)]
+    fn plan(
         &self,
         repo: &DataRepo,
-        journal: &crate::store::journal::Journal,
+        m: &Migration,
+        publication: &Publication,
+        run_id: &str,
+        checksum: String,
+        elapsed: Duration,
         options: &RunOptions,
-        report: &mut MigrationReport,
-    ) -> Result<()> {
-        if options.no_verify {
-            report
-                .logs
-                .push("WARNING: --no-verify: the touched files were NOT verified before committing".into());
-            return Ok(());
+    ) -> Result<Plan> {
+        let mut head = repo.head_lookup()?;
+        let files = changed_files(publication, |p, bytes| {
+            let id = crate::git::object_id::blob_id(bytes);
+            head.entry(p).ok().flatten().map(|(id, _)| id) != Some(id)
+        });
+        drop(head);
+        let mut units = publication.journal().units();
+        // The run's own records form one unit, so they land together in the last batch.
+        // A reproducible replay must give identical files, so its record names no run.
+        let record_run_id = if options.reproducible { "" } else { run_id };
+        let mut records = vec![write_run_record(
+            repo,
+            m.name,
+            record_run_id,
+            publication.access(),
+        )?];
+        if options.write_migration_logs {
+            records.push(write_python_log(
+                repo,
+                m,
+                publication.stats(),
+                elapsed,
+                options.reproducible,
+            )?);
         }
-        let (present, deleted) = journal.present_and_deleted();
-        let checked = crate::verify::verify_changes(repo.root(), present, deleted)?;
-        if checked.is_clean() {
-            return Ok(());
+        units.push(records.clone());
+        let mut batches = plan_batches(&units, options.batch_size);
+        drop(units);
+        if batches.is_empty() {
+            // Nothing changed, but history must still record that the migration ran.
+            batches.push(Vec::new());
         }
-        const SHOWN: usize = 20;
-        let mut lines: Vec<String> = checked
-            .violations
-            .iter()
-            .take(SHOWN)
-            .map(|v| format!("  {}: {} ({:?})", v.path, v.message, v.rule))
-            .collect();
-        if checked.violations.len() > SHOWN {
-            lines.push(format!("  ... and {} more", checked.violations.len() - SHOWN));
-        }
-        Err(anyhow::anyhow!(
-            "{} violation(s) in the files this run wrote; nothing was committed:\n{}",
-            checked.violations.len(),
-            lines.join("\n")
-        ))
+        let meta = CommitMeta {
+            migration: m.name.to_string(),
+            description: m.description.to_string(),
+            author: m.author.to_string(),
+            date: m.date.to_string(),
+            stats: publication.stats(),
+            duration: elapsed,
+            run_id: run_id.to_string(),
+            checksum,
+        };
+        Ok(Plan {
+            files,
+            records,
+            batches,
+            meta,
+        })
     }
 
     /// Runs one migration into an overlay; nothing reaches the repository.
