@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod error;
 pub mod git;
+pub mod memory;
 pub mod migration;
 pub mod prelude;
 pub mod stats;

@@ -107,7 +107,16 @@ impl BlobSpill {
     /// The entry of `path`'s last write, read from its spill file and forgotten (a path is
     /// committed once, and a 100k-file run's entries are ~25 MB); `None` when there is none.
     pub(crate) fn take(&self, path: &str) -> io::Result<Option<ReadyBlob>> {
-        let Some(spilled) = lock(&self.entries).remove(path) else {
+        let spilled = {
+            let mut entries = lock(&self.entries);
+            let spilled = entries.remove(path);
+            // The commits take every entry in turn; the table shrinks with them.
+            if entries.len() * 4 < entries.capacity() && entries.capacity() > 1024 {
+                entries.shrink_to_fit();
+            }
+            spilled
+        };
+        let Some(spilled) = spilled else {
             return Ok(None);
         };
         let file = self.reader(spilled.writer)?;

@@ -396,7 +396,7 @@ fn build_commit(
                         Blob::Read(id, _, data) => objects.push(RawObject {
                             id,
                             kind: git2::ObjectType::Blob,
-                            data,
+                            data: data.into(),
                         }),
                         Blob::Ready(_, entry) => ready.push(entry),
                     }
@@ -416,7 +416,7 @@ fn build_commit(
     objects.push(RawObject {
         id,
         kind: git2::ObjectType::Commit,
-        data,
+        data: data.into(),
     });
     Ok(NewCommit { id, objects, ready })
 }

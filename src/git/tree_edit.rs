@@ -43,8 +43,8 @@ pub(crate) struct TreeEditor<'r> {
 #[derive(Default)]
 struct Dir {
     /// `<octal mode> <name>\0<20-byte id>` per entry, in git's order: by key, where a
-    /// directory's key is its name and `/`.
-    data: Vec<u8>,
+    /// directory's key is its name and `/`. Shared with the batch's [`RawObject`].
+    data: std::sync::Arc<Vec<u8>>,
     /// Where each entry of `data` starts.
     starts: Vec<usize>,
     /// Edits not yet merged into `data`, by key: the new entry, or `None` to remove it.
@@ -216,7 +216,7 @@ impl Dir {
             }
         }
         Ok(Self {
-            data,
+            data: data.into(),
             starts,
             ..Self::default()
         })
@@ -259,7 +259,7 @@ impl Dir {
 
     /// Merges the edits into `data` (unchanged runs of entries are copied whole); returns
     /// the content before, or `None` when there were no edits.
-    fn apply(&mut self) -> Option<Vec<u8>> {
+    fn apply(&mut self) -> Option<std::sync::Arc<Vec<u8>>> {
         if self.edits.is_empty() {
             return None;
         }
@@ -298,7 +298,7 @@ impl Dir {
         }
         copy(&mut data, &mut starts, next, n);
         self.starts = starts;
-        Some(std::mem::replace(&mut self.data, data))
+        Some(std::mem::replace(&mut self.data, data.into()))
     }
 
     /// The index of the first entry from `from` on that does not sort before `key`.

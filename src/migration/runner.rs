@@ -217,15 +217,13 @@ impl RunReport {
 struct Plan {
     /// The files it changed, for the report.
     files: Vec<FileReport>,
-    /// The run's own record files (written outside the publication).
-    records: Vec<FileChange>,
     batches: Vec<Vec<FileChange>>,
     meta: CommitMeta,
 }
 
 /// Verifies every file the run touched, and every reference into them, before anything
 /// is committed; a violation fails the migration.
-fn guard(root: &std::path::Path, present: &[String], deleted: &[String]) -> Result<()> {
+fn guard(root: &std::path::Path, present: Vec<String>, deleted: Vec<String>) -> Result<()> {
     let checked = crate::verify::verify_changes(root, present, deleted)?;
     if checked.is_clean() {
         return Ok(());
@@ -475,9 +473,11 @@ impl<'a> Runner<'a> {
         let root = repo.root();
         let (verdict, prepared) = std::thread::scope(|scope| {
             let guard = (!options.no_verify).then(|| {
-                scope.spawn(|| {
+                scope.spawn(move || {
                     let start = Instant::now();
-                    (guard(root, &present, &deleted), start.elapsed())
+                    let verdict = guard(root, present, deleted);
+                    crate::memory::release();
+                    (verdict, start.elapsed())
                 })
             });
             let mut blob_ids = BlobIds::new();
@@ -505,6 +505,9 @@ impl<'a> Runner<'a> {
             });
             (verdict, prepared)
         });
+        // Its entries are all in the packs now.
+        drop(spill);
+        crate::memory::release();
         let prepared = prepared.map_err(|e| {
             e.context(
                 NesError::failed(format!("committing {} failed", m.name)).hint(format!(
@@ -526,9 +529,13 @@ impl<'a> Runner<'a> {
         }
         clock = Instant::now();
         if let Some((Err(err), _, _)) = verdict {
-            let mut touched = present;
-            touched.extend(deleted);
-            touched.extend(plan.records.iter().map(|r| r.path().to_string()));
+            // Every path the run left written or deleted is in a batch, its records too.
+            let touched: Vec<String> = plan
+                .batches
+                .iter()
+                .flatten()
+                .map(|c| c.path().to_string())
+                .collect();
             if let Ok((prepared, _)) = prepared {
                 prepared.discard();
             }
@@ -539,7 +546,6 @@ impl<'a> Runner<'a> {
             return Ok(report);
         }
         let (prepared, blob_ids) = prepared?;
-        drop((present, deleted));
         fault::point("before-commit");
         // The plan is saved only now: `repair` may commit it from the working tree, which
         // is verified from here on.
@@ -559,7 +565,7 @@ impl<'a> Runner<'a> {
                 )))
             })?;
         bar.finish_and_clear();
-        drop(spill);
+        crate::memory::release();
         report.phase("commit", &mut clock);
         sync_index(repo, plan.batches.iter().flatten(), &blob_ids).map_err(|e| {
             e.context(
@@ -615,7 +621,7 @@ impl<'a> Runner<'a> {
                 options.reproducible,
             )?);
         }
-        units.push(records.clone());
+        units.push(records);
         let mut batches = plan_batches(&units, options.batch_size);
         drop(units);
         if batches.is_empty() {
@@ -632,12 +638,7 @@ impl<'a> Runner<'a> {
             run_id: run_id.to_string(),
             checksum,
         };
-        Ok(Plan {
-            files,
-            records,
-            batches,
-            meta,
-        })
+        Ok(Plan { files, batches, meta })
     }
 
     /// Runs one migration into an overlay; nothing reaches the repository.

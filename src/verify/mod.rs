@@ -141,21 +141,23 @@ fn reading_pool() -> Option<rayon::ThreadPool> {
 pub fn verify_touched(root: &Path, paths: &[String]) -> anyhow::Result<Report> {
     let (present, deleted): (Vec<String>, Vec<String>) =
         paths.iter().cloned().partition(|p| root.join(p).is_file());
-    verify_changes(root, &present, &deleted)
+    verify_changes(root, present, deleted)
 }
 
 /// [`verify_touched`] for a caller that already knows which touched files exist now
 /// (`present`) and which were deleted: the runner, from its journal.
-pub fn verify_changes(root: &Path, present: &[String], deleted: &[String]) -> anyhow::Result<Report> {
+pub fn verify_changes(root: &Path, present: Vec<String>, deleted: Vec<String>) -> anyhow::Result<Report> {
     let schemas = schema::Schemas::load(root)?;
-    let normalize = |v: &[String]| -> Vec<String> { v.iter().filter_map(|p| walk::normalize(p)).collect() };
+    let normalize =
+        |v: Vec<String>| -> Vec<String> { v.into_iter().filter_map(|p| walk::normalize(&p)).collect() };
     let (present, deleted) = (normalize(present), normalize(deleted));
-    // References mostly point at files the run wrote: those resolve without a `stat`.
-    let known: HashSet<String> = present.iter().cloned().collect();
-    let checker = check::Checker::new(root, &schemas).with_known(&known);
     // A deleted version breaks its object's chain: look at what is left of it.
     let gone: Vec<String> = deleted.iter().filter(|p| walk::is_version(p)).cloned().collect();
     let scope = walk::present_with_chains(root, present, &gone);
+    // References point at entity and author files, mostly ones the run wrote: those
+    // resolve without a `stat`.
+    let known: HashSet<String> = scope.iter().filter(|p| !walk::is_version(p)).cloned().collect();
+    let checker = check::Checker::new(root, &schemas).with_known(&known);
     let acc = walk::check_present(&checker, &scope, |_| true, &walk::Progress::new(false));
     let incoming = walk::references_into(&checker, &deleted)?;
     Ok(finish(root, acc, incoming))
