@@ -674,7 +674,6 @@ fn batch_child(repo: &Path) -> Result<()> {
         &meta,
         &sig,
         &mut blob_ids,
-        None,
         &mut |_, _| {
             println!("INNER {}", start.elapsed().as_secs_f64());
             start = Instant::now();

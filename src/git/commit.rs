@@ -76,17 +76,7 @@ pub fn commit_batches(
         return Ok(Vec::new());
     }
     let mut blob_ids = BlobIds::new();
-    let oids = commit_batch_range(
-        repo,
-        batches,
-        1,
-        total,
-        meta,
-        signature,
-        &mut blob_ids,
-        None,
-        on_batch,
-    )?;
+    let oids = commit_batch_range(repo, batches, 1, total, meta, signature, &mut blob_ids, on_batch)?;
     sync_index(repo, batches.iter().flatten(), &blob_ids)?;
     consolidate_packs(repo);
     Ok(oids)
@@ -106,21 +96,9 @@ pub fn commit_batch_range(
     meta: &CommitMeta,
     signature: &git2::Signature<'_>,
     blob_ids: &mut BlobIds,
-    spill: Option<&BlobSpill>,
     on_batch: &mut dyn FnMut(usize, usize),
 ) -> Result<Vec<git2::Oid>> {
-    prepare_batches(
-        repo,
-        batches,
-        first,
-        total,
-        meta,
-        signature,
-        blob_ids,
-        spill,
-        &mut |_, _| {},
-    )?
-    .publish(repo, on_batch)
+    prepare_batches(repo, batches, first, total, meta, signature, blob_ids, None)?.publish(repo, on_batch)
 }
 
 /// Batch commits whose objects are written, as one pack per batch, but which no branch
@@ -140,7 +118,7 @@ pub struct PreparedBatches {
 /// Builds the commits of `batches` (batches `first..` of `total`, 1-based) on HEAD and
 /// writes each one's objects as a pack ([`super::pack_file`]), leaving the branch where it
 /// is. Blobs the run's `spill` holds are copied from it instead of read, hashed and
-/// compressed. `on_built(i, n)` is called after each batch's pack is written.
+/// compressed.
 #[allow(clippy::too_many_arguments)]
 pub fn prepare_batches(
     repo: &DataRepo,
@@ -151,7 +129,6 @@ pub fn prepare_batches(
     signature: &git2::Signature<'_>,
     blob_ids: &mut BlobIds,
     spill: Option<&BlobSpill>,
-    on_built: &mut dyn FnMut(usize, usize),
 ) -> Result<PreparedBatches> {
     let git = repo.git();
     let head = repo.head_commit()?;
@@ -196,7 +173,6 @@ pub fn prepare_batches(
         };
         parent = Some(oid);
         prepared.commits.push((oid, number, message));
-        on_built(number, total);
     }
     prepared.deltas = editor.take_deltas();
     Ok(prepared)

@@ -362,7 +362,6 @@ fn complete(repo: &DataRepo, pre_run: git2::Oid, signature: &git2::Signature<'_>
         &meta,
         signature,
         &mut blob_ids,
-        None,
         &mut |_, _| {},
     )?;
     sync_index(repo, batches.iter().flatten(), &blob_ids)

@@ -490,7 +490,6 @@ impl<'a> Runner<'a> {
                 signature,
                 &mut blob_ids,
                 spill.as_deref(),
-                &mut |_, _| {},
             )
             .map(|prepared| (prepared, blob_ids));
             let waited = Instant::now();

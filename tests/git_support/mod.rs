@@ -144,7 +144,6 @@ pub fn commit_without_index(
         &meta(migration, "r2"),
         &sig(repo),
         &mut known,
-        None,
         &mut |_, _| {},
     )
     .unwrap();
