@@ -98,7 +98,18 @@ pub fn commit_batch_range(
     blob_ids: &mut BlobIds,
     on_batch: &mut dyn FnMut(usize, usize),
 ) -> Result<Vec<git2::Oid>> {
-    prepare_batches(repo, batches, first, total, meta, signature, blob_ids, None)?.publish(repo, on_batch)
+    prepare_batches(
+        repo,
+        batches,
+        first,
+        total,
+        meta,
+        signature,
+        blob_ids,
+        None,
+        &mut |_, _| {},
+    )?
+    .publish(repo, on_batch)
 }
 
 /// Batch commits whose objects are written, as one pack per batch, but which no branch
@@ -118,7 +129,7 @@ pub struct PreparedBatches {
 /// Builds the commits of `batches` (batches `first..` of `total`, 1-based) on HEAD and
 /// writes each one's objects as a pack ([`super::pack_file`]), leaving the branch where it
 /// is. Blobs the run's `spill` holds are copied from it instead of read, hashed and
-/// compressed.
+/// compressed. `on_built(i, n)` is called after each batch's pack is written.
 #[allow(clippy::too_many_arguments)]
 pub fn prepare_batches(
     repo: &DataRepo,
@@ -129,6 +140,7 @@ pub fn prepare_batches(
     signature: &git2::Signature<'_>,
     blob_ids: &mut BlobIds,
     spill: Option<&BlobSpill>,
+    on_built: &mut dyn FnMut(usize, usize),
 ) -> Result<PreparedBatches> {
     let git = repo.git();
     let head = repo.head_commit()?;
@@ -173,6 +185,7 @@ pub fn prepare_batches(
         };
         parent = Some(oid);
         prepared.commits.push((oid, number, message));
+        on_built(number, total);
     }
     prepared.deltas = editor.take_deltas();
     Ok(prepared)

@@ -471,6 +471,11 @@ impl<'a> Runner<'a> {
         // the batch commits and writes their packs: building leaves cores idle (it waits on
         // the disk), and nothing is recorded before the guard has passed.
         let root = repo.root();
+        let bar = progress_bar(
+            options.progress,
+            plan.batches.len() as u64,
+            "building batch commits",
+        );
         let (verdict, prepared) = std::thread::scope(|scope| {
             let guard = (!options.no_verify).then(|| {
                 scope.spawn(move || {
@@ -490,6 +495,7 @@ impl<'a> Runner<'a> {
                 signature,
                 &mut blob_ids,
                 spill.as_deref(),
+                &mut |done, _| bar.set_position(done as u64),
             )
             .map(|prepared| (prepared, blob_ids));
             let waited = Instant::now();
@@ -504,6 +510,7 @@ impl<'a> Runner<'a> {
             });
             (verdict, prepared)
         });
+        bar.finish_and_clear();
         // Its entries are all in the packs now.
         drop(spill);
         crate::memory::release();
@@ -549,10 +556,8 @@ impl<'a> Runner<'a> {
         // The plan is saved only now: `repair` may commit it from the working tree, which
         // is verified from here on.
         recovery::save_plan(repo, &plan.meta, &plan.batches)?;
-        let bar = progress_bar(options.progress, plan.batches.len() as u64, "committing batches");
         let committed = prepared
             .publish(repo, &mut |done, total| {
-                bar.set_position(done as u64);
                 if done == 1 && total > 1 {
                     fault::point("between-batches");
                 }
@@ -563,7 +568,6 @@ impl<'a> Runner<'a> {
                     m.name
                 )))
             })?;
-        bar.finish_and_clear();
         crate::memory::release();
         report.phase("commit", &mut clock);
         sync_index(repo, plan.batches.iter().flatten(), &blob_ids).map_err(|e| {
