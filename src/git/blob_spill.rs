@@ -95,12 +95,14 @@ impl BlobSpill {
     }
 
     /// Number of paths with an entry.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         lock(&self.entries).len()
     }
 
     /// Whether no path has an entry.
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    fn is_empty(&self) -> bool {
         self.len() == 0
     }
 

@@ -224,16 +224,6 @@ impl PreparedBatches {
             let _ = fs::remove_file(&pack.pack);
         }
     }
-
-    /// Number of batches.
-    pub fn len(&self) -> usize {
-        self.commits.len()
-    }
-
-    /// Whether there are no batches.
-    pub fn is_empty(&self) -> bool {
-        self.commits.is_empty()
-    }
 }
 
 /// Folds the packs of one run into one ([`super::pack_fold`]). Failure only warns: the

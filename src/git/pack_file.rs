@@ -282,7 +282,8 @@ fn stored(object: &RawObject) -> bool {
 fn encode_entry(deflate: &mut Compress, object: &RawObject) -> std::io::Result<Vec<u8>> {
     let mut out = Vec::with_capacity(object.data.len() / 2 + 64);
     entry_header(pack_type(object.kind), object.data.len() as u64, &mut out);
-    if stored(object) || object.data.len() < COMPRESS_FROM {
+    // Big stored trees never get here: `write_pack_with` writes them from their data.
+    if object.data.len() < COMPRESS_FROM {
         store_into(&object.data, &mut out);
     } else {
         compress_into(deflate, &object.data, &mut out)?;
