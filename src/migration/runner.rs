@@ -223,8 +223,19 @@ struct Plan {
 
 /// Verifies every file the run touched, and every reference into them, before anything
 /// is committed; a violation fails the migration.
+///
+/// It runs on a thread pool of its own: the batch commits are built beside it on rayon's
+/// global pool, and sharing that pool made the build wait for the whole check (a 10k run
+/// spent 0.25 s of its build phase idle).
 fn guard(root: &std::path::Path, present: Vec<String>, deleted: Vec<String>) -> Result<()> {
-    let checked = crate::verify::verify_changes(root, present, deleted)?;
+    let verify = || crate::verify::verify_changes(root, present, deleted);
+    let checked = match rayon::ThreadPoolBuilder::new()
+        .thread_name(|i| format!("nes-guard-{i}"))
+        .build()
+    {
+        Ok(pool) => pool.install(verify)?,
+        Err(_) => verify()?,
+    };
     if checked.is_clean() {
         return Ok(());
     }
