@@ -3,10 +3,12 @@
 //! A data repository holds 100k-1M files. Staging through the index would rewrite the whole
 //! index per batch; instead the run's tree is edited in memory ([`super::tree_edit`]) with
 //! only each batch's paths upserted or removed, so a batch costs in proportion to its own
-//! files and the directories above them. Each batch's objects are hashed here and written
-//! as one pack ([`super::pack_file`]) before the branch moves. The index is brought in line
+//! files and the directories above them. Each batch's objects are hashed here and added to
+//! the run's one pack ([`super::pack_file`]), which is complete and durable before the
+//! branch moves. The index is brought in line
 //! once, at the end, for the changed paths only ([`super::index`]).
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashSet};
 use std::fs;
 use std::path::Path;
@@ -19,9 +21,9 @@ use super::blob_spill::BlobSpill;
 use super::index::{sync_index, BlobIds};
 use super::message::{batch_message, CommitMeta};
 use super::object_id::{blob_id, object_id};
-use super::pack_file::{write_pack_with, EncodedEntry, RawObject, WrittenPack};
-use super::pack_fold::{fold, TreeDelta};
+use super::pack_file::{EncodedEntry, PackWriter, RawObject};
 use super::repo::DataRepo;
+use super::tree_delta::TreeDelta;
 use super::tree_edit::TreeEditor;
 use crate::error::NesError;
 
@@ -112,8 +114,8 @@ pub fn commit_batch_range(
     .publish(repo, on_batch)
 }
 
-/// Batch commits whose objects are written, as one pack per batch, but which no branch
-/// points at yet: until [`PreparedBatches::publish`], history is as it was.
+/// Batch commits whose objects are written, in one pack, but which no branch points at
+/// yet: until [`PreparedBatches::publish`], history is as it was.
 pub struct PreparedBatches {
     migration: String,
     /// The branch's commit they were built on.
@@ -121,15 +123,15 @@ pub struct PreparedBatches {
     /// Each batch's commit, its number and its message, in order.
     commits: Vec<(git2::Oid, usize, String)>,
     total: usize,
-    pack_dir: std::path::PathBuf,
-    packs: Vec<WrittenPack>,
-    deltas: Vec<TreeDelta>,
+    /// The pack holding their objects (none without batches).
+    pack: Option<std::path::PathBuf>,
 }
 
 /// Builds the commits of `batches` (batches `first..` of `total`, 1-based) on HEAD and
-/// writes each one's objects as a pack ([`super::pack_file`]), leaving the branch where it
+/// writes their objects as one pack ([`super::pack_file`]), leaving the branch where it
 /// is. Blobs the run's `spill` holds are copied from it instead of read, hashed and
-/// compressed. `on_built(i, n)` is called after each batch's pack is written.
+/// compressed. `on_built(i, n)` is called after each batch's objects are written; on
+/// failure no pack is left.
 #[allow(clippy::too_many_arguments)]
 pub fn prepare_batches(
     repo: &DataRepo,
@@ -145,21 +147,23 @@ pub fn prepare_batches(
     let git = repo.git();
     let head = repo.head_commit()?;
     let base = head.as_ref().map(|c| c.id());
-    let mut editor = TreeEditor::new(git, head.map(|c| c.tree_id()))?;
-    let mut prepared = PreparedBatches {
-        migration: meta.migration.clone(),
-        base,
-        commits: Vec::with_capacity(batches.len()),
-        total,
-        pack_dir: git.commondir().join("objects").join("pack"),
-        packs: Vec::with_capacity(batches.len()),
-        deltas: Vec::new(),
-    };
+    if batches.is_empty() {
+        return Ok(PreparedBatches {
+            migration: meta.migration.clone(),
+            base,
+            commits: Vec::new(),
+            total,
+            pack: None,
+        });
+    }
+    let pack = RefCell::new(PackWriter::create(&git.commondir().join("objects").join("pack"))?);
+    let mut editor = TreeEditor::new(git, head.map(|c| c.tree_id()))?.reading_from(&pack);
+    let mut commits = Vec::with_capacity(batches.len());
     let mut parent = base;
     for (offset, batch) in batches.iter().enumerate() {
         let number = first + offset;
         let message = batch_message(meta, number, total);
-        let built = build_commit(
+        let oid = build_commit(
             repo.root(),
             &mut editor,
             parent,
@@ -170,32 +174,32 @@ pub fn prepare_batches(
             spill,
         )
         .and_then(|new| {
-            prepared
-                .packs
-                .push(write_pack_with(&prepared.pack_dir, &new.objects, &new.ready)?);
+            pack.borrow_mut().add(&new.objects, &new.ready, &new.deltas)?;
             Ok(new.id)
         })
-        .with_context(|| format!("cannot commit batch {number}/{total} of {}", meta.migration));
-        let oid = match built {
-            Ok(oid) => oid,
-            Err(e) => {
-                prepared.discard();
-                return Err(e);
-            }
-        };
+        .with_context(|| format!("cannot commit batch {number}/{total} of {}", meta.migration))?;
         parent = Some(oid);
-        prepared.commits.push((oid, number, message));
+        commits.push((oid, number, message));
         on_built(number, total);
     }
-    prepared.deltas = editor.take_deltas();
-    Ok(prepared)
+    drop(editor);
+    let pack = pack
+        .into_inner()
+        .finish()
+        .with_context(|| format!("cannot write the pack of {}", meta.migration))?;
+    Ok(PreparedBatches {
+        migration: meta.migration.clone(),
+        base,
+        commits,
+        total,
+        pack: Some(pack),
+    })
 }
 
 impl PreparedBatches {
     /// Moves the checked-out branch through the commits, one batch at a time (each a
-    /// reflog entry, as git makes), then folds the packs into one. Fails without moving
-    /// when the branch is no longer where they were built. `on_batch(i, n)` is called after
-    /// each move.
+    /// reflog entry, as git makes). Fails without moving when the branch is no longer
+    /// where they were built. `on_batch(i, n)` is called after each move.
     pub fn publish(self, repo: &DataRepo, on_batch: &mut dyn FnMut(usize, usize)) -> Result<Vec<git2::Oid>> {
         let git = repo.git();
         let branch = format!("refs/heads/{}", repo.branch()?);
@@ -212,34 +216,16 @@ impl PreparedBatches {
             oids.push(*oid);
             on_batch(*number, self.total);
         }
-        fold_run_packs(repo, &self.pack_dir, &self.packs, &self.deltas);
         Ok(oids)
     }
 
-    /// Removes the packs, for a run that will not be recorded. Nothing refers to their
-    /// objects; a pack that cannot be removed is left for `git gc`.
+    /// Removes the pack, for a run that will not be recorded: nothing refers to its
+    /// objects. A pack that cannot be removed is left for `git gc`.
     pub fn discard(self) {
-        for pack in &self.packs {
-            let _ = fs::remove_file(pack.pack.with_extension("idx"));
-            let _ = fs::remove_file(&pack.pack);
+        if let Some(pack) = &self.pack {
+            let _ = fs::remove_file(pack.with_extension("idx"));
+            let _ = fs::remove_file(pack);
         }
-    }
-}
-
-/// Folds the packs of one run into one ([`super::pack_fold`]). Failure only warns: the
-/// batch packs are complete and valid as they are.
-fn fold_run_packs(repo: &DataRepo, pack_dir: &Path, packs: &[WrittenPack], deltas: &[TreeDelta]) {
-    // One pack is left as it is unless it holds a tree stored uncompressed.
-    if packs.len() < 2 && !packs.iter().flat_map(|p| &p.entries).any(|e| e.stored) {
-        return;
-    }
-    if let Err(e) = fold(pack_dir, packs, deltas) {
-        eprintln!(
-            "warning: could not combine this run's {} pack files ({e:#}); they are valid as they are, \
-             and `git -C {} repack -d --geometric=2` combines them",
-            packs.len(),
-            repo.root().display()
-        );
     }
 }
 
@@ -309,6 +295,8 @@ struct NewCommit {
     objects: Vec<RawObject>,
     /// Its new blobs that came from the spill, already encoded (none of them in `objects`).
     ready: Vec<EncodedEntry>,
+    /// Older versions of big directories, as deltas against the versions in `objects`.
+    deltas: Vec<TreeDelta>,
 }
 
 /// A written file's blob: read from the working tree, or ready from the spill.
@@ -397,7 +385,12 @@ fn build_commit(
         kind: git2::ObjectType::Commit,
         data: data.into(),
     });
-    Ok(NewCommit { id, objects, ready })
+    Ok(NewCommit {
+        id,
+        objects,
+        ready,
+        deltas: editor.take_deltas(),
+    })
 }
 
 /// A commit object's content, as git and libgit2 write it (no encoding header: UTF-8).

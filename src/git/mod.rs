@@ -11,7 +11,6 @@ pub mod lookup;
 pub mod message;
 pub(crate) mod object_id;
 mod pack_file;
-mod pack_fold;
 pub mod push;
 pub mod recovery;
 pub mod repo;

@@ -10,6 +10,14 @@
 
 use std::cmp::Ordering;
 
+/// An older version of a directory's tree (`target`) as a delta against its next version
+/// (`base`), recorded by the tree editor when it writes the next version.
+pub(crate) struct TreeDelta {
+    pub target: git2::Oid,
+    pub base: git2::Oid,
+    pub delta: Vec<u8>,
+}
+
 /// Longest copy one instruction can express (three size bytes).
 const MAX_COPY: usize = 0xff_ffff;
 /// Longest insert one instruction can express.

@@ -11,15 +11,16 @@
 //! The objects (trees here, blobs and commits in [`super::commit`]) are hashed by this
 //! process and written by [`super::pack_file`], not looked up in the object store first.
 
+use std::cell::RefCell;
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use anyhow::{bail, Context as _, Result};
 
 use super::object_id::object_id;
+use super::pack_file::PackWriter;
 use super::pack_file::RawObject;
-use super::pack_fold::TreeDelta;
-use super::tree_delta::tree_delta;
+use super::tree_delta::{tree_delta, TreeDelta};
 
 /// Git's mode of a directory entry.
 const TREE_MODE: i32 = 0o040000;
@@ -30,12 +31,15 @@ const KEEP_ENTRIES: usize = 1024;
 /// An in-memory edit of a commit's tree.
 pub(crate) struct TreeEditor<'r> {
     git: &'r git2::Repository,
+    /// The pack this run's batches are written to, which holds the trees of earlier
+    /// batches until it is finished.
+    pending: Option<&'r RefCell<PackWriter>>,
     /// Directories read so far by path ("" is the root).
     dirs: HashMap<String, Dir>,
     /// Directories changed since the last [`TreeEditor::write`].
     dirty: BTreeSet<String>,
-    /// Each older version of a big directory this run wrote, as a delta against the next,
-    /// for [`super::pack_fold`].
+    /// Each older version of a big directory written since the last [`TreeEditor::take_deltas`],
+    /// as a delta against the next, for [`super::pack_file::PackWriter`].
     deltas: Vec<TreeDelta>,
 }
 
@@ -58,15 +62,23 @@ impl<'r> TreeEditor<'r> {
     /// An editor starting from the tree `base` (none: an empty tree).
     pub(crate) fn new(git: &'r git2::Repository, base: Option<git2::Oid>) -> Result<Self> {
         let root = match base {
-            Some(id) => read_dir(git, id)?,
+            Some(id) => read_dir(git, None, id)?,
             None => Dir::default(),
         };
         Ok(Self {
             git,
+            pending: None,
             dirs: HashMap::from([(String::new(), root)]),
             dirty: BTreeSet::new(),
             deltas: Vec::new(),
         })
+    }
+
+    /// Reads trees that are not in the object store yet from `pack`, where earlier batches
+    /// of the run wrote them.
+    pub(crate) fn reading_from(mut self, pack: &'r RefCell<PackWriter>) -> Self {
+        self.pending = Some(pack);
+        self
     }
 
     /// Sets the file at `path` (a repository-relative path with `/`) to the blob `id`.
@@ -156,7 +168,8 @@ impl<'r> TreeEditor<'r> {
         Ok((root, trees))
     }
 
-    /// The deltas recorded so far: each older version of a big directory against the next.
+    /// The deltas recorded since the last call: each older version of a big directory
+    /// against the next.
     pub(crate) fn take_deltas(&mut self) -> Vec<TreeDelta> {
         std::mem::take(&mut self.deltas)
     }
@@ -177,7 +190,7 @@ impl<'r> TreeEditor<'r> {
             .then(|| self.dirs[parent].get(&dir_key(name)))
             .flatten();
         let loaded = match found {
-            Some(id) => read_dir(self.git, id)?,
+            Some(id) => read_dir(self.git, self.pending, id)?,
             None => Dir::default(),
         };
         self.dirs.insert(dir.to_string(), loaded);
@@ -307,7 +320,10 @@ impl Dir {
     }
 }
 
-fn read_dir(git: &git2::Repository, id: git2::Oid) -> Result<Dir> {
+fn read_dir(git: &git2::Repository, pending: Option<&RefCell<PackWriter>>, id: git2::Oid) -> Result<Dir> {
+    if let Some(data) = pending.map(|p| p.borrow().tree(id)).transpose()?.flatten() {
+        return Dir::from_data(data).with_context(|| format!("tree {id} is damaged"));
+    }
     let odb = git.odb().context("cannot open the object store")?;
     let object = odb.read(id).with_context(|| format!("cannot read tree {id}"))?;
     if object.kind() != git2::ObjectType::Tree {
