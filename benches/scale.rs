@@ -231,8 +231,11 @@ impl Bench {
     }
 
     /// Runs `argv` under `/usr/bin/time`, returning wall time, peak RSS and any `INNER`
-    /// seconds it printed.
+    /// seconds it printed. Dirty blocks are written back first, untimed: otherwise the
+    /// previous sample's ~100 MB (and the copy of the base) were written back during this
+    /// one, and the floor of scenario 1 ranged over 0.3-1.7 s within one series.
     fn measure(&self, argv: &[String], env: &[(&str, &Path)]) -> Result<Sample> {
+        let _ = Command::new("sync").status();
         let rss_file = self.scratch.join("rss");
         let mut cmd = Command::new("/usr/bin/time");
         cmd.arg("-f").arg("%M").arg("-o").arg(&rss_file).args(argv);
@@ -422,8 +425,8 @@ impl Bench {
     }
 
     /// Scenario 3: 1000-file batch commits as the repository grows: the first batch of a
-    /// run (which reads the directories it edits), the following ones, the pack fold and the
-    /// index sync a run pays once. The sizes are measured in turn, run by run, so that their
+    /// run (which reads the directories it edits), the following ones, the pack's finish with
+    /// the branch moves and the index sync a run pays once. The sizes are measured in turn, run by run, so that their
     /// ratio compares runs that saw the same disk.
     fn batch(&self) -> Result<()> {
         let sizes: Vec<&str> = if self.big {
@@ -454,7 +457,7 @@ impl Bench {
                         phases: vec![],
                         self_rss_kb: None,
                     };
-                    // first batch, next batches, fold, index sync
+                    // first batch, next batches, pack finish + branch moves, index sync
                     let kind = match i {
                         0 => 0,
                         i if i < BATCHES => 1,
@@ -469,15 +472,15 @@ impl Bench {
         let rows = [
             (
                 "3 batch commit, first of a run",
-                "1000 new files: blobs read and hashed, trees, commit, pack (synced); plus reading the directories the run edits",
+                "1000 new files: blobs read and hashed, trees, commit, added to the run's pack; plus reading the directories the run edits",
             ),
             (
                 "3 batch commit, next batches",
                 "1000 new files each, directories already in memory",
             ),
             (
-                "3 branch moves + pack fold (once per run)",
-                "the branch moved through the 4 commits, then their packs copied into one, older big trees as deltas",
+                "3 pack finish + branch moves (once per run)",
+                "the newest big trees compressed, the pack's count, checksum, sync and index, then the branch moved through the 4 commits",
             ),
             (
                 "3 index sync (once per run)",
@@ -665,8 +668,9 @@ fn batch_child(repo: &Path) -> Result<()> {
     ensure!(batches.len() == BATCHES, "{} batches", batches.len());
     let mut blob_ids = BlobIds::new();
     let mut start = Instant::now();
-    // Each batch is timed when its pack is written; then the branch moves through them all
-    // and the packs are folded (the last line), as a run does. No spill: every blob is read.
+    // Each batch is timed when its objects are in the run's pack; then the pack is finished
+    // and the branch moves through them all (the last line), as a run does. No spill: every
+    // blob is read.
     let prepared = prepare_batches(
         &data,
         &batches,

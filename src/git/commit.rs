@@ -470,8 +470,8 @@ pub(crate) fn file_mode(_metadata: &fs::Metadata) -> git2::FileMode {
     git2::FileMode::Blob
 }
 
-/// Folds the run's small packs into bigger ones once there are many, as
-/// `git repack -d --geometric=2` (git 2.32+): each batch publishes a pack of its own, and
+/// Folds the small packs into bigger ones once there are many, as
+/// `git repack -d --geometric=2` (git 2.32+): each run publishes a pack of its own, and
 /// hundreds of packs would slow every object lookup. Geometric repacking rewrites only the
 /// small packs, never the repository's big base pack, so its cost follows the new data.
 /// Failure only warns: the packs are valid as they are.
