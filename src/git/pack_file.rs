@@ -100,8 +100,6 @@ pub(crate) struct PackWriter {
     /// Every object written or held, so that each is in the pack once.
     known: HashSet<git2::Oid>,
     held: HashMap<git2::Oid, Held>,
-    /// Where each whole tree lies (offset, length), for [`PackWriter::tree`].
-    trees: HashMap<git2::Oid, (u64, usize)>,
     /// The file again, for reading: the tree editor reads back directories that an earlier
     /// batch wrote and that no object store has yet.
     reader: File,
@@ -128,7 +126,6 @@ impl PackWriter {
             entries: Vec::new(),
             known: HashSet::new(),
             held: HashMap::new(),
-            trees: HashMap::new(),
             reader,
             deflate: Compress::new(LEVEL, true),
         };
@@ -183,9 +180,6 @@ impl PackWriter {
             .collect::<std::io::Result<_>>()
             .context("cannot compress the objects")?;
         for (object, entry) in fresh.iter().zip(&encoded) {
-            if object.kind == git2::ObjectType::Tree {
-                self.trees.insert(object.id, (self.written, entry.len()));
-            }
             self.write_entry(object.id, entry, crc32fast::hash(entry))?;
         }
         for d in deltas {
@@ -206,7 +200,6 @@ impl PackWriter {
                 _ => {
                     let entry =
                         encode_entry(&mut self.deflate, pack_type(git2::ObjectType::Tree), &target.data)?;
-                    self.trees.insert(d.target, (self.written, entry.len()));
                     self.write_entry(d.target, &entry, crc32fast::hash(&entry))?;
                 }
             }
@@ -248,15 +241,23 @@ impl PackWriter {
         self.sent = self.written;
     }
 
-    /// The content of a tree this pack holds whole (`None`: not here).
+    /// The content of a tree this pack holds whole (`None`: not here). The editor reads
+    /// back only small directories that an earlier batch wrote and touches again, which is
+    /// rare: the entries are searched, newest first, rather than indexed (a map of every
+    /// tree's place was 10 MB of a 100k-entity run's peak).
     pub(crate) fn tree(&self, id: git2::Oid) -> Result<Option<Vec<u8>>> {
         if let Some(held) = self.held.get(&id) {
             return Ok(Some(held.data.to_vec()));
         }
-        let Some(&(offset, len)) = self.trees.get(&id) else {
+        if !self.known.contains(&id) {
+            return Ok(None);
+        }
+        let Some(at) = self.entries.iter().rposition(|e| e.id == id) else {
             return Ok(None);
         };
-        let mut entry = vec![0; len];
+        let offset = self.entries[at].offset;
+        let end = self.entries.get(at + 1).map_or(self.written, |next| next.offset);
+        let mut entry = vec![0; usize::try_from(end - offset)?];
         let mut reader = &self.reader;
         reader
             .seek(SeekFrom::Start(offset))
@@ -298,7 +299,7 @@ impl PackWriter {
         for ((id, _), entry) in held.iter().zip(&encoded) {
             self.write_entry(*id, entry, crc32fast::hash(entry))?;
         }
-        drop((held, encoded, std::mem::take(&mut self.trees)));
+        drop((held, encoded));
         let out = self.out.take().expect("finished once");
         let count = u32::try_from(self.entries.len()).context("too many objects for one pack")?;
         let pack_sum = self.seal(out, count)?;
@@ -757,6 +758,24 @@ mod tests {
         for v in &versions {
             assert_eq!(repo.odb().unwrap().read(v.id).unwrap().data(), &v.data[..]);
         }
+    }
+
+    /// The editor reads back trees of earlier batches before the pack is finished: whole
+    /// ones from the file, big ones from memory while they wait for their next version.
+    #[test]
+    fn trees_read_back_before_the_pack_is_finished() {
+        let (_dir, pack_dir) = repo();
+        let (small, big) = (tree(3, 0), tree(1000, 0));
+        let mut writer = PackWriter::create(&pack_dir).unwrap();
+        writer
+            .add(&[blob(b"{}\n"), tree(3, 0), tree(1000, 0)], &[], &[])
+            .unwrap();
+        writer.add(&[tree(4, 0)], &[], &[]).unwrap();
+        assert_eq!(writer.tree(small.id).unwrap().unwrap(), *small.data);
+        assert_eq!(writer.tree(big.id).unwrap().unwrap(), *big.data);
+        assert_eq!(writer.tree(tree(5, 0).id).unwrap(), None);
+        assert!(writer.tree(blob(b"{}\n").id).is_err(), "a blob is not a tree");
+        writer.finish().unwrap();
     }
 
     #[test]

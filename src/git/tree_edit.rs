@@ -24,8 +24,9 @@ use super::tree_delta::{tree_delta, TreeDelta};
 
 /// Git's mode of a directory entry.
 const TREE_MODE: i32 = 0o040000;
-/// Directories with fewer entries are dropped from memory after each write (their ids stay
-/// in their parents); reading one again costs little, keeping thousands of them would not.
+/// Directories of files with fewer entries are dropped from memory after each write (their
+/// ids stay in their parents); reading one again costs little, keeping thousands of them (a
+/// version directory per object) would not. Directories of directories are few and kept.
 const KEEP_ENTRIES: usize = 1024;
 
 /// An in-memory edit of a commit's tree.
@@ -135,11 +136,14 @@ impl<'r> TreeEditor<'r> {
                     edits.insert(dir_key(name), Some((TREE_MODE, id)));
                 }
                 let dir = self.dirs.get_mut(&path).expect("still loaded");
-                if empty || dir.starts.len() < KEEP_ENTRIES {
+                let big = dir.starts.len() >= KEEP_ENTRIES;
+                // Directories of directories are few, and every batch passes through them:
+                // kept, they need not be read back from the run's unfinished pack.
+                if empty || !(big || dir.holds_dirs()) {
                     self.dirs.remove(&path).expect("still loaded").data
                 } else {
                     // The previous version becomes a delta against this one; this one stays whole.
-                    if let (Some(previous), Some(old)) = (dir.written.filter(|p| *p != id), old) {
+                    if let (true, Some(previous), Some(old)) = (big, dir.written.filter(|p| *p != id), old) {
                         self.deltas.push(TreeDelta {
                             target: previous,
                             base: id,
@@ -233,6 +237,13 @@ impl Dir {
             starts,
             ..Self::default()
         })
+    }
+
+    /// Whether an entry is a directory.
+    fn holds_dirs(&self) -> bool {
+        self.starts
+            .iter()
+            .any(|&at| self.data[at..].starts_with(b"40000 "))
     }
 
     /// The mode, name and id of the entry starting at `start` in `data`.

@@ -2,7 +2,6 @@
 //! references; and the facts about it that the cross-file rules need.
 
 use std::cell::RefCell;
-use std::collections::HashSet;
 use std::io::Read;
 use std::path::Path;
 
@@ -20,9 +19,10 @@ use crate::store::model::{self, Model};
 pub struct Checker<'a> {
     pub root: &'a Path,
     schemas: &'a Schemas,
-    /// Repository paths of regular files known to exist (from a walk), so that resolving
-    /// a reference to one needs no `stat`; anything else is still looked up on disk.
-    known: Option<&'a HashSet<String>>,
+    /// Whether a repository path is a regular file known to exist (from a walk, or the
+    /// run's journal), so that resolving a reference to one needs no `stat`; anything else
+    /// is still looked up on disk.
+    known: Option<&'a (dyn Fn(&str) -> bool + Sync)>,
 }
 
 thread_local! {
@@ -121,7 +121,7 @@ impl<'a> Checker<'a> {
     }
 
     /// Resolves references against `known` first (see [`Checker::known`]).
-    pub fn with_known(mut self, known: &'a HashSet<String>) -> Self {
+    pub fn with_known(mut self, known: &'a (dyn Fn(&str) -> bool + Sync)) -> Self {
         self.known = Some(known);
         self
     }
@@ -133,7 +133,7 @@ impl<'a> Checker<'a> {
 
     /// [`Checker::exists`] for a reference target, answered from the walk when it can be.
     fn target_exists(&self, repo_path: &str) -> bool {
-        self.known.is_some_and(|k| k.contains(repo_path)) || self.exists(repo_path)
+        self.known.is_some_and(|known| known(repo_path)) || self.exists(repo_path)
     }
 
     /// Checks the file at `path` (repository-relative, below `v2/`).

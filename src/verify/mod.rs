@@ -104,6 +104,7 @@ pub fn verify_repo(root: &Path, options: &VerifyOptions) -> anyhow::Result<Repor
     let acc = if options.paths.is_empty() {
         let whole = || -> anyhow::Result<_> {
             let known = walk::reference_targets(root)?;
+            let known = |path: &str| known.contains(path);
             walk::check_all(&checker.with_known(&known), &progress)
         };
         match reading_pool() {
@@ -156,7 +157,12 @@ pub fn verify_changes(root: &Path, present: Vec<String>, deleted: Vec<String>) -
     let scope = walk::present_with_chains(root, present, &gone);
     // References point at entity and author files, mostly ones the run wrote: those
     // resolve without a `stat`.
-    let known: HashSet<String> = scope.iter().filter(|p| !walk::is_version(p)).cloned().collect();
+    let known: HashSet<&str> = scope
+        .iter()
+        .filter(|p| !walk::is_version(p))
+        .map(String::as_str)
+        .collect();
+    let known = |path: &str| known.contains(path);
     let checker = check::Checker::new(root, &schemas).with_known(&known);
     let acc = walk::check_present(&checker, &scope, |_| true, &walk::Progress::new(false));
     let incoming = walk::references_into(&checker, &deleted)?;
