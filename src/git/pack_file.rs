@@ -663,6 +663,15 @@ mod tests {
         String::from_utf8(out.stdout).unwrap()
     }
 
+    /// Every object of `objects` reads back from the repository at `dir` as it was.
+    fn assert_read_back(dir: &Path, objects: &[RawObject]) {
+        let repo = git2::Repository::open_bare(dir).unwrap();
+        let odb = repo.odb().unwrap();
+        for object in objects {
+            assert_eq!(odb.read(object.id).unwrap().data(), &object.data[..]);
+        }
+    }
+
     fn names(dir: &Path) -> Vec<String> {
         fs::read_dir(dir)
             .unwrap()
@@ -729,10 +738,7 @@ mod tests {
         let (size, in_pack): (usize, usize) = (fields[2].parse().unwrap(), fields[3].parse().unwrap());
         assert_eq!(size, versions[2].data.len());
         assert!(in_pack * 2 < size, "compressed: {whole}");
-        let repo = git2::Repository::open_bare(dir.path()).unwrap();
-        for v in &versions {
-            assert_eq!(repo.odb().unwrap().read(v.id).unwrap().data(), &v.data[..]);
-        }
+        assert_read_back(dir.path(), &versions);
     }
 
     #[test]
@@ -765,10 +771,7 @@ mod tests {
             !listing.contains(&format!("chain length = {}:", MAX_DEPTH + 1)),
             "{listing}"
         );
-        let repo = git2::Repository::open_bare(dir.path()).unwrap();
-        for v in &versions {
-            assert_eq!(repo.odb().unwrap().read(v.id).unwrap().data(), &v.data[..]);
-        }
+        assert_read_back(dir.path(), &versions);
     }
 
     /// The editor reads back trees of earlier batches before the pack is finished: whole
