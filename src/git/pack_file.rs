@@ -80,8 +80,6 @@ struct Held {
     data: Arc<Vec<u8>>,
     /// How many older versions reach this one through deltas: its own would be one more.
     chain: usize,
-    /// When it was held, so that those left at the end are written in a stable order.
-    order: usize,
 }
 
 /// A pack being written in `objects/pack` under a temporary name, batch by batch
@@ -159,15 +157,8 @@ impl PackWriter {
                 continue;
             }
             if object.kind == git2::ObjectType::Tree && object.data.len() >= HOLD_TREES_FROM {
-                let order = self.held.len() + self.entries.len();
-                self.held.insert(
-                    object.id,
-                    Held {
-                        data: Arc::clone(&object.data),
-                        chain: 0,
-                        order,
-                    },
-                );
+                let data = Arc::clone(&object.data);
+                self.held.insert(object.id, Held { data, chain: 0 });
             } else {
                 fresh.push(object);
             }
@@ -298,7 +289,8 @@ impl PackWriter {
     /// never sees an index without its pack. Returns the pack's path.
     pub(crate) fn finish(mut self) -> Result<PathBuf> {
         let mut held: Vec<(git2::Oid, Held)> = std::mem::take(&mut self.held).into_iter().collect();
-        held.sort_by_key(|(_, h)| h.order);
+        // By id: any order is valid, this one makes the pack the same for the same run.
+        held.sort_unstable_by_key(|(id, _)| *id);
         let encoded: Vec<Vec<u8>> = held
             .par_iter()
             .map_init(
@@ -482,32 +474,23 @@ fn encode_entry(deflate: &mut Compress, type_bits: u8, data: &[u8]) -> std::io::
 /// while a deflate state clears its 128 KiB hash table for each one (a tenth of a batch).
 const COMPRESS_FROM: usize = 128;
 
-/// Appends a zlib stream of `data` in stored (uncompressed) blocks.
-pub(crate) fn store_into(data: &[u8], out: &mut Vec<u8>) {
-    let appended: Result<(), std::convert::Infallible> = stored_stream(data, |bytes| {
-        out.extend_from_slice(bytes);
-        Ok(())
-    });
-    let Ok(()) = appended;
-}
-
-/// Hands `put` a zlib stream of `data` in stored blocks, piece by piece (RFC 1950, and
+/// Appends a zlib stream of `data` in stored (uncompressed) blocks (RFC 1950, and
 /// RFC 1951 §3.2.4): a header, blocks of at most 65,535 bytes, the Adler-32.
-fn stored_stream<E>(data: &[u8], mut put: impl FnMut(&[u8]) -> Result<(), E>) -> Result<(), E> {
+pub(crate) fn store_into(data: &[u8], out: &mut Vec<u8>) {
     // CMF: deflate with a 32 KiB window; FLG: fastest level, no dictionary, check bits.
-    put(&[0x78, 0x01])?;
+    out.extend_from_slice(&[0x78, 0x01]);
     let mut blocks = data.chunks(usize::from(u16::MAX)).peekable();
     if blocks.peek().is_none() {
-        put(&[1, 0, 0, 0xff, 0xff])?;
+        out.extend_from_slice(&[1, 0, 0, 0xff, 0xff]);
     }
     while let Some(block) = blocks.next() {
         let len = block.len() as u16;
         let [l0, l1] = len.to_le_bytes();
         let [n0, n1] = (!len).to_le_bytes();
-        put(&[u8::from(blocks.peek().is_none()), l0, l1, n0, n1])?;
-        put(block)?;
+        out.extend_from_slice(&[u8::from(blocks.peek().is_none()), l0, l1, n0, n1]);
+        out.extend_from_slice(block);
     }
-    put(&zlib_rs::adler32::adler32(1, data).to_be_bytes())
+    out.extend_from_slice(&zlib_rs::adler32::adler32(1, data).to_be_bytes());
 }
 
 /// Appends the zlib stream of `data` to `out`.
