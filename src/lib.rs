@@ -1,10 +1,11 @@
 //! `nes`: evolve a Git-backed open-data repository through numbered, reviewable migrations.
 //!
 //! Layers, top to bottom: [`cli`] (argument parsing, one file per command) →
-//! [`migration`] (discovery, registry, runner, context) → [`store`] (IDs, layout,
+//! [`migration`] (discovery, registry, runner, context) → [`diff`] (semantic diffs) → [`store`] (IDs, layout,
 //! canonical JSON, publication API) → [`git`] (ledger, batch commits, lock, push).
 
 pub mod cli;
+pub mod diff;
 pub mod error;
 pub mod git;
 pub mod memory;

@@ -6,7 +6,9 @@ mod create;
 mod db_init;
 mod db_verify;
 mod deps;
+mod diff;
 mod list;
+mod log;
 mod mark_applied;
 mod output;
 mod pending;
@@ -108,6 +110,10 @@ pub enum Command {
     /// Create and check the data repository.
     #[command(subcommand)]
     Db(DbCommand),
+    /// Show what changed inside each document between two data commits (or in a migration).
+    Diff(diff::Args),
+    /// Show the version chain of one entity or relationship.
+    Log(log::Args),
     /// Print a shell completion script (bash, zsh, fish, ...).
     Completions(completions::Args),
 }
@@ -182,6 +188,8 @@ fn dispatch(cli: Cli, builtin: Vec<Migration>) -> anyhow::Result<ExitCode> {
         },
         Command::Db(DbCommand::Init(args)) => db_init::exec(g, args),
         Command::Db(DbCommand::Verify(args)) => db_verify::exec(g, args),
+        Command::Diff(args) => diff::exec(g, args),
+        Command::Log(args) => log::exec(g, args),
         Command::Completions(args) => completions::exec(args),
     }
 }

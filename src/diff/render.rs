@@ -1,0 +1,286 @@
+//! A diff as text for a terminal and as markdown for a pull-request comment.
+
+use std::fmt::Write as _;
+
+use serde_json::Value;
+
+use super::document::{DocChange, Status};
+use super::fields::Change;
+use super::summary::{Sample, Summary};
+use super::Diff;
+
+/// Longest value shown inline; longer ones end in `…` (the JSON output has them whole).
+pub const VALUE_CHARS: usize = 80;
+/// Documents listed in a markdown section; the rest are counted.
+pub const MARKDOWN_DOCUMENTS: usize = 20;
+/// Field paths listed per kind in a markdown section.
+pub const MARKDOWN_PATHS: usize = 30;
+
+/// A JSON value on one line, cut at `max` characters.
+pub fn value_preview(value: &Value, max: usize) -> String {
+    let text = value.to_string();
+    if text.chars().count() <= max {
+        return text;
+    }
+    let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
+fn sample_text(old: Option<&Value>, new: Option<&Value>) -> String {
+    match (old, new) {
+        (Some(o), Some(n)) => format!(
+            "{} → {}",
+            value_preview(o, VALUE_CHARS),
+            value_preview(n, VALUE_CHARS)
+        ),
+        (None, Some(n)) => format!("added {}", value_preview(n, VALUE_CHARS)),
+        (Some(o), None) => format!("removed {}", value_preview(o, VALUE_CHARS)),
+        (None, None) => String::new(),
+    }
+}
+
+/// A field change on one line: `old → new`, `added new`, `removed old`.
+pub fn change_text(change: &Change) -> String {
+    match change {
+        Change::Changed { old, new } => sample_text(Some(old), Some(new)),
+        Change::Added { new } => sample_text(None, Some(new)),
+        Change::Removed { old } => sample_text(Some(old), None),
+    }
+}
+
+/// The heading line of one document's change: `M entity:person/x  version 2 (A, "fix")`.
+pub fn doc_heading(change: &DocChange) -> String {
+    let mut line = format!("{} ", change.status.mark());
+    if let Some(from) = &change.moved_from {
+        write!(line, "{from} → ").unwrap();
+    }
+    line.push_str(&change.id);
+    if let (Some(name), Status::Created | Status::Deleted) = (&change.name, change.status) {
+        write!(line, " ({name})").unwrap();
+    }
+    if let Some(version) = &change.version {
+        write!(line, "  {version}").unwrap();
+    }
+    line
+}
+
+/// One document's change, a heading and a line per field (`-`/`+` with `diff_marks`).
+pub fn doc_text(change: &DocChange, diff_marks: bool, out: &mut String) {
+    writeln!(out, "{}", doc_heading(change)).unwrap();
+    for field in &change.fields {
+        let path = &field.path;
+        match (&field.change, diff_marks) {
+            (Change::Changed { old, new }, true) => {
+                writeln!(out, "-   {path}: {}", value_preview(old, VALUE_CHARS)).unwrap();
+                writeln!(out, "+   {path}: {}", value_preview(new, VALUE_CHARS)).unwrap();
+            }
+            (Change::Added { new }, true) => {
+                writeln!(out, "+   {path}: {}", value_preview(new, VALUE_CHARS)).unwrap()
+            }
+            (Change::Removed { old }, true) => {
+                writeln!(out, "-   {path}: {}", value_preview(old, VALUE_CHARS)).unwrap()
+            }
+            (change, false) => writeln!(out, "    {path}: {}", change_text(change)).unwrap(),
+        }
+    }
+}
+
+/// The summary for a terminal: per kind the counts and the field paths, then versions,
+/// bookkeeping and other files.
+pub fn summary_text(summary: &Summary, all_fields: bool) -> String {
+    let mut out = String::new();
+    if summary.is_empty() {
+        out.push_str("No changes.\n");
+        return out;
+    }
+    for (kind, k) in &summary.by_kind {
+        writeln!(
+            out,
+            "{kind}: {}",
+            counts(k.created, k.updated, k.moved, k.deleted)
+        )
+        .unwrap();
+        for sample in &k.samples {
+            writeln!(out, "    {sample}").unwrap();
+        }
+        let width = k.paths.keys().map(|p| p.chars().count()).max().unwrap_or(0);
+        for (path, p) in &k.paths {
+            let example = p.samples.first().map(sample_line).unwrap_or_default();
+            writeln!(out, "    {path:<width$}  {:>6}  e.g. {example}", p.documents).unwrap();
+        }
+    }
+    let v = summary.versions;
+    if v.added + v.changed + v.deleted > 0 {
+        writeln!(
+            out,
+            "versions: {} added, {} changed, {} deleted",
+            v.added, v.changed, v.deleted
+        )
+        .unwrap();
+    }
+    if !summary.bookkeeping.is_empty() {
+        let fields: Vec<String> = summary
+            .bookkeeping
+            .iter()
+            .map(|(f, n)| format!("{f} on {n}"))
+            .collect();
+        let hint = if all_fields {
+            ""
+        } else {
+            " (--all-fields lists them)"
+        };
+        writeln!(out, "bookkeeping: {}{hint}", fields.join(", ")).unwrap();
+    }
+    if summary.other_files > 0 {
+        writeln!(
+            out,
+            "other files: {} (e.g. {})",
+            summary.other_files,
+            summary.other_samples.join(", ")
+        )
+        .unwrap();
+    }
+    writeln!(out, "{} document(s) changed", summary.documents).unwrap();
+    out
+}
+
+fn sample_line(s: &Sample) -> String {
+    format!("{}: {}", s.id, sample_text(s.old.as_ref(), s.new.as_ref()))
+}
+
+fn counts(created: usize, updated: usize, moved: usize, deleted: usize) -> String {
+    let parts: Vec<String> = [
+        (created, "created"),
+        (updated, "updated"),
+        (moved, "moved"),
+        (deleted, "deleted"),
+    ]
+    .iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, w)| format!("{n} {w}"))
+    .collect();
+    parts.join(", ")
+}
+
+/// Text for a markdown table cell: pipes escaped, newlines flattened.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
+}
+
+/// Inline code that survives any content (backticks inside become a longer fence).
+fn code(text: &str) -> String {
+    let fence = if text.contains('`') { "`` " } else { "`" };
+    let close = if text.contains('`') { " ``" } else { "`" };
+    format!("{fence}{}{close}", cell(text))
+}
+
+/// A diff as markdown: kinds, field paths with examples, and the first documents in a
+/// folded `diff` block. Its size is bounded by the caps above, not by the change.
+pub fn markdown(diff: &Diff, full_report: &str) -> String {
+    let mut out = String::new();
+    let s = &diff.summary;
+    if s.is_empty() {
+        out.push_str("No changes to the data.\n");
+        return out;
+    }
+    out.push_str("| Kind | Created | Updated | Moved | Deleted |\n|---|---|---|---|---|\n");
+    for (kind, k) in &s.by_kind {
+        writeln!(
+            out,
+            "| `{kind}` | {} | {} | {} | {} |",
+            k.created, k.updated, k.moved, k.deleted
+        )
+        .unwrap();
+    }
+    out.push('\n');
+    let paths: usize = s.by_kind.values().map(|k| k.paths.len()).sum();
+    if paths > 0 {
+        out.push_str("**Fields changed**\n\n| Kind | Field | Documents | Example |\n|---|---|---|---|\n");
+        for (kind, k) in &s.by_kind {
+            let mut rows: Vec<_> = k.paths.iter().collect();
+            rows.sort_by(|a, b| b.1.documents.cmp(&a.1.documents).then(a.0.cmp(b.0)));
+            for (path, p) in rows.iter().take(MARKDOWN_PATHS) {
+                let example = p
+                    .samples
+                    .first()
+                    .map(|x| {
+                        format!(
+                            "{}: {}",
+                            code(&x.id),
+                            code(&sample_text(x.old.as_ref(), x.new.as_ref()))
+                        )
+                    })
+                    .unwrap_or_default();
+                writeln!(out, "| `{kind}` | {} | {} | {example} |", code(path), p.documents).unwrap();
+            }
+            if rows.len() > MARKDOWN_PATHS {
+                writeln!(
+                    out,
+                    "| `{kind}` | … {} more paths | | see {full_report} |",
+                    rows.len() - MARKDOWN_PATHS
+                )
+                .unwrap();
+            }
+        }
+        out.push('\n');
+    }
+    let v = s.versions;
+    let mut notes = Vec::new();
+    if v.added + v.changed + v.deleted > 0 {
+        notes.push(format!("{} version file(s) added", v.added));
+    }
+    for (field, n) in &s.bookkeeping {
+        notes.push(format!("`{field}` updated on {n} document(s)"));
+    }
+    if s.other_files > 0 {
+        notes.push(format!("{} other file(s)", s.other_files));
+    }
+    if !notes.is_empty() {
+        writeln!(out, "Also: {}.\n", notes.join("; ")).unwrap();
+    }
+    let shown = diff.documents.len().min(MARKDOWN_DOCUMENTS);
+    writeln!(
+        out,
+        "<details><summary>Documents ({shown} of {})</summary>\n\n```diff",
+        diff.documents.len()
+    )
+    .unwrap();
+    let mut block = String::new();
+    for change in diff.documents.iter().take(shown) {
+        doc_text(change, true, &mut block);
+    }
+    out.push_str(&block.replace("```", "'''"));
+    out.push_str("```\n\n");
+    if diff.documents.len() > shown {
+        writeln!(
+            out,
+            "… and {} more documents: see {full_report}.\n",
+            diff.documents.len() - shown
+        )
+        .unwrap();
+    }
+    out.push_str("</details>\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn long_values_are_cut() {
+        let v = json!("x".repeat(200));
+        let p = value_preview(&v, 20);
+        assert_eq!(p.chars().count(), 20);
+        assert!(p.ends_with('…'));
+        assert_eq!(value_preview(&json!(1), 20), "1");
+    }
+
+    #[test]
+    fn code_spans_survive_backticks_and_pipes() {
+        assert_eq!(code("a|b"), "`a\\|b`");
+        assert_eq!(code("a`b"), "`` a`b ``");
+    }
+}
