@@ -22,6 +22,12 @@ pub struct Args {
     /// Same as `--format json`.
     #[arg(long)]
     pub json: bool,
+    /// Also write the markdown comment to this file (CI uploads it as an artifact).
+    #[arg(long, value_name = "FILE")]
+    pub markdown_file: Option<std::path::PathBuf>,
+    /// Also write the JSON report, with every document's diff, to this file.
+    #[arg(long, value_name = "FILE")]
+    pub json_file: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -73,23 +79,36 @@ pub fn exec(g: &GlobalArgs, registry: &Registry, args: Args) -> anyhow::Result<E
     for (a, b) in &clashes {
         report.warnings.push(format!("{a} and {b} share a prefix"));
     }
+    #[derive(serde::Serialize)]
+    struct Doc<'a> {
+        #[serde(flatten)]
+        report: &'a crate::migration::runner::RunReport,
+        duplicate_prefixes: &'a [(String, String)],
+    }
+    let doc = Doc {
+        report: &report,
+        duplicate_prefixes: &clashes,
+    };
+    let markdown = preview::render_markdown(&report, &clashes);
+    if let Some(path) = &args.markdown_file {
+        write_file(path, markdown.as_bytes())?;
+    }
+    if let Some(path) = &args.json_file {
+        write_file(path, &serde_json::to_vec_pretty(&doc)?)?;
+    }
     if args.json || args.format == Format::Json {
-        #[derive(serde::Serialize)]
-        struct Doc<'a> {
-            #[serde(flatten)]
-            report: &'a crate::migration::runner::RunReport,
-            duplicate_prefixes: &'a [(String, String)],
-        }
-        output::json(&Doc {
-            report: &report,
-            duplicate_prefixes: &clashes,
-        })?;
+        output::json(&doc)?;
     } else {
-        print!("{}", preview::render_markdown(&report, &clashes));
+        print!("{markdown}");
     }
     Ok(if report.failed() || !clashes.is_empty() {
         ExitCode::Failure
     } else {
         ExitCode::Success
     })
+}
+
+fn write_file(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    std::fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))
 }

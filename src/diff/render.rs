@@ -13,8 +13,10 @@ use super::Diff;
 pub const VALUE_CHARS: usize = 80;
 /// Documents listed in a markdown section; the rest are counted.
 pub const MARKDOWN_DOCUMENTS: usize = 20;
-/// Field paths listed per kind in a markdown section.
-pub const MARKDOWN_PATHS: usize = 30;
+/// Field paths listed in a markdown section, over all kinds.
+pub const MARKDOWN_PATHS: usize = 40;
+/// Characters of the folded documents block of a markdown section.
+pub const MARKDOWN_BLOCK_CHARS: usize = 12_000;
 
 /// A JSON value on one line, cut at `max` characters.
 pub fn value_preview(value: &Value, max: usize) -> String {
@@ -178,50 +180,40 @@ fn code(text: &str) -> String {
 /// A diff as markdown: kinds, field paths with examples, and the first documents in a
 /// folded `diff` block. Its size is bounded by the caps above, not by the change.
 pub fn markdown(diff: &Diff, full_report: &str) -> String {
-    let mut out = String::new();
+    let mut out = kinds_markdown(diff);
     let s = &diff.summary;
     if s.is_empty() {
-        out.push_str("No changes to the data.\n");
         return out;
     }
-    out.push_str("| Kind | Created | Updated | Moved | Deleted |\n|---|---|---|---|---|\n");
-    for (kind, k) in &s.by_kind {
-        writeln!(
-            out,
-            "| `{kind}` | {} | {} | {} | {} |",
-            k.created, k.updated, k.moved, k.deleted
-        )
-        .unwrap();
-    }
-    out.push('\n');
-    let paths: usize = s.by_kind.values().map(|k| k.paths.len()).sum();
-    if paths > 0 {
+    let mut rows: Vec<_> = s
+        .by_kind
+        .iter()
+        .flat_map(|(kind, k)| k.paths.iter().map(move |(path, p)| (kind, path, p)))
+        .collect();
+    if !rows.is_empty() {
         out.push_str("**Fields changed**\n\n| Kind | Field | Documents | Example |\n|---|---|---|---|\n");
-        for (kind, k) in &s.by_kind {
-            let mut rows: Vec<_> = k.paths.iter().collect();
-            rows.sort_by(|a, b| b.1.documents.cmp(&a.1.documents).then(a.0.cmp(b.0)));
-            for (path, p) in rows.iter().take(MARKDOWN_PATHS) {
-                let example = p
-                    .samples
-                    .first()
-                    .map(|x| {
-                        format!(
-                            "{}: {}",
-                            code(&x.id),
-                            code(&sample_text(x.old.as_ref(), x.new.as_ref()))
-                        )
-                    })
-                    .unwrap_or_default();
-                writeln!(out, "| `{kind}` | {} | {} | {example} |", code(path), p.documents).unwrap();
-            }
-            if rows.len() > MARKDOWN_PATHS {
-                writeln!(
-                    out,
-                    "| `{kind}` | … {} more paths | | see {full_report} |",
-                    rows.len() - MARKDOWN_PATHS
-                )
-                .unwrap();
-            }
+        rows.sort_by(|a, b| {
+            b.2.documents
+                .cmp(&a.2.documents)
+                .then((a.0, a.1).cmp(&(b.0, b.1)))
+        });
+        for (kind, path, p) in rows.iter().take(MARKDOWN_PATHS) {
+            let example = p
+                .samples
+                .first()
+                .map(|x| {
+                    format!(
+                        "{}: {}",
+                        code(&x.id),
+                        code(&sample_text(x.old.as_ref(), x.new.as_ref()))
+                    )
+                })
+                .unwrap_or_default();
+            writeln!(out, "| `{kind}` | {} | {} | {example} |", code(path), p.documents).unwrap();
+        }
+        if rows.len() > MARKDOWN_PATHS {
+            let more = rows.len() - MARKDOWN_PATHS;
+            writeln!(out, "\n… and {more} more field paths: see {full_report}.").unwrap();
         }
         out.push('\n');
     }
@@ -239,28 +231,55 @@ pub fn markdown(diff: &Diff, full_report: &str) -> String {
     if !notes.is_empty() {
         writeln!(out, "Also: {}.\n", notes.join("; ")).unwrap();
     }
-    let shown = diff.documents.len().min(MARKDOWN_DOCUMENTS);
+    let mut block = String::new();
+    let mut shown = 0;
+    for change in diff.documents.iter().take(MARKDOWN_DOCUMENTS) {
+        let mut text = String::new();
+        doc_text(change, true, &mut text);
+        if shown > 0 && block.chars().count() + text.chars().count() > MARKDOWN_BLOCK_CHARS {
+            break;
+        }
+        block.push_str(&text);
+        shown += 1;
+    }
+    let total = diff.documents.len();
     writeln!(
         out,
-        "<details><summary>Documents ({shown} of {})</summary>\n\n```diff",
-        diff.documents.len()
+        "<details><summary>Documents ({shown} of {total})</summary>\n\n```diff"
     )
     .unwrap();
-    let mut block = String::new();
-    for change in diff.documents.iter().take(shown) {
-        doc_text(change, true, &mut block);
-    }
+    // One huge document is cut too; a fence inside a value must not close the block.
+    let block: String = block.chars().take(MARKDOWN_BLOCK_CHARS).collect();
     out.push_str(&block.replace("```", "'''"));
+    if !block.ends_with('\n') {
+        out.push('\n');
+    }
     out.push_str("```\n\n");
-    if diff.documents.len() > shown {
+    if total > shown {
         writeln!(
             out,
             "… and {} more documents: see {full_report}.\n",
-            diff.documents.len() - shown
+            total - shown
         )
         .unwrap();
     }
     out.push_str("</details>\n");
+    out
+}
+
+/// The per-kind counts alone: what a section shrinks to when the comment is full.
+pub fn kinds_markdown(diff: &Diff) -> String {
+    let mut out = String::new();
+    if diff.summary.is_empty() {
+        out.push_str("No changes to the data.\n");
+        return out;
+    }
+    out.push_str("| Kind | Created | Updated | Moved | Deleted |\n|---|---|---|---|---|\n");
+    for (kind, k) in &diff.summary.by_kind {
+        let (c, u, m, d) = (k.created, k.updated, k.moved, k.deleted);
+        writeln!(out, "| `{kind}` | {c} | {u} | {m} | {d} |").unwrap();
+    }
+    out.push('\n');
     out
 }
 

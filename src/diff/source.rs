@@ -134,3 +134,15 @@ pub fn changed_paths(
     paths.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(paths)
 }
+
+/// A state read through a function: a backend, a map, anything that answers by path.
+pub struct FnState<F>(pub F);
+
+impl<F> State for FnState<F>
+where
+    F: Fn(&str) -> Result<Option<Vec<u8>>>,
+{
+    fn read(&self, path: &str) -> Result<Option<Vec<u8>>> {
+        (self.0)(path)
+    }
+}

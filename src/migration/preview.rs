@@ -8,10 +8,37 @@ use std::path::Path;
 use anyhow::{Context as _, Result};
 
 use super::naming;
-use super::runner::{MigrationReport, Outcome, RunReport};
+use super::runner::{FileReport, MigrationReport, Outcome, RunReport};
+use crate::diff::{self, source::FnState, Diff};
+use crate::store::backend::Backend;
 
 /// The hidden marker by which the workflow finds (and updates) its own comment.
 pub const COMMENT_MARKER: &str = "<!-- nes-migration-preview -->";
+
+/// Longest comment rendered, in characters: below GitHub's 65,536 with room to spare.
+pub const MAX_COMMENT_CHARS: usize = 60_000;
+
+/// Where the comment says the full report is when it had to leave something out.
+pub const FULL_REPORT: &str = "the job summary and the `preview.json` artifact";
+
+/// Log lines shown per migration in the comment.
+const LOG_LINES: usize = 50;
+
+/// What a dry run changed: `files` it reported, compared between their content before the
+/// migration (`before`) and after it (`after`).
+pub fn dry_run_diff(
+    files: &[FileReport],
+    before: std::collections::HashMap<String, Option<Vec<u8>>>,
+    after: &dyn Backend,
+) -> Result<Diff> {
+    let old = FnState(|p: &str| match before.get(p) {
+        Some(content) => Ok(content.clone()),
+        None => Ok(after.read(p)?),
+    });
+    let new = FnState(|p: &str| Ok(after.read(p)?));
+    let paths = files.iter().map(|f| Ok(f.path.clone()));
+    diff::collect(paths, &old, &new, &diff::Options::default())
+}
 
 /// Names of migration folders that differ between `base` and the working tree of the tool
 /// repository holding `migrations_dir` (committed or not).
@@ -102,8 +129,51 @@ fn base_tree<'r>(repo: &'r git2::Repository, base: &str) -> Result<git2::Tree<'r
     Ok(object.peel_to_tree()?)
 }
 
-/// The preview as a pull-request comment: a short table, then details folded below.
+/// The preview as a pull-request comment: a short table, then per migration what changes
+/// inside the documents, folded. Never longer than [`MAX_COMMENT_CHARS`]: sections that do
+/// not fit are left out, and a last line says which and where the full report is.
 pub fn render_markdown(report: &RunReport, clashes: &[(String, String)]) -> String {
+    let (mut out, sections) = head_and_sections(report, clashes);
+    let mut left_out = Vec::new();
+    // Room for the closing note, whatever it names.
+    let reserve = 300 + report.migrations.iter().map(|m| m.name.len() + 4).sum::<usize>();
+    let mut length = out.chars().count();
+    for (name, full, compact) in sections {
+        // The whole section, else its counts alone, else nothing.
+        let fits = |text: &String| length + text.chars().count() + reserve <= MAX_COMMENT_CHARS;
+        let chosen = if fits(&full) {
+            Some(full)
+        } else if fits(&compact) {
+            left_out.push(name);
+            Some(compact)
+        } else {
+            left_out.push(name);
+            None
+        };
+        if let Some(text) = chosen {
+            length += text.chars().count();
+            out.push_str(&text);
+        }
+    }
+    if !left_out.is_empty() {
+        let names: Vec<String> = left_out.iter().map(|n| format!("`{n}`")).collect();
+        writeln!(
+            out,
+            "\n> **Cut:** the comment is limited to {MAX_COMMENT_CHARS} characters; the details of {} are left out or shortened. \
+             The full report is in {FULL_REPORT}.",
+            names.join(", ")
+        )
+        .unwrap();
+    }
+    out
+}
+
+/// The comment's head (marker, title, table, warnings) and each migration's details.
+/// Each section comes whole and compact (the counts only).
+fn head_and_sections(
+    report: &RunReport,
+    clashes: &[(String, String)],
+) -> (String, Vec<(String, String, String)>) {
     let mut out = String::new();
     let title = if report.dry_run {
         "Migration preview"
@@ -113,7 +183,7 @@ pub fn render_markdown(report: &RunReport, clashes: &[(String, String)]) -> Stri
     writeln!(out, "{COMMENT_MARKER}\n## {title}\n").unwrap();
     if report.migrations.is_empty() && clashes.is_empty() {
         out.push_str("No migration changed.\n");
-        return out;
+        return (out, Vec::new());
     }
     for (a, b) in clashes {
         writeln!(
@@ -144,10 +214,24 @@ pub fn render_markdown(report: &RunReport, clashes: &[(String, String)]) -> Stri
     for w in &report.warnings {
         writeln!(out, "\n> **Warning:** {w}").unwrap();
     }
-    for m in &report.migrations {
-        details(&mut out, m);
-    }
-    out
+    let sections = report
+        .migrations
+        .iter()
+        .map(|m| {
+            let mut full = String::new();
+            details(&mut full, m);
+            let mut compact = format!(
+                "\n<details><summary><code>{}</code>: counts only</summary>\n\n",
+                m.name
+            );
+            if let Some(diff) = &m.diff {
+                compact.push_str(&diff::render::kinds_markdown(diff));
+            }
+            compact.push_str("</details>\n");
+            (m.name.clone(), full, compact)
+        })
+        .collect();
+    (out, sections)
 }
 
 fn status_word(m: &MigrationReport) -> &'static str {
@@ -176,44 +260,45 @@ fn details(out: &mut String, m: &MigrationReport) {
     if let Some(reason) = &m.reason {
         writeln!(out, "{reason}\n").unwrap();
     }
-    if !m.by_kind.is_empty() {
-        out.push_str("| Kind | Created | Updated | Deleted | Examples |\n|---|---|---|---|---|\n");
-        for (kind, c) in &m.by_kind {
-            let samples: Vec<String> = c.samples.iter().map(|s| s.replace('|', "\\|")).collect();
-            writeln!(
-                out,
-                "| `{kind}` | {} | {} | {} | {} |",
-                c.created,
-                c.updated,
-                c.deleted,
-                samples.join(", ")
-            )
-            .unwrap();
-        }
-        out.push('\n');
-    }
-    if !m.files.is_empty() {
-        const SHOWN: usize = 50;
-        writeln!(out, "**Files** ({}):\n\n```", m.files.len()).unwrap();
-        for f in m.files.iter().take(SHOWN) {
-            let mark = match f.change {
-                crate::store::journal::ChangeKind::Added => "A",
-                crate::store::journal::ChangeKind::Changed => "M",
-                crate::store::journal::ChangeKind::Deleted => "D",
-            };
-            writeln!(out, "{mark} {}", f.path).unwrap();
-        }
-        if m.files.len() > SHOWN {
-            writeln!(out, "... and {} more", m.files.len() - SHOWN).unwrap();
-        }
-        out.push_str("```\n");
+    match &m.diff {
+        Some(diff) => out.push_str(&diff::render::markdown(diff, FULL_REPORT)),
+        None => files(out, m),
     }
     if !m.logs.is_empty() {
         out.push_str("\n**Log**\n\n```\n");
-        for line in &m.logs {
-            writeln!(out, "{line}").unwrap();
+        for line in m.logs.iter().take(LOG_LINES) {
+            writeln!(out, "{}", line.replace("```", "'''")).unwrap();
+        }
+        if m.logs.len() > LOG_LINES {
+            writeln!(
+                out,
+                "... {} more lines in {FULL_REPORT}",
+                m.logs.len() - LOG_LINES
+            )
+            .unwrap();
         }
         out.push_str("```\n");
     }
     out.push_str("\n</details>\n");
+}
+
+/// The files a migration changed, when there is no diff (it failed before finishing).
+fn files(out: &mut String, m: &MigrationReport) {
+    const SHOWN: usize = 50;
+    if m.files.is_empty() {
+        return;
+    }
+    writeln!(out, "**Files** ({}):\n\n```", m.files.len()).unwrap();
+    for f in m.files.iter().take(SHOWN) {
+        let mark = match f.change {
+            crate::store::journal::ChangeKind::Added => "A",
+            crate::store::journal::ChangeKind::Changed => "M",
+            crate::store::journal::ChangeKind::Deleted => "D",
+        };
+        writeln!(out, "{mark} {}", f.path).unwrap();
+    }
+    if m.files.len() > SHOWN {
+        writeln!(out, "... and {} more", m.files.len() - SHOWN).unwrap();
+    }
+    out.push_str("```\n");
 }

@@ -154,6 +154,9 @@ pub struct MigrationReport {
     pub access: Access,
     /// Where the time went, phase by phase (`migrate`, `verify`, `commit`...).
     pub phases: Vec<Phase>,
+    /// What a dry run changed inside each document (previews only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diff: Option<crate::diff::Diff>,
 }
 
 /// The duration of one phase of a run.
@@ -188,6 +191,7 @@ impl MigrationReport {
             files: Vec::new(),
             access: Access::default(),
             phases: Vec::new(),
+            diff: None,
         }
     }
 }
@@ -676,6 +680,8 @@ impl<'a> Runner<'a> {
         options: &RunOptions,
     ) -> (MigrationReport, Box<dyn Backend>) {
         let dir = self.migrations_dir.join(m.name);
+        let before = crate::store::backend::BeforeImages::default();
+        let backend = Box::new(crate::store::backend::Recording::new(backend, before.clone()));
         let (outcome, publication, logs, elapsed) = self.execute(m, dir, backend, options);
         let mut report = self.report(m, &publication, logs, elapsed);
         match outcome {
@@ -683,6 +689,13 @@ impl<'a> Runner<'a> {
                 report.files = changed_files(&publication, |p, bytes| {
                     std::fs::read(repo.root().join(p)).ok().as_deref() != Some(bytes)
                 });
+                let before = std::mem::take(&mut *before.lock().expect("before images poisoned"));
+                match super::preview::dry_run_diff(&report.files, before, publication.backend()) {
+                    Ok(diff) => report.diff = Some(diff),
+                    Err(e) => report
+                        .logs
+                        .push(format!("nes: could not diff the dry run: {e:#}")),
+                }
             }
             Err(err) => {
                 report.status = Outcome::Failed;

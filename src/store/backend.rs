@@ -433,6 +433,60 @@ impl Backend for Overlay {
     }
 }
 
+/// Each path's content before a dry run first wrote or deleted it (`None`: it did not
+/// exist), shared with whoever diffs the run afterwards.
+pub type BeforeImages = Arc<Mutex<HashMap<String, Option<Vec<u8>>>>>;
+
+/// A backend that records [`BeforeImages`] of the paths written through it, so a preview
+/// can compare each migration's result with the state it started from.
+pub struct Recording {
+    inner: Box<dyn Backend>,
+    before: BeforeImages,
+}
+
+impl Recording {
+    /// Wraps `inner`, recording into `before`.
+    pub fn new(inner: Box<dyn Backend>, before: BeforeImages) -> Self {
+        Self { inner, before }
+    }
+
+    fn remember(&mut self, path: &str) -> io::Result<()> {
+        let mut before = self.before.lock().expect("before images poisoned");
+        if !before.contains_key(path) {
+            before.insert(path.to_string(), self.inner.read(path)?);
+        }
+        Ok(())
+    }
+}
+
+impl Backend for Recording {
+    fn read(&self, path: &str) -> io::Result<Option<Vec<u8>>> {
+        self.inner.read(path)
+    }
+
+    fn write(&mut self, path: &str, bytes: &[u8]) -> io::Result<()> {
+        self.remember(path)?;
+        self.inner.write(path, bytes)
+    }
+
+    fn delete(&mut self, path: &str) -> io::Result<()> {
+        self.remember(path)?;
+        self.inner.delete(path)
+    }
+
+    fn exists(&self, path: &str) -> io::Result<bool> {
+        self.inner.exists(path)
+    }
+
+    fn list_json(&self, dir: &str) -> io::Result<Vec<String>> {
+        self.inner.list_json(dir)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
