@@ -138,12 +138,16 @@ pub fn render_markdown(report: &RunReport, clashes: &[(String, String)]) -> Stri
     // Room for the closing note, whatever it names.
     let reserve = 300 + report.migrations.iter().map(|m| m.name.len() + 4).sum::<usize>();
     let mut length = out.chars().count();
-    for (name, full, compact) in sections {
-        // The whole section, else its counts alone, else nothing.
-        let fits = |text: &String| length + text.chars().count() + reserve <= MAX_COMMENT_CHARS;
-        let chosen = if fits(&full) {
+    // Every migration keeps at least its counts when they fit: a whole section is taken
+    // only if the counts of all the sections after it still fit behind it.
+    let compact_len: Vec<usize> = sections.iter().map(|(_, _, c)| c.chars().count()).collect();
+    let mut compact_after: usize = compact_len.iter().sum();
+    for (i, (name, full, compact)) in sections.into_iter().enumerate() {
+        compact_after -= compact_len[i];
+        let room = MAX_COMMENT_CHARS.saturating_sub(length + reserve);
+        let chosen = if full.chars().count() + compact_after <= room {
             Some(full)
-        } else if fits(&compact) {
+        } else if compact_len[i] <= room {
             left_out.push(name);
             Some(compact)
         } else {
