@@ -60,11 +60,14 @@ fn preview_renders_a_pull_request_comment() {
         "{markdown}"
     );
     assert!(
-        markdown.contains("| `location/province` | 1 | 0 | 0 | Bagmati Province |"),
+        markdown.contains("| `entity/location/province` | 1 | 0 | 0 | 0 |"),
         "{markdown}"
     );
     assert!(markdown.contains("<details><summary><code>000-example-migration</code>"));
-    assert!(markdown.contains("A v2/entity/person/sita-example-sharma.json"));
+    assert!(
+        markdown.contains("A entity:person/sita-example-sharma (Sita Example Sharma)  version 1 ("),
+        "{markdown}"
+    );
     // Progress bars and colours never reach a pipe.
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains('\r') && !stderr.contains('\x1b'), "{stderr:?}");

@@ -14,7 +14,8 @@ What is compared:
   nes diff FROM TO, FROM..TO    any two commits of the data repository
 Then IDs or path prefixes keep only those documents:
   nes diff 005 entity:person/ram-sharma v2/entity/location/ward
-Use `--` before IDs or paths that could be read as revisions.
+IDs start with entity:, relationship: or author:, paths with v2/; anything else after
+`--` is a filter too.
 
 Output: one block per document (A created, M updated, R moved, D deleted) with its field
 changes as JSON paths, then the summary per kind and field path. Bookkeeping that every
@@ -64,7 +65,7 @@ fn run(g: &GlobalArgs, args: Args) -> anyhow::Result<ExitCode> {
     let mut filter = range::Filter::default();
     let mut in_filters = false;
     for word in &args.words {
-        in_filters |= range::is_document_spec(word) || !range::is_revision(&repo, word)?;
+        in_filters |= range::is_document_spec(word);
         if in_filters {
             filter.add(word);
         } else {

@@ -104,14 +104,6 @@ pub fn resolve(repo: &DataRepo, revs: &[String]) -> Result<Range> {
     }
 }
 
-/// Whether `word` is a migration recorded in the history or a revision of the repository.
-pub fn is_revision(repo: &DataRepo, word: &str) -> Result<bool> {
-    if word.contains("..") || git_commit(repo.git(), word).is_some() {
-        return Ok(true);
-    }
-    Ok(find_migration(repo, word)?.is_some())
-}
-
 fn commit(git: &git2::Repository, spec: &str) -> Result<git2::Oid> {
     git_commit(git, spec).ok_or_else(|| {
         NesError::usage(format!(
