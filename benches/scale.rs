@@ -7,7 +7,7 @@
 //! ```
 //!
 //! Scenarios: `create` (1), `plain` (2), `batch` (3), `status` (4), `verify` (5),
-//! `bulk` (6), `all`. `--quick` uses 10k entities and repositories
+//! `bulk` (6), `diff` (7), `all`. `--quick` uses 10k entities and repositories
 //! up to 100k files; without it the 1M-file repository is generated and used too (`--big`
 //! adds the 1M-file bases to `create`/`plain` even with `--quick`). Each measured step runs in
 //! a child process under `/usr/bin/time` for its peak RSS; setup (copies) and checks
@@ -52,7 +52,7 @@ fn main() -> Result<()> {
         .map(|(_, a)| a.as_str())
         .collect();
     if scenarios.is_empty() || scenarios.contains(&"all") {
-        scenarios = vec!["create", "plain", "batch", "status", "verify", "bulk"];
+        scenarios = vec!["create", "plain", "batch", "status", "verify", "bulk", "diff"];
     }
     let bench = Bench::new(quick, big, runs)?;
     bench.header();
@@ -68,7 +68,10 @@ fn main() -> Result<()> {
             "status" => bench.status()?,
             "verify" => bench.verify()?,
             "bulk" => bench.bulk()?,
-            other => bail!("unknown scenario `{other}` (create, plain, batch, status, verify, bulk, all)"),
+            "diff" => bench.diff()?,
+            other => {
+                bail!("unknown scenario `{other}` (create, plain, batch, status, verify, bulk, diff, all)")
+            }
         }
     }
     Ok(())
@@ -608,6 +611,60 @@ impl Bench {
         }
         Ok(())
     }
+
+    /// Scenario 7: `nes diff` (the built binary) over one migration's batch commits: 10k
+    /// persons created on the real bundle, every ward of the real bundle renamed, and every
+    /// ward of the 100k repository renamed (half its entities, plus as many versions).
+    fn diff(&self) -> Result<()> {
+        let nes = PathBuf::from(env!("CARGO_BIN_EXE_nes"));
+        let cases: [(&str, &[&str], &str); 3] = [
+            ("real", &["create", "10000"], "10k persons created"),
+            ("real", &["update", "ward"], "every ward renamed"),
+            ("100k", &["update", "ward"], "every ward renamed"),
+        ];
+        for (name, step, what) in cases {
+            let base = self.base(name)?;
+            let private: &[&str] = if step[0] == "update" {
+                &["v2/entity/location/"]
+            } else {
+                &[]
+            };
+            let repo = self.fresh(&base, private)?;
+            let scratch = self.scratch.join("child");
+            let before = support::head(&repo).context("a base with history")?;
+            let (repo_s, scratch_s) = (path(&repo), path(&scratch));
+            let mut argv = vec![step[0], repo_s.as_str(), scratch_s.as_str()];
+            argv.extend(&step[1..]);
+            self.measure(&self.child_argv(&argv), &[])?;
+            let files = support::git(&repo, &["diff", "--name-only", &before, "HEAD"])?
+                .lines()
+                .count();
+            let commits = support::git(&repo, &["rev-list", "--count", &format!("{before}..HEAD")])?;
+            let commits = commits.trim();
+            for (flag, label) in [("--stat", "7 nes diff --stat"), ("--json", "7 nes diff --json")] {
+                let cmd = [
+                    path(&nes),
+                    "--db-repo".into(),
+                    path(&repo),
+                    "diff".into(),
+                    flag.into(),
+                ];
+                self.measure(&cmd, &[])?; // warm the page cache
+                let samples = (0..self.runs_for(0, 3))
+                    .map(|_| self.measure(&cmd, &[]))
+                    .collect::<Result<Vec<_>>>()?;
+                report(
+                    label,
+                    name,
+                    files,
+                    &samples,
+                    &format!("{what}; n = files changed in {commits} batch commits"),
+                );
+            }
+            self.clean(&repo)?;
+        }
+        Ok(())
+    }
 }
 
 /// The measured side of each scenario, in its own process (for its peak RSS).
@@ -627,11 +684,11 @@ fn child(args: &[String]) -> Result<()> {
             print_phases(&r);
         }
         "update" => {
-            let r = support::run_migration(
-                Path::new(arg(1)?),
-                Path::new(arg(2)?),
-                Job::UpdateAll(Kind::Party),
-            )?;
+            let kind = match args.get(3).map(String::as_str) {
+                Some("ward") => Kind::Ward,
+                _ => Kind::Party,
+            };
+            let r = support::run_migration(Path::new(arg(1)?), Path::new(arg(2)?), Job::UpdateAll(kind))?;
             println!("COMMITS {}", r.commits);
             print_phases(&r);
         }
