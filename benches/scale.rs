@@ -613,14 +613,16 @@ impl Bench {
     }
 
     /// Scenario 7: `nes diff` (the built binary) over one migration's batch commits: 10k
-    /// persons created on the real bundle, every ward of the real bundle renamed, and every
-    /// ward of the 100k repository renamed (half its entities, plus as many versions).
+    /// persons created on the real bundle, every ward of the real bundle renamed, every ward
+    /// of the 100k repository renamed (half its entities, plus as many versions), and 100k
+    /// persons created in an empty repository (100k documents).
     fn diff(&self) -> Result<()> {
         let nes = PathBuf::from(env!("CARGO_BIN_EXE_nes"));
-        let cases: [(&str, &[&str], &str); 3] = [
+        let cases: [(&str, &[&str], &str); 4] = [
             ("real", &["create", "10000"], "10k persons created"),
             ("real", &["update", "ward"], "every ward renamed"),
             ("100k", &["update", "ward"], "every ward renamed"),
+            ("empty", &["create", "100000"], "100k persons created"),
         ];
         for (name, step, what) in cases {
             let base = self.base(name)?;
@@ -631,7 +633,12 @@ impl Bench {
             };
             let repo = self.fresh(&base, private)?;
             let scratch = self.scratch.join("child");
-            let before = support::head(&repo).context("a base with history")?;
+            // The empty base has no commit yet: compare with git's empty tree.
+            let head = support::head(&repo);
+            let before = head
+                .clone()
+                .unwrap_or_else(|| "4b825dc642cb6eb9a060e54bf8d69288fbee4904".into());
+            let since = head.map_or("HEAD".to_string(), |h| format!("{h}..HEAD"));
             let (repo_s, scratch_s) = (path(&repo), path(&scratch));
             let mut argv = vec![step[0], repo_s.as_str(), scratch_s.as_str()];
             argv.extend(&step[1..]);
@@ -639,7 +646,7 @@ impl Bench {
             let files = support::git(&repo, &["diff", "--name-only", &before, "HEAD"])?
                 .lines()
                 .count();
-            let commits = support::git(&repo, &["rev-list", "--count", &format!("{before}..HEAD")])?;
+            let commits = support::git(&repo, &["rev-list", "--count", &since])?;
             let commits = commits.trim();
             for (flag, label) in [("--stat", "7 nes diff --stat"), ("--json", "7 nes diff --json")] {
                 let cmd = [
