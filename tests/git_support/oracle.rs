@@ -191,21 +191,33 @@ pub fn longest_chain(listing: &str) -> usize {
 /// by its stat data alone, with the working tree (`git diff-files` empty, before any
 /// refresh), and that `git status --porcelain` is empty.
 pub fn assert_index_clean(repo: &Path) {
-    assert_eq!(
-        git(repo, &["diff-index", "--cached", "HEAD"]),
-        "",
-        "index differs from HEAD"
-    );
-    assert_eq!(
-        git(repo, &["diff-files"]),
-        "",
-        "index stat data differs from the working tree"
-    );
-    assert_eq!(
-        git(repo, &["status", "--porcelain", "--untracked-files=all"]),
-        "",
-        "working tree not clean"
-    );
+    for (args, problem) in [
+        (
+            &["diff-index", "--cached", "HEAD"][..],
+            "the index differs from HEAD",
+        ),
+        (
+            &["diff-files"][..],
+            "the index's stat data differs from the working tree",
+        ),
+        (
+            &["status", "--porcelain", "--untracked-files=all"][..],
+            "the working tree is not clean",
+        ),
+    ] {
+        let out = git(repo, args);
+        assert!(out.is_empty(), "{problem} (git {args:?}):\n{}", head(&out));
+    }
+}
+
+/// The first lines of a long listing, for a readable failure.
+fn head(listing: &str) -> String {
+    let lines: Vec<&str> = listing.lines().collect();
+    let mut out = lines.iter().take(20).copied().collect::<Vec<_>>().join("\n");
+    if lines.len() > 20 {
+        out.push_str(&format!("\n... {} lines in all", lines.len()));
+    }
+    out
 }
 
 /// The files of a working tree (everything but `.git`).
@@ -301,7 +313,9 @@ pub fn assert_survives_gc_and_clones(repo: &Path, files: &Files) {
         ],
     );
     assert_eq!(history(&partial), log, "history of a blob:none clone");
-    for commit in log.lines().filter_map(|l| l.split(' ').next()) {
+    // Commit and tree ids are compared above for the whole history; the listings, for the
+    // newest commits (a listing of the real database per commit was most of its test).
+    for commit in log.lines().take(12).filter_map(|l| l.split(' ').next()) {
         assert_eq!(
             git(&partial, &["ls-tree", "-r", "-t", "--full-tree", commit]),
             git(repo, &["ls-tree", "-r", "-t", "--full-tree", commit]),
