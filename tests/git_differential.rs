@@ -3,7 +3,7 @@
 //! run git must build the same trees from the same working tree, accept every object and
 //! pack, find the index clean, and read everything back after `gc` and clones.
 //!
-//! Long mode: `NES_PROPTEST_CASES=300 cargo test --locked --test git_differential the_writer`
+//! Long mode: `NES_PROPTEST_CASES=200 cargo test --locked --test git_differential the_writer`
 //! (see docs/architecture.md, "How the writer is proven").
 
 mod git_support;
@@ -13,6 +13,7 @@ mod oracle;
 mod runs;
 
 use proptest::prelude::*;
+use proptest::test_runner::FileFailurePersistence;
 
 use oracle::git;
 use runs::{Case, Kind, Op, RunSpec};
@@ -80,6 +81,11 @@ proptest! {
         cases: cases(),
         // Each case is a few real repositories; shrinking re-runs them, so bound it.
         max_shrink_iters: 200,
+        // Integration tests have no lib.rs for proptest's default to find: name the file.
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/git_differential.proptest-regressions"
+        )))),
         ..ProptestConfig::default()
     })]
 
