@@ -1,6 +1,7 @@
 //! The GitHub workflows' steps, run here as scripts: persistence against a local bare
 //! remote and a parent repository holding the data repository as a submodule, and the
-//! preview comment's create-or-update logic.
+//! comment half of the preview pipeline (checking the artifact, creating or updating the
+//! one comment) against a stand-in for the GitHub CLI.
 
 mod common;
 
@@ -119,46 +120,282 @@ fn the_persistence_steps_apply_push_and_update_the_submodule_pointer() {
     assert_eq!(git(&root.join("data.git"), &["rev-parse", "main"]), data_head);
 }
 
-#[test]
-fn the_preview_comment_is_created_once_then_updated() {
-    let tmp = TempDir::new().unwrap();
-    let log = tmp.path().join("calls.log");
-    let comments = tmp.path().join("comments.json");
-    // A stand-in for the GitHub CLI: it records calls and answers the comment listing.
-    let fake = tmp.path().join("gh");
-    std::fs::write(
-        &fake,
-        format!(
-            "#!/usr/bin/env bash\necho \"$*\" >> {log}\nif [ \"$2\" = --paginate ]; then cat {comments}; fi\n",
-            log = log.display(),
-            comments = comments.display()
-        ),
-    )
-    .unwrap();
-    Command::new("chmod").arg("+x").arg(&fake).status().unwrap();
-    let body = tmp.path().join("preview.md");
-    std::fs::write(&body, "<!-- nes-migration-preview -->\n## Migration preview\n").unwrap();
-    let post = |listing: &str| {
-        std::fs::write(&comments, listing).unwrap();
-        let out = Command::new(manifest().join("scripts/post-preview-comment.sh"))
-            .env("GH", &fake)
-            .args(["org/tool", "17"])
-            .arg(&body)
+/// A stand-in for the GitHub CLI, driven by files in its folder: `artifact/` is what
+/// `gh run download` hands out (absent: the run has no artifact), `pull.json` what the pull
+/// request endpoint answers, `comments.json` the comment listing. `--jq` filters run through
+/// the real jq, so the scripts' selections are tested, not assumed.
+struct FakeGitHub {
+    dir: TempDir,
+}
+
+const HEAD: &str = "0123456789abcdef0123456789abcdef01234567";
+const MARKER: &str = "<!-- nes-migration-preview -->";
+
+impl FakeGitHub {
+    /// None (with a message) where jq is not installed.
+    fn new() -> Option<Self> {
+        if Command::new("jq").arg("--version").output().is_err() {
+            eprintln!("skipping: the GitHub CLI stand-in needs jq, which is not installed");
+            return None;
+        }
+        let dir = TempDir::new().unwrap();
+        let gh = dir.path().join("gh");
+        std::fs::write(
+            &gh,
+            r#"#!/usr/bin/env bash
+set -euo pipefail
+here=$(dirname "$0")
+echo "$*" >> "$here/calls.log"
+case "$1 $2" in
+  "run download")
+    [ -d "$here/artifact" ] || { echo "no artifact found" >&2; exit 1; }
+    cp -a "$here/artifact/." "${@: -1}/"
+    ;;
+  "api --paginate") jq -r "$5" "$here/comments.json" ;;
+  "api --method")
+    n=$(find "$here" -maxdepth 1 -name 'posted.*' | wc -l)
+    cp "${6#body=@}" "$here/posted.$n"
+    ;;
+  *) [ -f "$here/pull.json" ] || { echo "HTTP 404: Not Found" >&2; exit 1; }
+     jq -r "$4" "$here/pull.json" ;;
+esac
+"#,
+        )
+        .unwrap();
+        Command::new("chmod").arg("+x").arg(&gh).status().unwrap();
+        let fake = FakeGitHub { dir };
+        std::fs::create_dir(fake.artifact()).unwrap();
+        fake.write("pull.json", &format!(r#"{{"head":{{"sha":"{HEAD}"}}}}"#));
+        fake.write("comments.json", "[]");
+        fake.write("artifact/pr-number", "17\n");
+        Some(fake)
+    }
+
+    fn artifact(&self) -> PathBuf {
+        self.dir.path().join("artifact")
+    }
+
+    fn write(&self, name: &str, contents: &str) {
+        std::fs::write(self.dir.path().join(name), contents).unwrap();
+    }
+
+    fn calls(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("calls.log")).unwrap_or_default()
+    }
+
+    /// The bodies posted or patched, in order.
+    fn posted(&self) -> Vec<Vec<u8>> {
+        (0..)
+            .map(|n| self.dir.path().join(format!("posted.{n}")))
+            .take_while(|p| p.exists())
+            .map(|p| std::fs::read(p).unwrap())
+            .collect()
+    }
+
+    /// Runs the comment workflow's step for run 99 at [`HEAD`].
+    fn comment_step(&self) -> std::process::Output {
+        Command::new(manifest().join("scripts/preview-comment-from-artifact.sh"))
+            .env("GH", self.dir.path().join("gh"))
+            .args(["org/tool", "99", HEAD])
             .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8(out.stdout).unwrap()
-    };
-    // `gh --jq` does the selection on GitHub; the stand-in returns its result directly.
-    assert_eq!(post(""), "created a comment\n");
-    assert_eq!(post("4242\n"), "updated comment 4242\n");
-    let calls = std::fs::read_to_string(&log).unwrap();
+            .unwrap()
+    }
+}
+
+/// The preview job's output for `000-example-migration`, written by the real binary into the
+/// stand-in's artifact as the workflow does.
+fn real_preview_into(fake: &FakeGitHub) -> Vec<u8> {
+    let tmp = TempDir::new().unwrap();
+    let data = tmp.path().join("data");
+    let nes = env!("CARGO_BIN_EXE_nes");
+    let init = Command::new(nes)
+        .arg("--db-repo")
+        .arg(&data)
+        .args(["db", "init"])
+        .output()
+        .unwrap();
+    assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
+    let md = fake.artifact().join("preview.md");
+    let preview = Command::new(nes)
+        .arg("--db-repo")
+        .arg(&data)
+        .args(["migrate", "preview", "000-example-migration", "--markdown-file"])
+        .arg(&md)
+        .arg("--json-file")
+        .arg(fake.artifact().join("preview.json"))
+        .output()
+        .unwrap();
     assert!(
-        calls.contains("--method POST repos/org/tool/issues/17/comments"),
-        "{calls}"
+        preview.status.success(),
+        "{}",
+        String::from_utf8_lossy(&preview.stderr)
+    );
+    std::fs::read(md).unwrap()
+}
+
+#[test]
+fn the_preview_comment_is_created_once_then_updated_from_the_artifact() {
+    let Some(fake) = FakeGitHub::new() else { return };
+    let preview = real_preview_into(&fake);
+    assert!(preview.starts_with(MARKER.as_bytes()));
+
+    let first = fake.comment_step();
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&first.stdout),
+        "created a comment on #17\n"
     );
     assert!(
-        calls.contains("--method PATCH repos/org/tool/issues/comments/4242"),
-        "{calls}"
+        fake.calls()
+            .contains("--method POST repos/org/tool/issues/17/comments"),
+        "{}",
+        fake.calls()
     );
+
+    // Someone else's comment that starts with the marker is not the bot's comment.
+    fake.write(
+        "comments.json",
+        &format!(
+            r#"[{{"id": 1, "user": {{"login": "mallory"}}, "body": "{MARKER} fake"}},
+               {{"id": 2, "user": {{"login": "github-actions[bot]"}}, "body": "CI passed"}},
+               {{"id": 4242, "user": {{"login": "github-actions[bot]"}}, "body": "{MARKER}\nold"}}]"#
+        ),
+    );
+    let second = fake.comment_step();
+    assert!(
+        second.status.success(),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&second.stdout),
+        "updated comment 4242 on #17\n"
+    );
+    assert!(fake
+        .calls()
+        .contains("--method PATCH repos/org/tool/issues/comments/4242"));
+    assert_eq!(fake.posted(), vec![preview.clone(), preview]);
+}
+
+#[test]
+fn a_comment_under_the_limit_in_characters_is_posted_though_its_bytes_are_over() {
+    let Some(fake) = FakeGitHub::new() else { return };
+    // Devanagari takes three bytes a character: 60,000 characters are 180,000 bytes.
+    let body = format!("{MARKER}\n{}\n", "क".repeat(60_000));
+    fake.write("artifact/preview.md", &body);
+    let out = fake.comment_step();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(fake.posted(), vec![body.into_bytes()]);
+}
+
+#[test]
+fn the_comment_step_refuses_a_bad_artifact_and_posts_nothing() {
+    type Spoil = fn(&FakeGitHub);
+    let cases: &[(&str, Spoil, &str)] = &[
+        (
+            "oversized",
+            |f| {
+                f.write(
+                    "artifact/preview.md",
+                    &format!("{MARKER}\n{}", "a".repeat(65_537)),
+                )
+            },
+            "a comment holds at most 65536",
+        ),
+        (
+            "huge",
+            |f| f.write("artifact/preview.md", &"a".repeat(300_000)),
+            "larger than a comment can be",
+        ),
+        (
+            "no marker",
+            |f| f.write("artifact/preview.md", "## Migration preview\n"),
+            "does not start with the line <!-- nes-migration-preview -->",
+        ),
+        (
+            "marker later",
+            |f| f.write("artifact/preview.md", &format!("hello\n{MARKER}\n")),
+            "does not start with the line",
+        ),
+        (
+            "not UTF-8",
+            |f| {
+                let mut bytes = format!("{MARKER}\n").into_bytes();
+                bytes.extend([0xff, 0xfe, b'\n']);
+                std::fs::write(f.artifact().join("preview.md"), bytes).unwrap();
+            },
+            "not UTF-8",
+        ),
+        (
+            "number with a command",
+            |f| f.write("artifact/pr-number", "17; touch pwned\n"),
+            "pr-number is not a pull request number",
+        ),
+        (
+            "number not digits",
+            |f| f.write("artifact/pr-number", "abc\n"),
+            "pr-number is not a pull request number",
+        ),
+        (
+            "empty number",
+            |f| f.write("artifact/pr-number", ""),
+            "pr-number is not a pull request number",
+        ),
+        (
+            "number is a symlink",
+            |f| {
+                std::fs::remove_file(f.artifact().join("pr-number")).unwrap();
+                std::os::unix::fs::symlink("/etc/hostname", f.artifact().join("pr-number")).unwrap();
+            },
+            "no regular file pr-number",
+        ),
+        (
+            "no markdown",
+            |f| std::fs::remove_file(f.artifact().join("preview.md")).unwrap(),
+            "no regular file preview.md",
+        ),
+        (
+            "another pull request's head",
+            |f| {
+                f.write(
+                    "pull.json",
+                    r#"{"head":{"sha":"fedcba9876543210fedcba9876543210fedcba98"}}"#,
+                )
+            },
+            "pull request #17 is at fedcba9876543210fedcba9876543210fedcba98, not at the run's head",
+        ),
+        (
+            "unknown pull request",
+            |f| std::fs::remove_file(f.dir.path().join("pull.json")).unwrap(),
+            "cannot read pull request #17",
+        ),
+    ];
+    for (name, spoil, expected) in cases {
+        let Some(fake) = FakeGitHub::new() else { return };
+        fake.write(
+            "artifact/preview.md",
+            &format!("{MARKER}\n## Migration preview\n"),
+        );
+        spoil(&fake);
+        let out = fake.comment_step();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{name}: {stderr}");
+        assert!(stderr.contains(expected), "{name}: {stderr}");
+        assert!(!fake.calls().contains("--method"), "{name}: {}", fake.calls());
+        assert!(fake.posted().is_empty(), "{name}");
+    }
+}
+
+#[test]
+fn a_run_without_an_artifact_posts_nothing_and_succeeds() {
+    let Some(fake) = FakeGitHub::new() else { return };
+    std::fs::remove_dir_all(fake.artifact()).unwrap();
+    let out = fake.comment_step();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no migration-preview artifact in run 99"));
+    assert_eq!(fake.calls().lines().count(), 1, "{}", fake.calls());
 }
