@@ -114,9 +114,10 @@ fn run_all_creates_the_data_repository_and_records_the_example() {
 }
 
 #[test]
-fn commands_on_a_missing_data_repository_say_how_to_create_it() {
+fn writing_commands_on_a_missing_data_repository_say_how_to_create_it() {
+    // Read-only commands read it as empty instead (tests/first_run.rs).
     let dir = TempDir::new().unwrap();
-    let out = nes(dir.path(), &["migrate", "list"]);
+    let out = nes(dir.path(), &["migrate", "push"]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("nes db init"), "{stderr}");

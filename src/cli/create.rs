@@ -1,6 +1,6 @@
 //! `nes migrate create`.
 
-use super::{open_repo, GlobalArgs};
+use super::{read_repo, GlobalArgs};
 use crate::error::{ExitCode, NesError};
 use crate::git::ledger::read_ledger;
 use crate::migration::registry::Registry;
@@ -37,7 +37,7 @@ pub fn exec(g: &GlobalArgs, registry: &Registry, args: Args) -> anyhow::Result<E
     // Prefixes recorded in the data repository's history count too, when it is there.
     let mut recorded: Vec<u16> = registry.all().iter().map(|m| m.prefix).collect();
     if g.db_repo.exists() {
-        let ledger = read_ledger(&open_repo(&g.db_repo)?)?;
+        let ledger = read_ledger(&*read_repo(g)?)?;
         recorded.extend(
             ledger
                 .entries

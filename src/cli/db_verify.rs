@@ -1,6 +1,6 @@
 //! `nes db verify`.
 
-use super::{open_repo, output, GlobalArgs};
+use super::{output, read_repo, GlobalArgs};
 use crate::error::ExitCode;
 use crate::verify::{verify_repo, VerifyOptions};
 
@@ -20,7 +20,7 @@ pub struct Args {
 }
 
 pub fn exec(g: &GlobalArgs, args: Args) -> anyhow::Result<ExitCode> {
-    let repo = open_repo(&g.db_repo)?;
+    let repo = read_repo(g)?;
     let options = VerifyOptions {
         paths: args.paths,
         progress: !g.quiet && !args.json,

@@ -1,6 +1,6 @@
 //! `nes migrate deps`.
 
-use super::{open_repo, output, runner, GlobalArgs};
+use super::{output, read_repo, runner, GlobalArgs};
 use crate::error::ExitCode;
 use crate::migration::deps::{self, Node};
 use crate::migration::registry::Registry;
@@ -21,7 +21,7 @@ pub struct Args {
 
 pub fn exec(g: &GlobalArgs, registry: &Registry, args: Args) -> anyhow::Result<ExitCode> {
     let runner = runner(g, registry)?;
-    let repo = open_repo(&g.db_repo)?;
+    let repo = read_repo(g)?;
     let statuses = runner.statuses(&repo)?;
     let mut nodes: Vec<Node> = deps::recorded(&repo)?
         .into_iter()

@@ -2,7 +2,7 @@
 
 use std::io::Write as _;
 
-use super::{open_repo, GlobalArgs};
+use super::{read_repo, GlobalArgs};
 use crate::diff::{self, range, render, Options, TreeState};
 use crate::error::ExitCode;
 
@@ -60,7 +60,7 @@ pub fn exec(g: &GlobalArgs, args: Args) -> anyhow::Result<ExitCode> {
 }
 
 fn run(g: &GlobalArgs, args: Args) -> anyhow::Result<ExitCode> {
-    let repo = open_repo(&g.db_repo)?;
+    let repo = read_repo(g)?;
     let mut revs = Vec::new();
     let mut filter = range::Filter::default();
     let mut in_filters = false;

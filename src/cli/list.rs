@@ -1,6 +1,6 @@
 //! `nes migrate list`.
 
-use super::{open_repo, output, runner, GlobalArgs};
+use super::{output, read_repo, runner, GlobalArgs};
 use crate::error::ExitCode;
 use crate::migration::registry::Registry;
 
@@ -13,7 +13,7 @@ pub struct Args {
 
 pub fn exec(g: &GlobalArgs, registry: &Registry, args: Args) -> anyhow::Result<ExitCode> {
     let runner = runner(g, registry)?;
-    let rows = runner.statuses(&open_repo(&g.db_repo)?)?;
+    let rows = runner.statuses(&*read_repo(g)?)?;
     output::migrations(&rows, args.json)?;
     Ok(ExitCode::Success)
 }

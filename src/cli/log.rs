@@ -1,6 +1,6 @@
 //! `nes log`.
 
-use super::{open_repo, output, GlobalArgs};
+use super::{output, read_repo, GlobalArgs};
 use crate::diff::{history, render};
 use crate::error::{ExitCode, NesError};
 use crate::store::id::ObjectId;
@@ -25,7 +25,7 @@ pub fn exec(g: &GlobalArgs, args: Args) -> anyhow::Result<ExitCode> {
         NesError::usage(format!("`{}` is not an entity or relationship ID: {e}", args.id))
             .hint("IDs look like `entity:person/ram-sharma` or `entity:location/ward/kathmandu-ward-1`")
     })?;
-    let repo = open_repo(&g.db_repo)?;
+    let repo = read_repo(g)?;
     let history = history::history(&repo, &id, args.patch)?;
     if history.versions.is_empty() && !history.exists {
         return Err(NesError::usage(format!(

@@ -210,6 +210,56 @@ fn open_repo(path: &Path) -> anyhow::Result<DataRepo> {
     DataRepo::open(path)
 }
 
+/// The data repository a read-only command looks at: the one at `--db-repo`, or, when
+/// there is none yet, an empty stand-in (what `nes db init` makes) in a temporary directory,
+/// said in one line on stderr. A fresh clone can then list, preview and dry-run before
+/// anything exists, and nothing is created at `--db-repo`.
+pub(crate) struct ReadRepo {
+    repo: DataRepo,
+    // Dropped (deleted) after the repository, when the command ends.
+    _stand_in: Option<tempfile::TempDir>,
+}
+
+impl ReadRepo {
+    /// A repository that exists at its path.
+    fn new(repo: DataRepo) -> Self {
+        Self {
+            repo,
+            _stand_in: None,
+        }
+    }
+}
+
+impl std::ops::Deref for ReadRepo {
+    type Target = DataRepo;
+    fn deref(&self) -> &DataRepo {
+        &self.repo
+    }
+}
+
+fn read_repo(g: &GlobalArgs) -> anyhow::Result<ReadRepo> {
+    if g.db_repo.exists() {
+        return Ok(ReadRepo::new(DataRepo::open(&g.db_repo)?));
+    }
+    if !g.quiet {
+        output::note(
+            &format!(
+                "no data repository at {} yet: reading it as empty (`nes db init` or `nes migrate run` creates it)",
+                g.db_repo.display()
+            ),
+            g.color_stderr(),
+        );
+    }
+    let dir = tempfile::Builder::new()
+        .prefix("nes-empty-")
+        .tempdir()
+        .map_err(|e| anyhow::anyhow!("cannot create a temporary empty data repository: {e}"))?;
+    Ok(ReadRepo {
+        repo: DataRepo::init(dir.path(), None)?,
+        _stand_in: Some(dir),
+    })
+}
+
 /// A runner for the global options, printing the "not compiled" warning.
 fn runner<'a>(g: &GlobalArgs, registry: &'a Registry) -> anyhow::Result<Runner<'a>> {
     let runner = Runner::new(registry, &g.migrations_dir);

@@ -31,6 +31,11 @@ pub fn warn(message: &str, color: bool) {
     eprintln!("{} {message}", paint("warning:", "1;33", color));
 }
 
+/// `note: <message>` on stderr: something the user should know that is not a problem.
+pub fn note(message: &str, color: bool) {
+    eprintln!("{} {message}", paint("note:", "1;36", color));
+}
+
 /// One JSON document on stdout.
 pub fn json<T: Serialize>(value: &T) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);

@@ -1,6 +1,6 @@
 //! `nes migrate pending`.
 
-use super::{open_repo, output, runner, GlobalArgs};
+use super::{output, read_repo, runner, GlobalArgs};
 use crate::error::ExitCode;
 use crate::migration::registry::Registry;
 
@@ -13,7 +13,7 @@ pub struct Args {
 
 pub fn exec(g: &GlobalArgs, registry: &Registry, args: Args) -> anyhow::Result<ExitCode> {
     let runner = runner(g, registry)?;
-    let mut rows = runner.statuses(&open_repo(&g.db_repo)?)?;
+    let mut rows = runner.statuses(&*read_repo(g)?)?;
     rows.retain(|r| r.status.is_pending());
     output::migrations(&rows, args.json)?;
     if !args.json {

@@ -1,6 +1,6 @@
 //! `nes migrate preview`.
 
-use super::{open_repo, output, runner, GlobalArgs};
+use super::{output, read_repo, runner, GlobalArgs};
 use crate::error::{ExitCode, NesError};
 use crate::migration::preview;
 use crate::migration::registry::Registry;
@@ -38,7 +38,7 @@ pub enum Format {
 
 pub fn exec(g: &GlobalArgs, registry: &Registry, args: Args) -> anyhow::Result<ExitCode> {
     let runner = runner(g, registry)?;
-    let repo = open_repo(&g.db_repo)?;
+    let repo = read_repo(g)?;
     let mut names = args.names;
     let mut clashes = Vec::new();
     if let Some(base) = &args.changed_since {

@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use super::{output, runner, GlobalArgs};
-use crate::error::{ExitCode, NesError};
+use super::{output, read_repo, runner, GlobalArgs, ReadRepo};
+use crate::error::ExitCode;
 use crate::git::repo::DataRepo;
 use crate::migration::registry::Registry;
 use crate::migration::runner::{RunOptions, Target, DEFAULT_BATCH_SIZE};
@@ -75,19 +75,14 @@ pub struct Args {
 pub fn exec(g: &GlobalArgs, registry: &Registry, args: Args) -> anyhow::Result<ExitCode> {
     let color = g.color_stderr();
     let runner = runner(g, registry)?;
-    let repo = if g.db_repo.exists() {
-        DataRepo::open(&g.db_repo)?
-    } else if args.dry_run {
-        return Err(
-            NesError::usage(format!("no data repository at {}", g.db_repo.display()))
-                .hint("a dry run does not create one: run `nes db init` first")
-                .into(),
-        );
+    // A dry run writes nothing, so on a fresh clone it runs against an empty stand-in.
+    let repo = if g.db_repo.exists() || args.dry_run {
+        read_repo(g)?
     } else {
         if !g.quiet {
             eprintln!("creating data repository at {}", g.db_repo.display());
         }
-        DataRepo::init(&g.db_repo, None)?
+        ReadRepo::new(DataRepo::init(&g.db_repo, None)?)
     };
     let target = match args.name {
         Some(name) => Target::Named(vec![name]),

@@ -1,6 +1,6 @@
 //! `nes migrate status`.
 
-use super::{open_repo, output, runner, GlobalArgs};
+use super::{output, read_repo, runner, GlobalArgs};
 use crate::error::ExitCode;
 use crate::git::recovery;
 use crate::migration::registry::Registry;
@@ -15,7 +15,7 @@ pub struct Args {
 
 pub fn exec(g: &GlobalArgs, registry: &Registry, args: Args) -> anyhow::Result<ExitCode> {
     let runner = runner(g, registry)?;
-    let repo = open_repo(&g.db_repo)?;
+    let repo = read_repo(g)?;
     let rows = runner.statuses(&repo)?;
     let interrupted = recovery::interrupted(&repo)?;
     if args.json {

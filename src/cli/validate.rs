@@ -1,6 +1,6 @@
 //! `nes migrate validate`.
 
-use super::{open_repo, output, runner, GlobalArgs};
+use super::{output, read_repo, runner, GlobalArgs};
 use crate::error::ExitCode;
 use crate::migration::drift;
 use crate::migration::registry::Registry;
@@ -19,7 +19,7 @@ pub struct Args {
 
 pub fn exec(g: &GlobalArgs, registry: &Registry, args: Args) -> anyhow::Result<ExitCode> {
     let runner = runner(g, registry)?;
-    let statuses = runner.statuses(&open_repo(&g.db_repo)?)?;
+    let statuses = runner.statuses(&*read_repo(g)?)?;
     let drifted = drift::find(&statuses, &g.migrations_dir)?;
     if args.json {
         #[derive(serde::Serialize)]
