@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use anyhow::{bail, Context as _, Result};
 use serde::Serialize;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use super::backend::Backend;
 use super::clock::Clock;
@@ -17,8 +17,13 @@ use super::model::{self, Model};
 use super::{json as canonical, slug};
 use crate::stats::Stats;
 
+mod document;
 mod evolve;
+mod paths;
 pub use evolve::{BulkOutcome, MoveOutcome};
+
+use document::{lookup, merge_patch, name_strings, normalise_name, own_fields, same_content};
+use paths::{entity_id_from_path, entity_path, kind_key, listing_dir, relationship_endpoints};
 
 /// An author as embedded in versions: `{id, name, slug}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -710,164 +715,5 @@ impl Publication {
             self.cache.clear();
         }
         self.cache.insert(path, doc);
-    }
-}
-
-/// Source, target and type of a relationship document; `None` when it is not one.
-fn relationship_endpoints(doc: &Value) -> Result<Option<(EntityId, EntityId, &str)>> {
-    let (Some(src), Some(tgt), Some(ty)) = (
-        doc["source_entity_id"].as_str(),
-        doc["target_entity_id"].as_str(),
-        doc["type"].as_str(),
-    ) else {
-        return Ok(None);
-    };
-    Ok(Some((EntityId::parse(src)?, EntityId::parse(tgt)?, ty)))
-}
-
-fn entity_path(id: &EntityId) -> String {
-    repo_path(&id.rel_path())
-}
-
-fn kind_key(id: &ObjectId) -> String {
-    match id {
-        ObjectId::Entity(e) => match &e.sub_type {
-            Some(sub) => format!("{}/{sub}", e.entity_type),
-            None => e.entity_type.clone(),
-        },
-        ObjectId::Relationship(r) => format!("relationship/{}", r.rel_type),
-    }
-}
-
-/// The directory listing an entity type (and subtype) reads.
-fn listing_dir(entity_type: &str, sub_type: Option<&str>) -> Result<String> {
-    let Some(allowed) = model::subtypes(entity_type) else {
-        bail!(
-            "unknown entity type `{entity_type}`; known types: {}",
-            model::ENTITY_TYPES.join(", ")
-        );
-    };
-    Ok(match sub_type {
-        Some(sub) if allowed.contains(&sub) => format!("v2/entity/{entity_type}/{sub}"),
-        Some(sub) => bail!(
-            "`{sub}` is not a subtype of {entity_type}; allowed: {}",
-            allowed.join(", ")
-        ),
-        None => format!("v2/entity/{entity_type}"),
-    })
-}
-
-/// The entity ID of a file path `v2/entity/<type>[/<subtype>]/<slug>.json`.
-fn entity_id_from_path(path: &str) -> Result<EntityId> {
-    let inner = path
-        .strip_prefix("v2/entity/")
-        .and_then(|p| p.strip_suffix(".json"))
-        .with_context(|| format!("{path} is not an entity path"))?;
-    Ok(EntityId::parse(&format!("entity:{inner}"))?)
-}
-
-/// The object's own fields as a map, refusing keys that only snapshots may hold.
-fn own_fields(fields: Value, id: &str) -> Result<Map<String, Value>> {
-    let Value::Object(mut map) = fields else {
-        bail!("{id}: fields must be a JSON object, got {fields}");
-    };
-    if let Some(key) = SNAPSHOT_ONLY_KEYS.iter().find(|k| map.contains_key(**k)) {
-        bail!("{id}: `{key}` is computed from the ID and appears only in version snapshots; remove it");
-    }
-    for key in MANAGED_KEYS {
-        map.remove(*key);
-    }
-    Ok(map)
-}
-
-/// Equal apart from the keys every write sets anew.
-fn same_content(new: &Value, old: &Value) -> bool {
-    let strip = |v: &Value| {
-        let mut v = v.clone();
-        if let Some(map) = v.as_object_mut() {
-            for key in MANAGED_KEYS {
-                map.remove(*key);
-            }
-        }
-        v
-    };
-    strip(new) == strip(old)
-}
-
-/// RFC 7386 JSON merge patch.
-fn merge_patch(target: &mut Value, patch: &Value) {
-    let Value::Object(patch) = patch else {
-        *target = patch.clone();
-        return;
-    };
-    if !target.is_object() {
-        *target = Value::Object(Map::new());
-    }
-    let map = target.as_object_mut().expect("made an object above");
-    for (key, value) in patch {
-        if value.is_null() {
-            map.remove(key);
-        } else {
-            merge_patch(map.entry(key.clone()).or_insert(Value::Null), value);
-        }
-    }
-}
-
-fn lookup<'a>(doc: &'a Value, dotted: &str) -> Option<&'a Value> {
-    dotted.split('.').try_fold(doc, |v, key| match v {
-        Value::Array(items) => items.get(key.parse::<usize>().ok()?),
-        _ => v.get(key),
-    })
-}
-
-/// Every full name and name part of `names` and `misspelled_names`.
-fn name_strings(doc: &Value) -> Vec<&str> {
-    let mut out = Vec::new();
-    for list in ["names", "misspelled_names"] {
-        for name in doc[list].as_array().into_iter().flatten() {
-            for lang in ["en", "ne"] {
-                if let Some(parts) = name[lang].as_object() {
-                    out.extend(parts.values().filter_map(Value::as_str));
-                }
-            }
-        }
-    }
-    out
-}
-
-/// Lowercase, without whitespace and ASCII punctuation, so `"Kathmandu-10 "` matches `"kathmandu 10"`.
-fn normalise_name(name: &str) -> String {
-    use unicode_normalization::UnicodeNormalization;
-    name.nfc()
-        .flat_map(char::to_lowercase)
-        .filter(|c| !c.is_whitespace() && !c.is_ascii_punctuation() && !matches!(c, '–' | '—' | '।'))
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn merge_patch_follows_rfc_7386() {
-        let mut doc = json!({"a": "b", "c": {"d": "e", "f": "g"}});
-        merge_patch(&mut doc, &json!({"a": "z", "c": {"f": null}}));
-        assert_eq!(doc, json!({"a": "z", "c": {"d": "e"}}));
-        merge_patch(&mut doc, &json!({"x": [1]}));
-        assert_eq!(doc["x"], json!([1]));
-    }
-
-    #[test]
-    fn names_normalise_across_case_spacing_and_punctuation() {
-        assert_eq!(normalise_name("Kathmandu - 10"), normalise_name("kathmandu10"));
-        assert_eq!(normalise_name("CPN (UML)"), "cpnuml");
-        assert_eq!(normalise_name("काठमाडौं"), "काठमाडौं");
-    }
-
-    #[test]
-    fn lookup_walks_objects_and_arrays() {
-        let doc = json!({"names": [{"en": {"full": "A"}}]});
-        assert_eq!(lookup(&doc, "names.0.en.full"), Some(&json!("A")));
-        assert_eq!(lookup(&doc, "names.1"), None);
     }
 }
