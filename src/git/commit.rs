@@ -1,15 +1,15 @@
 //! Batch commits built from the previous batch's tree, never from a full index rewrite.
 //!
 //! A data repository holds 100k-1M files. Staging through the index would rewrite the whole
-//! index per batch; instead the run's tree is edited in memory ([`super::tree_edit`]) with
+//! index per batch; instead the run's tree is edited in memory ([`super::plumbing::tree_edit`]) with
 //! only each batch's paths upserted or removed, so a batch costs in proportion to its own
 //! files and the directories above them. Each batch's objects are hashed here and added to
-//! the run's one pack ([`super::pack_file`]), which is complete and durable before the
+//! the run's one pack ([`super::plumbing::pack_file`]), which is complete and durable before the
 //! branch moves. The index is brought in line
 //! once, at the end, for the changed paths only ([`super::index`]).
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::fs;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -17,33 +17,17 @@ use std::process::{Command, Stdio};
 use anyhow::{Context as _, Result};
 use rayon::prelude::*;
 
-use super::blob_spill::BlobSpill;
+pub use super::change::FileChange;
+use super::change::{file_mode, last_change_per_path};
 use super::index::{sync_index, BlobIds};
 use super::message::{batch_message, CommitMeta};
-use super::object_id::{blob_id, object_id};
-use super::pack_file::{EncodedEntry, PackWriter, RawObject};
+use super::plumbing::blob_spill::BlobSpill;
+use super::plumbing::object_id::{blob_id, object_id};
+use super::plumbing::pack_file::{EncodedEntry, PackWriter, RawObject};
+use super::plumbing::tree_delta::TreeDelta;
+use super::plumbing::tree_edit::TreeEditor;
 use super::repo::DataRepo;
-use super::tree_delta::TreeDelta;
-use super::tree_edit::TreeEditor;
 use crate::error::NesError;
-
-/// A change to one repository-relative path, already made in the working tree.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FileChange {
-    /// The file was created or rewritten; its content is read from the working tree.
-    Write(String),
-    /// The file was removed.
-    Delete(String),
-}
-
-impl FileChange {
-    /// The repository-relative path.
-    pub fn path(&self) -> &str {
-        match self {
-            FileChange::Write(p) | FileChange::Delete(p) => p,
-        }
-    }
-}
 
 /// Splits units (files that must land together, e.g. an object and its new version) into
 /// batches of at most `batch_size` files, in order; a unit larger than the limit is a batch alone.
@@ -128,7 +112,7 @@ pub struct PreparedBatches {
 }
 
 /// Builds the commits of `batches` (batches `first..` of `total`, 1-based) on HEAD and
-/// writes their objects as one pack ([`super::pack_file`]), leaving the branch where it
+/// writes their objects as one pack ([`super::plumbing::pack_file`]), leaving the branch where it
 /// is. Blobs the run's `spill` holds are copied from it instead of read, hashed and
 /// compressed. `on_built(i, n)` is called after each batch's objects are written; on
 /// failure no pack is left.
@@ -428,14 +412,6 @@ fn commit_bytes(
     out
 }
 
-/// The last change of each path, in path order (a batch may touch a path twice).
-pub(crate) fn last_change_per_path<'a, I>(changes: I) -> BTreeMap<&'a str, &'a FileChange>
-where
-    I: IntoIterator<Item = &'a FileChange>,
-{
-    changes.into_iter().map(|c| (c.path(), c)).collect()
-}
-
 /// Reads a working-tree file and its blob id, byte for byte (no filters: the data
 /// repository's files are committed exactly as the publication API wrote them).
 fn read_blob(root: &Path, path: &str) -> Result<(git2::Oid, git2::FileMode, Vec<u8>)> {
@@ -452,22 +428,6 @@ fn read_blob(root: &Path, path: &str) -> Result<(git2::Oid, git2::FileMode, Vec<
         };
     let mode = file_mode(&fs::metadata(&full)?);
     Ok((blob_id(&data), mode, data))
-}
-
-/// The git mode of a working-tree file.
-#[cfg(unix)]
-pub(crate) fn file_mode(metadata: &fs::Metadata) -> git2::FileMode {
-    use std::os::unix::fs::PermissionsExt as _;
-    if metadata.permissions().mode() & 0o111 != 0 {
-        git2::FileMode::BlobExecutable
-    } else {
-        git2::FileMode::Blob
-    }
-}
-
-#[cfg(not(unix))]
-pub(crate) fn file_mode(_metadata: &fs::Metadata) -> git2::FileMode {
-    git2::FileMode::Blob
 }
 
 /// Folds the small packs into bigger ones once there are many, as

@@ -3,7 +3,7 @@
 //! The blob ids are known from committing, so no file is hashed again; the stat data comes
 //! from the working tree, so `git status` finds the files clean without reading them. libgit2
 //! loads a 1M-entry index as 1M objects (~150 MB) and shifts every later entry on each
-//! insertion, so the index is rewritten by [`super::index_file`] instead: the old file streamed
+//! insertion, so the index is rewritten by [`super::plumbing::index_file`] instead: the old file streamed
 //! through a small buffer and merged with the sorted updates in one pass. libgit2 remains for
 //! indexes that module does not handle (split or sparse indexes, SHA-256 repositories).
 
@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
 
-use super::commit::{file_mode, last_change_per_path, FileChange};
-use super::index_file::{self, Unsupported, Update};
+use super::change::{file_mode, last_change_per_path, FileChange};
+use super::plumbing::index_file::{self, Unsupported, Update};
 use super::repo::DataRepo;
 use crate::error::NesError;
 
@@ -31,7 +31,7 @@ const IN_PLACE_MOVES: usize = 4_000_000_000;
 pub enum IndexSync {
     /// [`IndexSync::Stream`] where supported, else libgit2 (in place or rebuilt, by size).
     Auto,
-    /// Rewrite the index file by streaming it (see [`super::index_file`]); fails on an index
+    /// Rewrite the index file by streaming it (see [`super::plumbing::index_file`]); fails on an index
     /// it does not support.
     Stream,
     /// libgit2: insert and remove entries in the loaded index.
@@ -139,7 +139,7 @@ fn entry_from_worktree(root: &Path, path: &str, known: Option<git2::Oid>) -> Res
         Some(id) => id,
         None => {
             let bytes = fs::read(&full).with_context(|| format!("cannot read {}", full.display()))?;
-            super::object_id::blob_id(&bytes)
+            super::plumbing::object_id::blob_id(&bytes)
         }
     };
     Ok(entry_with_stat(path, id, &metadata))

@@ -1,20 +1,17 @@
 //! Git persistence of the data repository: opening and creating it, batch commits,
-//! the ledger read from history, the run lock, push and crash recovery.
+//! the ledger read from history, the run lock, push and crash recovery (the porcelain),
+//! over [`plumbing`], which writes git's objects, packs and index and knows nothing of runs.
 
-pub mod blob_spill;
+pub mod change;
 pub mod commit;
 pub mod index;
-mod index_file;
 pub mod ledger;
 pub mod lock;
-pub mod lookup;
 pub mod message;
-pub(crate) mod object_id;
-mod pack_file;
+pub mod plumbing;
 pub mod push;
 pub mod recovery;
+mod refs;
 pub mod repo;
 pub mod revert;
 pub mod submodule;
-mod tree_delta;
-mod tree_edit;

@@ -17,8 +17,7 @@ use super::repo::{DataRepo, Untracked};
 use crate::error::NesError;
 use crate::stats::Stats;
 
-/// Ref holding the commit HEAD was at before the current (or crashed) run's first write.
-pub const PRE_RUN_REF: &str = "refs/nes/pre-run";
+pub use super::refs::PRE_RUN_REF;
 
 /// The run journal, `<gitdir>/nes/run.json`.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
 
-use super::lookup::TreeLookup;
+use super::plumbing::lookup::TreeLookup;
 use crate::error::NesError;
 
 /// How many dirty paths [`DataRepo::ensure_clean`] names before summarising the rest.
@@ -262,7 +262,7 @@ impl DataRepo {
 
     /// Whether a crashed run left its pre-run ref behind.
     fn has_interrupted_run(&self) -> bool {
-        self.repo.find_reference(super::recovery::PRE_RUN_REF).is_ok()
+        self.repo.find_reference(super::refs::PRE_RUN_REF).is_ok()
     }
 
     /// Path lookups in HEAD's tree (an empty tree on an unborn branch).

@@ -23,11 +23,11 @@ use super::python_log::{self, PythonLog};
 use super::registry::{Migration, MigrationFn, Registry};
 use super::status::{self, MigrationStatus, Status};
 use crate::error::NesError;
-use crate::git::blob_spill::BlobSpill;
 use crate::git::commit::{consolidate_packs, plan_batches, prepare_batches, FileChange};
 use crate::git::index::{sync_index, BlobIds};
 use crate::git::ledger::read_ledger;
 use crate::git::message::CommitMeta;
+use crate::git::plumbing::blob_spill::BlobSpill;
 use crate::git::push::{push, PushOutcome};
 use crate::git::repo::DataRepo;
 use crate::git::{lock, recovery};
@@ -628,7 +628,7 @@ impl<'a> Runner<'a> {
     ) -> Result<Plan> {
         let mut head = repo.head_lookup()?;
         let files = changed_files(publication, |p, bytes| {
-            let id = crate::git::object_id::blob_id(bytes);
+            let id = crate::git::plumbing::object_id::blob_id(bytes);
             head.entry(p).ok().flatten().map(|(id, _)| id) != Some(id)
         });
         drop(head);

@@ -7,8 +7,8 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use crate::git::blob_spill::{BlobSpill, SpillWriter};
-use crate::git::commit::file_mode;
+use crate::git::change::file_mode;
+use crate::git::plumbing::blob_spill::{BlobSpill, SpillWriter};
 
 /// File access by repository-relative path (`v2/entity/person/foo.json`).
 pub trait Backend: Send {

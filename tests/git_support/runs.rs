@@ -6,9 +6,9 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use nes::git::blob_spill::BlobSpill;
 use nes::git::commit::{commit_batches, consolidate_packs, plan_batches, prepare_batches, FileChange};
 use nes::git::index::{sync_index, BlobIds};
+use nes::git::plumbing::blob_spill::BlobSpill;
 use nes::git::repo::DataRepo;
 use nes::store::backend::{Backend as _, WorkTree};
 

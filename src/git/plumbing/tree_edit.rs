@@ -8,7 +8,7 @@
 //! tree object's bytes, and a batch's edits are merged into them in one pass when it is
 //! written: a sorted map of 200k entries, the first design, cost a batch a cache miss per
 //! level per edit, and made a batch at 100k files 1.4x one at 10k.
-//! The objects (trees here, blobs and commits in [`super::commit`]) are hashed by this
+//! The objects (trees here, blobs and commits by the caller) are hashed by this
 //! process and written by [`super::pack_file`], not looked up in the object store first.
 
 use std::cell::RefCell;

@@ -566,8 +566,8 @@ fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::git::object_id::object_id;
-    use crate::git::tree_delta::tree_delta;
+    use crate::git::plumbing::object_id::object_id;
+    use crate::git::plumbing::tree_delta::tree_delta;
 
     #[test]
     fn stored_streams_inflate_to_their_data_at_block_edges() {
