@@ -20,7 +20,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use flate2::Compress;
 
 use super::object_id::blob_id;
-use super::pack_file::{compress_into, entry_header, EncodedEntry, LEVEL};
+use super::pack_entry::{compress_into, entry_header, LEVEL};
+use super::pack_file::EncodedEntry;
 
 /// The spill of one run. Removed from disk when dropped; a crash leaves it for the next run
 /// to remove ([`BlobSpill::create`]).

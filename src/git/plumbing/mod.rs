@@ -4,8 +4,9 @@
 //!
 //! It knows git's formats and nothing of migrations, runs, the ledger or the data model:
 //! callers hand it paths, bytes and object ids. Its interface is small:
-//! - write objects: `object_id` hashes them, `pack_file::PackWriter` writes a run's
-//!   pack (stored or deflated entries, tree deltas from `tree_delta`);
+//! - write objects: `object_id` hashes them, `pack_entry` encodes one (stored or
+//!   deflated), `pack_file::PackWriter` writes a run's pack, with tree deltas from
+//!   `tree_delta`;
 //! - edit trees: `tree_edit::TreeEditor` holds the directories a run changes across its
 //!   batches and writes each as a tree object;
 //! - spill blobs: `blob_spill::BlobSpill` compresses pack entries on the publication's
@@ -19,6 +20,7 @@ pub mod blob_spill;
 pub(crate) mod index_file;
 pub mod lookup;
 pub(crate) mod object_id;
+pub(crate) mod pack_entry;
 pub(crate) mod pack_file;
 pub(crate) mod tree_delta;
 pub(crate) mod tree_edit;
