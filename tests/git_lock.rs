@@ -38,12 +38,8 @@ fn second_acquire_is_busy_and_names_holder() {
     drop(acquire(&repo, false).unwrap());
 }
 
-#[test]
-fn stale_lock_is_reported_then_broken() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path();
-    let repo = new_repo(dir);
-    // A child process takes the lock and exits without releasing it, as a crash would.
+/// Leaves the lock of a process that took it and died, as a crash would; returns its pid.
+fn crashed_holder(repo: &DataRepo, dir: &std::path::Path) -> u64 {
     let out = std::process::Command::new(std::env::current_exe().unwrap())
         .args(["--exact", "crashing_holder", "--ignored", "--nocapture"])
         .env("NES_LOCK_PROBE_REPO", dir)
@@ -51,9 +47,33 @@ fn stale_lock_is_reported_then_broken() {
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let holder: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(lock_path(&repo).unwrap()).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(lock_path(repo).unwrap()).unwrap()).unwrap();
     let child_pid = holder["pid"].as_u64().unwrap();
     assert_ne!(child_pid, u64::from(std::process::id()));
+    child_pid
+}
+
+#[test]
+fn the_stale_lock_of_a_dead_process_of_this_host_is_taken_over() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = new_repo(tmp.path());
+    crashed_holder(&repo, tmp.path());
+    let lock = acquire(&repo, false).unwrap();
+    let now: serde_json::Value = serde_json::from_slice(&std::fs::read(lock.path()).unwrap()).unwrap();
+    assert_eq!(now["pid"], std::process::id());
+}
+
+#[test]
+fn a_stale_lock_from_another_host_is_reported_then_broken() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let repo = new_repo(dir);
+    let child_pid = crashed_holder(&repo, dir);
+    // Its pid means nothing here: only --break-lock may remove it.
+    let path = lock_path(&repo).unwrap();
+    let mut holder: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    holder["host"] = "build-7.elsewhere.invalid".into();
+    std::fs::write(&path, serde_json::to_vec(&holder).unwrap()).unwrap();
 
     let err = acquire(&repo, false).err().unwrap();
     assert_eq!(exit_code(&err), ExitCode::Usage);
@@ -68,9 +88,9 @@ fn stale_lock_is_reported_then_broken() {
     assert_eq!(now["pid"], std::process::id());
 }
 
-/// Run in a child process by `stale_lock_is_reported_then_broken`.
+/// Run in a child process by [`crashed_holder`].
 #[test]
-#[ignore = "helper run by stale_lock_is_reported_then_broken"]
+#[ignore = "helper run by crashed_holder"]
 fn crashing_holder() {
     let Some(dir) = std::env::var_os("NES_LOCK_PROBE_REPO") else {
         return;

@@ -72,8 +72,9 @@ pub fn lock_path(repo: &DataRepo) -> Result<PathBuf> {
 }
 
 /// Takes the lock in the repository's git directory. When another live process holds it,
-/// fails at once with [`crate::error::ExitCode::Busy`] naming the holder (pid, host, start);
-/// a lock left by a dead process is reported, and removed only when `break_lock`.
+/// fails at once with [`crate::error::ExitCode::Busy`] naming the holder (pid, host, start).
+/// A lock left by a process of this host that is gone, with no interrupted run, is taken
+/// over (said on stderr); any other stale lock is reported, and removed only when `break_lock`.
 pub fn acquire(repo: &DataRepo, break_lock: bool) -> Result<RunLock> {
     let path = lock_path(repo)?;
     // Another process may delete the file between our open and our lock; retry on a new one.
@@ -96,9 +97,19 @@ pub fn acquire(repo: &DataRepo, break_lock: bool) -> Result<RunLock> {
             continue;
         }
         if let Some(stale) = read_holder(&mut file) {
-            if !break_lock {
+            // We hold the OS lock, so its holder is gone. When it was a process of this host
+            // that is no longer running and it left no interrupted run, nothing is in the way
+            // but the file: take it over instead of asking for --break-lock.
+            let interrupted = super::recovery::interrupted(repo).ok().flatten().is_some();
+            if !break_lock && (interrupted || !dead_here(&stale)) {
                 let _ = file.unlock();
                 return Err(stale_error(repo, &path, &stale).into());
+            }
+            if !break_lock {
+                eprintln!(
+                    "note: took over a stale run lock left by {} (no longer running)",
+                    stale.describe()
+                );
             }
         }
         write_holder(&mut file, &LockHolder::current())?;
@@ -169,6 +180,26 @@ fn stale_error(repo: &DataRepo, path: &std::path::Path, holder: &LockHolder) -> 
         "check `nes migrate status` for an interrupted run, then retry with --break-lock (removes {})",
         path.display()
     ))
+}
+
+/// Whether the lock's holder was a process of this host that is no longer running.
+#[cfg(unix)]
+fn dead_here(holder: &LockHolder) -> bool {
+    let here = gethostname::gethostname().to_string_lossy().into_owned();
+    let Ok(pid) = libc::pid_t::try_from(holder.pid) else {
+        return false;
+    };
+    if holder.host != here || pid <= 0 {
+        return false;
+    }
+    // SAFETY: signal 0 sends nothing; it only asks whether the process exists.
+    let rc = unsafe { libc::kill(pid, 0) };
+    rc != 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
+}
+
+#[cfg(not(unix))]
+fn dead_here(_holder: &LockHolder) -> bool {
+    false
 }
 
 /// Whether `file` is still the file at `path` (not unlinked by a releasing holder).

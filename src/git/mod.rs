@@ -9,6 +9,7 @@ pub mod ledger;
 pub mod lock;
 pub mod message;
 pub mod plumbing;
+pub mod preflight;
 pub mod push;
 pub mod recovery;
 mod refs;

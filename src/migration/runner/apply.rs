@@ -10,8 +10,8 @@ use crate::error::NesError;
 use crate::git::commit::{consolidate_packs, prepare_batches};
 use crate::git::index::{sync_index, BlobIds};
 use crate::git::plumbing::blob_spill::BlobSpill;
-use crate::git::recovery;
 use crate::git::repo::DataRepo;
+use crate::git::{preflight, recovery};
 use crate::migration::checksum::folder_checksum;
 use crate::migration::fault;
 use crate::migration::registry::Migration;
@@ -59,6 +59,13 @@ impl<'a> Runner<'a> {
                 .push("WARNING: --no-verify: the touched files were NOT verified before committing".into());
         }
         let (present, deleted) = journal.present_and_deleted();
+        // Again before anything is built: a git process may have started while the migration
+        // ran, and only now is the size of what it wrote known.
+        if let Err(err) = preflight::check(repo, preflight::written_bytes(repo.root(), &present)) {
+            recovery::restore_paths(repo, &journal.touched()).context("restoring the working tree")?;
+            recovery::finish_run(repo)?;
+            return Err(err);
+        }
         let plan = self.plan(repo, m, &publication, &run_id, checksum, elapsed, options)?;
         report.files = plan.files;
         // From here on the plan is the record of the run: the publication's journal, access

@@ -24,7 +24,7 @@ use crate::error::NesError;
 use crate::git::ledger::read_ledger;
 use crate::git::push::push;
 use crate::git::repo::DataRepo;
-use crate::git::{lock, recovery};
+use crate::git::{lock, preflight, recovery};
 use crate::store::backend::{Backend, Overlay};
 
 mod apply;
@@ -149,6 +149,10 @@ impl<'a> Runner<'a> {
 
     /// Runs (or dry-runs) the target migrations.
     pub fn run(&self, repo: &DataRepo, target: &Target, options: &RunOptions) -> Result<RunReport> {
+        // Before the lock, which writes its file: a refusal leaves the repository as it was.
+        if !options.dry_run {
+            preflight::check(repo, 0)?;
+        }
         let _lock = if options.dry_run {
             None
         } else {
