@@ -6,8 +6,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use nes::migration::readers::{
-    read_csv, read_csv_as, read_excel, read_json, read_json_as, read_jsonl, resolve_source, CsvOptions,
-    ReadError,
+    read_csv, read_csv_as, read_excel, read_json, read_json_as, read_jsonl, resolve_source, ReadError,
+    ReadOptions,
 };
 use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
 use serde::Deserialize;
@@ -30,7 +30,9 @@ fn real_sources(migration: &str) -> Option<PathBuf> {
     common::shared_dir().map(|shared| shared.join("nes-format/sources").join(migration))
 }
 
-const PIPE: CsvOptions = CsvOptions { delimiter: b'|' };
+fn pipe() -> ReadOptions {
+    ReadOptions::default().delimiter(b'|')
+}
 
 // --- resolve_source -------------------------------------------------------------------------
 
@@ -63,13 +65,13 @@ fn refuses_symlinks_that_escape() {
     std::os::unix::fs::symlink(outside.path(), dir.path().join("linkdir")).unwrap();
     std::os::unix::fs::symlink(dir.path().join("inside.csv"), dir.path().join("ok.csv")).unwrap();
 
-    let err = read_csv(dir.path(), "link.csv", CsvOptions::default()).unwrap_err();
+    let err = read_csv(dir.path(), "link.csv", &ReadOptions::default()).unwrap_err();
     assert_eq!(err.file, "link.csv");
     assert!(err.message.contains("outside"), "{err}");
     assert!(resolve_source(dir.path(), "linkdir/secret.csv").is_err());
     // A symlink that stays inside the folder is fine.
     assert_eq!(
-        read_csv(dir.path(), "ok.csv", CsvOptions::default())
+        read_csv(dir.path(), "ok.csv", &ReadOptions::default())
             .unwrap()
             .len(),
         1
@@ -79,7 +81,7 @@ fn refuses_symlinks_that_escape() {
 #[test]
 fn missing_file_is_named() {
     let dir = folder(&[]);
-    let err = read_json(dir.path(), "nope.json").unwrap_err();
+    let err = read_json(dir.path(), "nope.json", &ReadOptions::default()).unwrap_err();
     assert_eq!(err.file, "nope.json");
     assert!(err.to_string().starts_with("nope.json: not found"), "{err}");
 }
@@ -99,7 +101,7 @@ fn a_directory_is_not_a_source() {
 fn csv_quoted_fields_keep_delimiters_quotes_and_newlines() {
     let text = "name,note\n\"Doe, Jane\",\"said \"\"hi\"\"\"\n\"multi\nline\", padded \n";
     let dir = folder(&[("a.csv", text.as_bytes())]);
-    let rows = read_csv(dir.path(), "a.csv", CsvOptions::default()).unwrap();
+    let rows = read_csv(dir.path(), "a.csv", &ReadOptions::default()).unwrap();
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[0]["name"], "Doe, Jane");
     assert_eq!(rows[0]["note"], "said \"hi\"");
@@ -112,7 +114,7 @@ fn csv_quoted_fields_keep_delimiters_quotes_and_newlines() {
 fn csv_devanagari_and_bom() {
     let text = "\u{feff}नाम|संख्या\nनेपाल|१२३\n";
     let dir = folder(&[("np.csv", text.as_bytes())]);
-    let rows = read_csv(dir.path(), "np.csv", PIPE).unwrap();
+    let rows = read_csv(dir.path(), "np.csv", &pipe()).unwrap();
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].keys().collect::<Vec<_>>(), ["नाम", "संख्या"]);
     assert_eq!(rows[0]["नाम"], "नेपाल");
@@ -122,7 +124,7 @@ fn csv_devanagari_and_bom() {
 #[test]
 fn csv_without_bom_and_crlf_lines() {
     let dir = folder(&[("a.csv", b"a,b\r\n1,2\r\n\r\n3,4\r\n")]);
-    let rows = read_csv(dir.path(), "a.csv", CsvOptions::default()).unwrap();
+    let rows = read_csv(dir.path(), "a.csv", &ReadOptions::default()).unwrap();
     // Blank lines are skipped, as the csv crate does by default.
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[1]["b"], "4");
@@ -133,7 +135,7 @@ fn csv_real_parties_pipe_delimited() {
     let Some(dir) = real_sources("003-source-2082-political-parties") else {
         return;
     };
-    let rows = read_csv(&dir, "parties-2082.csv", PIPE).unwrap();
+    let rows = read_csv(&dir, "parties-2082.csv", &pipe()).unwrap();
     assert_eq!(rows.len(), 124);
     assert_eq!(rows[0]["सि.नं."], "१");
     assert_eq!(rows[0]["दलको नाम"], "नेपाल मजदुर किसान पार्टी");
@@ -153,7 +155,7 @@ fn csv_real_constituencies_typed() {
     let Some(dir) = real_sources("004-source-election-constituencies") else {
         return;
     };
-    let rows: Vec<District> = read_csv_as(&dir, "constituencies.csv", CsvOptions::default()).unwrap();
+    let rows: Vec<District> = read_csv_as(&dir, "constituencies.csv", &ReadOptions::default()).unwrap();
     assert_eq!(rows.len(), 77);
     assert_eq!(rows.iter().map(|d| d.constituencies).sum::<u32>(), 165);
     assert!(rows.iter().any(|d| d.name == "अछाम"));
@@ -171,7 +173,7 @@ struct Party {
 fn csv_typed_rows() {
     let text = "\u{feff}name,seats,national\n\"Party, A\",12,true\nपार्टी ख,0,\n";
     let dir = folder(&[("p.csv", text.as_bytes())]);
-    let rows: Vec<Party> = read_csv_as(dir.path(), "p.csv", CsvOptions::default()).unwrap();
+    let rows: Vec<Party> = read_csv_as(dir.path(), "p.csv", &ReadOptions::default()).unwrap();
     assert_eq!(
         rows,
         [
@@ -192,7 +194,7 @@ fn csv_typed_rows() {
 #[test]
 fn csv_typed_error_names_line_and_header() {
     let dir = folder(&[("p.csv", b"name,seats\nA,1\nB,many\n")]);
-    let err = read_csv_as::<Party>(dir.path(), "p.csv", CsvOptions::default()).unwrap_err();
+    let err = read_csv_as::<Party>(dir.path(), "p.csv", &ReadOptions::default()).unwrap_err();
     assert_eq!((err.line, err.column), (Some(3), Some(2)));
     assert!(err.message.contains("`seats`"), "{err}");
     assert!(err.to_string().starts_with("p.csv:3:2: "), "{err}");
@@ -201,7 +203,7 @@ fn csv_typed_error_names_line_and_header() {
 #[test]
 fn csv_ragged_row_names_its_line() {
     let dir = folder(&[("r.csv", b"a,b\n1,2\n\"x\ny\",2\n1,2,3\n")]);
-    let err = read_csv(dir.path(), "r.csv", CsvOptions::default()).unwrap_err();
+    let err = read_csv(dir.path(), "r.csv", &ReadOptions::default()).unwrap_err();
     // The quoted newline counts: the ragged record starts on line 5.
     assert_eq!(err.line, Some(5));
     assert!(err.message.contains("expected 2"), "{err}");
@@ -211,7 +213,7 @@ fn csv_ragged_row_names_its_line() {
 #[test]
 fn csv_invalid_utf8_names_line_and_field() {
     let dir = folder(&[("u.csv", b"a,b\n1,2\n3,\xff\xfe\n")]);
-    let err = read_csv(dir.path(), "u.csv", CsvOptions::default()).unwrap_err();
+    let err = read_csv(dir.path(), "u.csv", &ReadOptions::default()).unwrap_err();
     assert_eq!((err.line, err.column), (Some(3), Some(2)));
     assert!(err.message.contains("invalid UTF-8"), "{err}");
     assert!(err.message.contains("`b`"), "{err}");
@@ -220,19 +222,25 @@ fn csv_invalid_utf8_names_line_and_field() {
 #[test]
 fn csv_duplicate_header_is_refused() {
     let dir = folder(&[("d.csv", b"a,a\n1,2\n")]);
-    let err = read_csv(dir.path(), "d.csv", CsvOptions::default()).unwrap_err();
+    let err = read_csv(dir.path(), "d.csv", &ReadOptions::default()).unwrap_err();
     assert!(err.message.contains("duplicate header `a`"), "{err}");
 }
 
 #[test]
 fn csv_header_only_and_empty_files() {
     let dir = folder(&[("h.csv", b"a,b\n"), ("e.csv", b"")]);
-    assert!(read_csv(dir.path(), "h.csv", CsvOptions::default())
+    assert!(read_csv(dir.path(), "h.csv", &ReadOptions::default())
         .unwrap()
         .is_empty());
-    assert!(read_csv(dir.path(), "e.csv", CsvOptions::default())
-        .unwrap()
-        .is_empty());
+    // An empty file is refused unless the migration says it may be empty.
+    let err = read_csv(dir.path(), "e.csv", &ReadOptions::default()).unwrap_err();
+    assert!(err.message.contains("the file is empty"), "{err}");
+    assert!(err.message.contains(".allow_empty()"), "{err}");
+    assert!(
+        read_csv(dir.path(), "e.csv", &ReadOptions::default().allow_empty())
+            .unwrap()
+            .is_empty()
+    );
 }
 
 // --- JSON and JSON Lines ----------------------------------------------------------------------
@@ -245,16 +253,21 @@ fn json_documents_and_typed() {
     }
     let dir = folder(&[("a.json", "\u{feff}{\"name\": \"काठमाडौं\"}".as_bytes())]);
     assert_eq!(
-        read_json(dir.path(), "a.json").unwrap(),
+        read_json(dir.path(), "a.json", &ReadOptions::default()).unwrap(),
         json!({"name": "काठमाडौं"})
     );
-    assert_eq!(read_json_as::<Doc>(dir.path(), "a.json").unwrap().name, "काठमाडौं");
+    assert_eq!(
+        read_json_as::<Doc>(dir.path(), "a.json", &ReadOptions::default())
+            .unwrap()
+            .name,
+        "काठमाडौं"
+    );
 }
 
 #[test]
 fn json_syntax_error_has_line_and_column() {
     let dir = folder(&[("bad.json", b"{\n  \"a\": 1,\n  \"b\": ]\n}\n")]);
-    let err = read_json(dir.path(), "bad.json").unwrap_err();
+    let err = read_json(dir.path(), "bad.json", &ReadOptions::default()).unwrap_err();
     assert_eq!((err.line, err.column), (Some(3), Some(8)));
     assert!(
         err.to_string().starts_with("bad.json:3:8: expected value"),
@@ -270,7 +283,7 @@ fn json_type_error_has_position() {
         n: u32,
     }
     let dir = folder(&[("t.json", b"{\n\"n\": \"x\"}")]);
-    let err = read_json_as::<Doc>(dir.path(), "t.json").unwrap_err();
+    let err = read_json_as::<Doc>(dir.path(), "t.json", &ReadOptions::default()).unwrap_err();
     assert_eq!(err.line, Some(2));
     assert!(err.message.contains("invalid type"), "{err}");
 }
@@ -280,7 +293,7 @@ fn json_real_parties_data() {
     let Some(dir) = real_sources("003-source-2082-political-parties") else {
         return;
     };
-    let value = read_json(&dir, "parties-data-en.json").unwrap();
+    let value = read_json(&dir, "parties-data-en.json", &ReadOptions::default()).unwrap();
     assert!(value.is_object() || value.is_array());
 }
 
@@ -289,7 +302,7 @@ fn jsonl_real_projects() {
     let Some(dir) = real_sources("007-source-projects") else {
         return;
     };
-    let rows = read_jsonl(&dir, "jica_projects.jsonl").unwrap();
+    let rows = read_jsonl(&dir, "jica_projects.jsonl", &ReadOptions::default()).unwrap();
     assert_eq!(rows.len(), 15);
     assert_eq!(
         rows[0]["slug"],
@@ -304,10 +317,10 @@ fn jsonl_skips_blank_lines_and_names_the_broken_one() {
         ("bad.jsonl", b"{\"a\":1}\n\n{\"a\":2\n{\"a\":3}\n"),
     ]);
     assert_eq!(
-        read_jsonl(dir.path(), "ok.jsonl").unwrap(),
+        read_jsonl(dir.path(), "ok.jsonl", &ReadOptions::default()).unwrap(),
         [json!({"a": 1}), json!({"a": 2})]
     );
-    let err = read_jsonl(dir.path(), "bad.jsonl").unwrap_err();
+    let err = read_jsonl(dir.path(), "bad.jsonl", &ReadOptions::default()).unwrap_err();
     assert_eq!(err.line, Some(3));
     assert!(err.to_string().starts_with("bad.jsonl:3:"), "{err}");
 }
@@ -364,7 +377,7 @@ fn workbook_folder() -> TempDir {
 #[test]
 fn excel_first_sheet_typed_cells() {
     let dir = workbook_folder();
-    let rows = read_excel(dir.path(), "book.xlsx", None).unwrap();
+    let rows = read_excel(dir.path(), "book.xlsx", None, &ReadOptions::default()).unwrap();
     assert_eq!(rows.len(), 2);
     let first = &rows[0];
     assert_eq!(first["name"], json!("नेपाली कांग्रेस"));
@@ -385,7 +398,7 @@ fn excel_first_sheet_typed_cells() {
 #[test]
 fn excel_sheet_by_name_and_empty_header() {
     let dir = workbook_folder();
-    let rows = read_excel(dir.path(), "book.xlsx", Some("Notes")).unwrap();
+    let rows = read_excel(dir.path(), "book.xlsx", Some("Notes"), &ReadOptions::default()).unwrap();
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0]["note"], json!("first"));
     // An empty header cell is named after its sheet column (B = 2).
@@ -396,7 +409,13 @@ fn excel_sheet_by_name_and_empty_header() {
 #[test]
 fn excel_missing_sheet_lists_the_sheets() {
     let dir = workbook_folder();
-    let err = read_excel(dir.path(), "book.xlsx", Some("Candidates")).unwrap_err();
+    let err = read_excel(
+        dir.path(),
+        "book.xlsx",
+        Some("Candidates"),
+        &ReadOptions::default(),
+    )
+    .unwrap_err();
     assert_eq!(err.file, "book.xlsx");
     assert!(err.message.contains("`Candidates`"), "{err}");
     assert!(err.message.contains("`Parties`, `Notes`"), "{err}");
@@ -416,7 +435,7 @@ fn excel_corrupt_file_is_a_clear_error() {
         .collect();
     let dir = folder(&[("broken.xlsx", &bytes), ("noext", &bytes)]);
     for name in ["broken.xlsx", "noext"] {
-        let err: ReadError = read_excel(dir.path(), name, None).unwrap_err();
+        let err: ReadError = read_excel(dir.path(), name, None, &ReadOptions::default()).unwrap_err();
         assert_eq!(err.file, name);
         assert!(err.message.starts_with("cannot open the workbook"), "{err}");
     }
@@ -425,6 +444,6 @@ fn excel_corrupt_file_is_a_clear_error() {
 #[test]
 fn excel_escape_is_refused() {
     let dir = workbook_folder();
-    let err = read_excel(dir.path(), "../book.xlsx", None).unwrap_err();
+    let err = read_excel(dir.path(), "../book.xlsx", None, &ReadOptions::default()).unwrap_err();
     assert!(err.message.contains("refused"), "{err}");
 }
