@@ -163,6 +163,8 @@ pub fn save_plan(repo: &DataRepo, meta: &CommitMeta, batches: &[Vec<FileChange>]
 pub fn finish_run(repo: &DataRepo) -> Result<()> {
     if let Ok(mut reference) = repo.git().find_reference(PRE_RUN_REF) {
         reference.delete()?;
+        // libgit2 leaves the emptied `refs/nes/` behind; a finished run leaves nothing.
+        let _ = fs::remove_dir(repo.git_dir().join("refs/nes"));
     }
     match fs::remove_file(journal_path(repo)?) {
         Ok(()) => Ok(()),

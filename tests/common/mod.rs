@@ -28,6 +28,8 @@ pub fn shared_dir() -> Option<PathBuf> {
     None
 }
 
+pub mod snapshot;
+
 /// Clones the real database bundle into `dest` (branch `main`) and returns the path.
 pub fn clone_bundle(shared: &Path, dest: &Path) -> PathBuf {
     let bundle = shared.join("nes-format/nes-database.bundle");

@@ -195,7 +195,9 @@ fn read_source(
         }
         return Err(ReadError::new(
             name,
-            "the file is empty; if that is expected, read it with `ctx.source(...).allow_empty()`",
+            format!(
+                "the file is empty; if that is expected, read it with `ctx.source(\"{name}\").allow_empty()`"
+            ),
         ));
     }
     Ok(Some(bytes))

@@ -64,14 +64,14 @@ fn check_zip_parts(name: &str, bytes: &[u8], options: &ReadOptions) -> Result<()
         let rest = std::io::copy(&mut (&mut part).take(limit + 1), &mut sink).unwrap_or(0);
         let size = head.len() as u64 + rest;
         if size > limit {
-            let what = format!("its part `{part_name}` decompressed (over {limit} bytes)");
+            let what = format!("the decompressed size of its part `{part_name}`");
             return Err(over_limit(name, None, &what, limit, "max_part_bytes"));
         }
         if shared_strings {
             for attribute in ["uniqueCount", "count"] {
                 if let Some(n) = declared_count(&head, attribute) {
                     if n > options.max_shared_strings {
-                        let what = format!("the shared strings it declares ({attribute}=\"{n}\")");
+                        let what = format!("the count of shared strings it declares ({attribute}=\"{n}\")");
                         return Err(over_limit(
                             name,
                             None,
