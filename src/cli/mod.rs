@@ -1,5 +1,8 @@
 //! The command line: argument parsing and output, one file per command; the work itself
 //! happens in the library modules.
+//!
+//! Nothing below it knows of it: no library module imports `cli`, so every command is a
+//! library call that tests and embedders can make without a terminal.
 
 mod completions;
 mod create;

@@ -1,6 +1,9 @@
 //! Git persistence of the data repository: opening and creating it, batch commits,
 //! the ledger read from history, the run lock, push and crash recovery (the porcelain),
 //! over [`plumbing`], which writes git's objects, packs and index and knows nothing of runs.
+//!
+//! The porcelain must not know of migration code, the document model or the command line:
+//! it commits the paths and bytes it is handed and reads back the trailers it wrote.
 
 pub mod change;
 pub mod commit;

@@ -1,5 +1,8 @@
 //! Migrations: discovery on disk, the compiled registry, the context migration code sees,
 //! and the runner that applies them.
+//!
+//! It drives [`crate::store`], [`crate::git`], [`crate::diff`] and [`crate::verify`], and
+//! must not know of the command line: it returns reports, the `cli` prints them.
 
 pub mod checksum;
 pub mod context;

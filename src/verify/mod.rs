@@ -1,4 +1,5 @@
-//! Integrity checks of a data repository (`nes verify`).
+//! Integrity checks of a data repository (`nes verify`). They read the store's formats and
+//! must not know of migrations, runs or git: they see files, never commits.
 //!
 //! Every file under `v2/` except `migration-logs/` is read once, in parallel (each
 //! directory is listed by a rayon task of its own), and checked on its own ([`check`]: parse, ID vs path, grammar, schema, outgoing references). Only
