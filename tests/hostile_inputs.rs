@@ -231,36 +231,87 @@ fn an_empty_file_is_refused_unless_allowed() {
     );
 }
 
-#[test]
-fn a_held_git_index_lock_refuses_the_run_before_anything_is_written() {
-    let f = fixture(&[NAME]);
-    std::fs::write(f.migrations.join(NAME).join("source.csv"), b"name\nBagmati\n").unwrap();
-    let lock = f.repo.git_dir().join("index.lock");
-    std::fs::write(&lock, b"").unwrap();
-    let before = Snapshot::of(f.repo.root());
-    let registry = Registry::new(vec![migration(NAME, reads_csv)]).unwrap();
-    let err = Runner::new(&registry, &f.migrations)
-        .run(&f.repo, &Target::AllPending, &options())
-        .expect_err("the run is refused");
-    assert_eq!(exit_code(&err), ExitCode::Busy);
+/// Asserts that `err` is the preflight's refusal over the held `lock`: exit 3 (busy), the
+/// lock and its holder named, and the hint saying which file to remove once it is stale.
+fn assert_refused_over(err: &anyhow::Error, lock: &Path) {
+    assert_eq!(exit_code(err), ExitCode::Busy, "{err:#}");
     let message = err.to_string();
+    let name = lock.file_name().unwrap().to_string_lossy();
     assert!(
-        message.contains("index.lock") && message.contains("another git process"),
+        message.contains(&*name) && message.contains("another git process"),
         "{message}"
     );
     assert!(
-        nes::error::hint(&err)
+        nes::error::hint(err)
             .unwrap()
             .contains(&format!("remove {}", lock.display())),
         "{err:#}"
     );
-    before.assert_unchanged(f.repo.root());
+}
+
+#[test]
+fn a_held_git_lock_refuses_the_run_before_anything_is_written() {
+    let f = fixture(&[NAME]);
+    std::fs::write(f.migrations.join(NAME).join("source.csv"), b"name\nBagmati\n").unwrap();
+    let branch = common::git(f.repo.root(), &["symbolic-ref", "--short", "HEAD"]);
+    let registry = Registry::new(vec![migration(NAME, reads_csv)]).unwrap();
+    let git_dir = f.repo.git_dir();
+    // What git itself takes to change the index, HEAD, the branch and the packed refs.
+    for lock in [
+        git_dir.join("index.lock"),
+        git_dir.join("HEAD.lock"),
+        git_dir.join(format!("refs/heads/{}.lock", branch.trim())),
+        git_dir.join("packed-refs.lock"),
+    ] {
+        std::fs::write(&lock, b"").unwrap();
+        let before = Snapshot::of(f.repo.root());
+        let err = Runner::new(&registry, &f.migrations)
+            .run(&f.repo, &Target::AllPending, &options())
+            .expect_err("the run is refused");
+        assert_refused_over(&err, &lock);
+        before.assert_unchanged(f.repo.root());
+        std::fs::remove_file(&lock).unwrap();
+    }
 
     // Once the other process is done, the same run goes through.
-    std::fs::remove_file(&lock).unwrap();
     let report = Runner::new(&registry, &f.migrations)
         .run(&f.repo, &Target::AllPending, &options())
         .unwrap();
     assert_eq!(report.migrations[0].status, Outcome::Completed);
     assert!(Path::new(&f.repo.root().join("v2/entity/location/province/row-0000.json")).is_file());
+}
+
+/// The git directory a migration below takes `index.lock` in, as another git process would.
+static LOCK_DURING_RUN: std::sync::Mutex<Option<std::path::PathBuf>> = std::sync::Mutex::new(None);
+
+fn takes_the_index_lock_while_it_runs(ctx: &mut Context) -> Result<()> {
+    let rows = ctx.read_csv("source.csv")?;
+    write_rows(ctx, &rows)?;
+    let git_dir = LOCK_DURING_RUN.lock().unwrap().clone().unwrap();
+    std::fs::write(git_dir.join("index.lock"), b"")?;
+    Ok(())
+}
+
+#[test]
+fn a_git_lock_taken_while_the_migration_runs_refuses_the_commit_and_restores_the_tree() {
+    let f = fixture(&[NAME]);
+    std::fs::write(
+        f.migrations.join(NAME).join("source.csv"),
+        b"name\nBagmati\nGandaki\n",
+    )
+    .unwrap();
+    settle(&f.repo);
+    let lock = f.repo.git_dir().join("index.lock");
+    *LOCK_DURING_RUN.lock().unwrap() = Some(f.repo.git_dir().to_path_buf());
+    let before = Snapshot::of(f.repo.root());
+    let registry = Registry::new(vec![migration(NAME, takes_the_index_lock_while_it_runs)]).unwrap();
+    let err = Runner::new(&registry, &f.migrations)
+        .run(&f.repo, &Target::AllPending, &options())
+        .expect_err("the run is refused after the migration wrote its files");
+    assert_refused_over(&err, &lock);
+    // The files the migration wrote are gone, no commit, ref, run lock or journal is left:
+    // with the other process's lock gone, the repository is the one the run started from.
+    assert!(lock.is_file(), "the other process's lock is not nes's to remove");
+    std::fs::remove_file(&lock).unwrap();
+    before.assert_unchanged(f.repo.root());
 }
