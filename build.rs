@@ -1,7 +1,8 @@
 //! Discovers `migrations/NNN-kebab-name/` folders and generates the registry that compiles
 //! every `migrate.rs` into the `nes` binary. It checks only what the folder layout shows
-//! (names, duplicate prefixes, README.md, migrate.rs); the constants are checked by the
-//! compiler through the generated code.
+//! (names, README.md, migrate.rs); the constants are checked by the compiler through the
+//! generated code. It also loads `model/nes.toml` with the crate's own loader, so a broken
+//! model description fails the build naming the entry.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -11,12 +12,17 @@ use std::{env, fs};
 #[allow(dead_code)]
 mod naming;
 
+#[path = "src/store/model/load.rs"]
+#[allow(dead_code)]
+mod model_load;
+
 fn main() {
     let root = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
     let dir = root.join("migrations");
     // A directory path makes cargo rescan every file below it, so any added or edited
     // migration file triggers a rebuild.
     println!("cargo:rerun-if-changed={}", dir.display());
+    check_model(&root);
 
     let folders = match naming::check_folders(&dir) {
         Ok(folders) => folders,
@@ -34,6 +40,26 @@ fn main() {
 
     let out = PathBuf::from(env::var("OUT_DIR").unwrap()).join("migrations.rs");
     fs::write(&out, generate(&folders)).expect("write generated registry");
+}
+
+/// Stops the build when `model/nes.toml` does not load, listing every wrong entry.
+fn check_model(root: &std::path::Path) {
+    let path = root.join("model/nes.toml");
+    println!("cargo:rerun-if-changed={}", path.display());
+    let text = fs::read_to_string(&path).unwrap_or_else(|e| {
+        eprintln!("\nerror: cannot read {}: {e}", path.display());
+        std::process::exit(1);
+    });
+    if let Err(errors) = model_load::load(&text) {
+        for e in &errors {
+            println!("cargo:warning=model/nes.toml: {e}");
+        }
+        eprintln!("\nerror: invalid model description {}:", path.display());
+        for e in &errors {
+            eprintln!("  - {e}");
+        }
+        std::process::exit(1);
+    }
 }
 
 /// Whether the source defines `pub fn <name>(` at the top level of the module.

@@ -1,10 +1,13 @@
-//! ID grammars of FORMAT.md §1 and the ID → path rule.
+//! ID grammars of FORMAT.md §1 and §10 and the ID → path rule, with the prefixes, depth and
+//! relationship types of the model (`model/nes.toml`).
 //!
-//! Every constructor validates, so a parsed ID can never map to a path outside `v2/`.
+//! Every constructor validates, so a parsed ID can never map to a path outside `v2/`:
+//! a prefix must be registered (its segments are known directory names) and a slug
+//! matches the slug grammar.
 
 use std::fmt;
 
-use super::model::{subtypes, ENTITY_TYPES, RELATIONSHIP_TYPES};
+use super::model::{self, relationship_types};
 use super::slug::validate_slug;
 
 const ENTITY_PREFIX: &str = "entity:";
@@ -42,72 +45,67 @@ fn strip<'a>(what: &'static str, s: &'a str, prefix: &str) -> Result<&'a str, Id
         .ok_or_else(|| IdError::new(what, s, format!("must start with `{prefix}`")))
 }
 
-/// `entity:<type>/[<sub_type>/]<slug>`.
+/// `entity:<prefix>/<slug>`, the prefix being 1 to `max_prefix_depth` segments registered
+/// in the model (`person`, `organization/government/commission/district`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct EntityId {
-    pub entity_type: String,
-    pub sub_type: Option<String>,
+    pub prefix: String,
     pub slug: String,
 }
 
 impl EntityId {
-    /// Builds and validates an entity ID (known type, subtype allowed for it, slug grammar).
-    pub fn new(entity_type: &str, sub_type: Option<&str>, slug: &str) -> Result<Self, IdError> {
+    /// Builds and validates an entity ID: a registered prefix and a legal slug.
+    pub fn new(prefix: &str, slug: &str) -> Result<Self, IdError> {
         let id = Self {
-            entity_type: entity_type.to_string(),
-            sub_type: sub_type.map(str::to_string),
+            prefix: prefix.to_string(),
             slug: slug.to_string(),
         };
         let shown = id.to_string();
-        let fail = |rule: String| IdError::new("entity ID", &shown, rule);
-        let Some(allowed) = subtypes(entity_type) else {
-            return Err(fail(format!(
-                "unknown entity type `{entity_type}`; expected one of {}",
-                ENTITY_TYPES.join(", ")
-            )));
-        };
-        if let Some(sub) = sub_type {
-            if allowed.is_empty() {
-                return Err(fail(format!(
-                    "type `{entity_type}` takes no subtype, got `{sub}`"
-                )));
-            }
-            if !allowed.contains(&sub) {
-                return Err(fail(format!(
-                    "subtype `{sub}` is not allowed for type `{entity_type}`; expected one of {}",
-                    allowed.join(", ")
-                )));
-            }
+        if let Some(problem) = model::prefix_problem(prefix) {
+            return Err(IdError::new("entity ID", &shown, problem));
         }
         validate_slug(slug).map_err(|e| e.within("entity ID", &shown))?;
         Ok(id)
     }
 
-    /// Parses `entity:location/ward/foo`.
+    /// The ID a document written before prefixes existed has: `type[/sub_type]/slug`.
+    pub fn from_type(entity_type: &str, sub_type: Option<&str>, slug: &str) -> Result<Self, IdError> {
+        match sub_type {
+            Some(sub) => Self::new(&format!("{entity_type}/{sub}"), slug),
+            None => Self::new(entity_type, slug),
+        }
+    }
+
+    /// Parses `entity:location/ward/foo` or `entity:organization/government/commission/district/foo`.
     pub fn parse(s: &str) -> Result<Self, IdError> {
         let rest = strip("entity ID", s, ENTITY_PREFIX)?;
-        let parts: Vec<&str> = rest.split('/').collect();
-        let id = match parts.as_slice() {
-            [ty, slug] => Self::new(ty, None, slug),
-            [ty, sub, slug] => Self::new(ty, Some(sub), slug),
-            _ => {
-                return Err(IdError::new(
-                    "entity ID",
-                    s,
-                    "must be `entity:<type>/[<subtype>/]<slug>` (2 or 3 `/`-separated parts)",
-                ))
-            }
+        let max = model::model().max_prefix_depth;
+        let Some((prefix, slug)) = rest.rsplit_once('/') else {
+            return Err(IdError::new(
+                "entity ID",
+                s,
+                format!(
+                    "must be `entity:<prefix>/<slug>` with a prefix of 1 to {max} `/`-separated segments"
+                ),
+            ));
         };
         // Report the text as given, not as rebuilt.
-        id.map_err(|e| IdError::new("entity ID", s, e.rule))
+        Self::new(prefix, slug).map_err(|e| IdError::new("entity ID", s, e.rule))
+    }
+
+    /// The entity type: the prefix's first segment.
+    pub fn entity_type(&self) -> &str {
+        self.prefix.split('/').next().unwrap_or_default()
+    }
+
+    /// The kind the registry gives this ID's prefix.
+    pub fn kind(&self) -> &'static model::KindDef {
+        model::kind_for_prefix(&self.prefix).expect("a parsed ID has a registered prefix")
     }
 
     /// The part after `entity:`, e.g. `location/ward/foo` (used inside relationship IDs).
     pub fn short(&self) -> String {
-        match &self.sub_type {
-            Some(sub) => format!("{}/{sub}/{}", self.entity_type, self.slug),
-            None => format!("{}/{}", self.entity_type, self.slug),
-        }
+        format!("{}/{}", self.prefix, self.slug)
     }
 
     /// Path of the entity file relative to `v2/`, e.g. `entity/location/ward/foo.json`.
@@ -118,7 +116,7 @@ impl EntityId {
 
 impl fmt::Display for EntityId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "entity:{}", self.short())
+        write!(f, "entity:{}/{}", self.prefix, self.slug)
     }
 }
 
@@ -166,7 +164,8 @@ pub struct RelationshipId {
 impl RelationshipId {
     /// Builds and validates (known relationship type).
     pub fn new(source: EntityId, target: EntityId, rel_type: &str) -> Result<Self, IdError> {
-        if !RELATIONSHIP_TYPES.contains(&rel_type) {
+        let types = relationship_types();
+        if !types.iter().any(|t| t == rel_type) {
             let shown = format!(
                 "{RELATIONSHIP_PREFIX}{}:{}:{rel_type}",
                 source.short(),
@@ -177,7 +176,7 @@ impl RelationshipId {
                 &shown,
                 format!(
                     "unknown relationship type `{rel_type}`; expected one of {}",
-                    RELATIONSHIP_TYPES.join(", ")
+                    types.join(", ")
                 ),
             ));
         }
@@ -380,7 +379,8 @@ mod tests {
     #[test]
     fn entity_without_subtype() {
         let id = EntityId::parse("entity:organization/foo-bar").unwrap();
-        assert_eq!(id.sub_type, None);
+        assert_eq!(id.prefix, "organization");
+        assert_eq!(id.entity_type(), "organization");
         assert_eq!(id.short(), "organization/foo-bar");
         assert_eq!(
             EntityId::parse("entity:person/ram").unwrap().rel_path(),
@@ -394,10 +394,17 @@ mod tests {
 
     #[test]
     fn rejections_name_the_rule() {
-        assert!(rule(EntityId::parse("entity:animal/cat-x")).contains("unknown entity type `animal`"));
-        assert!(rule(EntityId::parse("entity:person/x/abc")).contains("takes no subtype"));
-        assert!(rule(EntityId::parse("entity:location/party/abc")).contains("subtype `party` is not allowed"));
-        assert!(rule(EntityId::parse("entity:location/ward/a/abc")).contains("2 or 3"));
+        assert!(rule(EntityId::parse("entity:animal/cat-x")).contains("`animal` is not an entity type"));
+        assert!(rule(EntityId::parse("entity:person/x/abc")).contains("prefix `person/x` is not registered"));
+        assert!(rule(EntityId::parse("entity:location/party/abc"))
+            .contains("prefix `location/party` is not registered"));
+        assert!(rule(EntityId::parse("entity:location/ward/a/abc"))
+            .contains("prefix `location/ward/a` is not registered"));
+        assert!(rule(EntityId::parse(
+            "entity:organization/government/commission/district/x/abc"
+        ))
+        .contains("5 segments; at most 4"));
+        assert!(rule(EntityId::parse("entity:organization//abc")).contains("empty"));
         assert!(rule(EntityId::parse("person/abc")).contains("must start with `entity:`"));
         assert!(rule(EntityId::parse("entity:person/ab")).contains("length 2"));
         assert!(rule(EntityId::parse("entity:person/..")).contains("not allowed"));
@@ -418,7 +425,31 @@ mod tests {
         assert!(rule(VersionId::parse("version:entity:person/abc:0")).contains("start at 1"));
         assert!(rule(VersionId::parse("version:entity:person/abc")).contains("not a decimal"));
         assert!(rule(VersionId::parse("version:author:abc:1")).contains("`entity:` or `relationship:`"));
-        assert!(rule(ObjectId::parse("entity:person\\abc")).contains("2 or 3"));
+        assert!(rule(ObjectId::parse("entity:person\\abc")).contains("must be `entity:<prefix>/<slug>`"));
+    }
+
+    #[test]
+    fn four_level_prefixes() {
+        let s = "entity:organization/government/commission/district/district-election-office-achham";
+        let id = EntityId::parse(s).unwrap();
+        assert_eq!(id.prefix, "organization/government/commission/district");
+        assert_eq!(id.slug, "district-election-office-achham");
+        assert_eq!(id.to_string(), s);
+        assert_eq!(
+            id.rel_path(),
+            "entity/organization/government/commission/district/district-election-office-achham.json"
+        );
+        assert_eq!(id.kind().name, "GovernmentBody");
+        let rel = format!("relationship:person/ram-bahadur:{}:EMPLOYED_BY", id.short());
+        let parsed = RelationshipId::parse(&rel).unwrap();
+        assert_eq!(parsed.target, id);
+        assert_eq!(parsed.to_string(), rel);
+        let v = VersionId::parse(&format!("version:{rel}:3")).unwrap();
+        assert_eq!(
+            v.rel_path(),
+            "version/relationship/person/ram-bahadur/organization/government/commission/district/\
+             district-election-office-achham/EMPLOYED_BY/3.json"
+        );
     }
 
     #[test]

@@ -13,7 +13,7 @@ use super::clock::Clock;
 use super::id::{AuthorId, EntityId, ObjectId, RelationshipId};
 use super::journal::Journal;
 use super::layout::repo_path;
-use super::model::{self, Model};
+use super::model::{self, KindDef};
 use super::{json as canonical, slug};
 use crate::stats::Stats;
 
@@ -23,7 +23,7 @@ mod paths;
 pub use evolve::{BulkOutcome, MoveOutcome};
 
 use document::{lookup, merge_patch, name_strings, normalise_name, own_fields, same_content};
-use paths::{entity_id_from_path, entity_path, kind_key, listing_dir, relationship_endpoints};
+use paths::{entity_path, kind_key, listed_entity_id, listing_dir, prefix_of, relationship_endpoints};
 
 /// An author as embedded in versions: `{id, name, slug}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -326,22 +326,27 @@ impl Publication {
         Ok(self.backend.exists(&entity_path(&id))?)
     }
 
-    /// Entities of a type, optionally of one subtype (`None`: every subtype), whose fields
-    /// equal the given values; a filter key is a JSON pointer-like dotted path
-    /// (`"parent"`, `"names.0.en.full"`).
+    /// Entities whose prefix starts with `prefix[/sub_type]` (whole segments, as the
+    /// service's search: `"organization"` takes in every organization, `"location"` with
+    /// `Some("ward")` the wards, `"organization/government"` the commissions below it), whose
+    /// fields equal the given values; a filter key is a dotted path (`"parent"`,
+    /// `"names.0.en.full"`). Files under a prefix the model does not register are skipped,
+    /// as the service skips them.
     pub fn list_entities(
         &mut self,
-        entity_type: &str,
+        prefix: &str,
         sub_type: Option<&str>,
         filters: &[(&str, Value)],
     ) -> Result<Vec<Entity>> {
-        let dir = listing_dir(entity_type, sub_type)?;
+        let dir = listing_dir(&prefix_of(prefix, sub_type))?;
         self.access
             .listings
             .insert(format!("entity:{}", dir.trim_start_matches("v2/entity/")));
         let mut out = Vec::new();
         for path in self.backend.list_json(&dir)? {
-            let id = entity_id_from_path(&path)?;
+            let Some(id) = listed_entity_id(&path) else {
+                continue;
+            };
             let doc = self.read_doc(&path)?.expect("listed file exists");
             if filters.iter().all(|(key, want)| lookup(&doc, key) == Some(want)) {
                 out.push(Entity { id, doc });
@@ -350,13 +355,14 @@ impl Publication {
         Ok(out)
     }
 
-    /// Entities of a type whose English or Nepali names (misspelled names included) match
-    /// `name` exactly or after normalisation (case, spacing and punctuation ignored).
-    pub fn find_entities_by_name(&mut self, entity_type: &str, name: &str) -> Result<Vec<Entity>> {
+    /// Entities under a prefix (as [`Self::list_entities`]) whose English or Nepali names
+    /// (misspelled names included) match `name` exactly or after normalisation (case,
+    /// spacing and punctuation ignored).
+    pub fn find_entities_by_name(&mut self, prefix: &str, name: &str) -> Result<Vec<Entity>> {
         let wanted = normalise_name(name);
         let mut exact = Vec::new();
         let mut loose = Vec::new();
-        for entity in self.list_entities(entity_type, None, &[])? {
+        for entity in self.list_entities(prefix, None, &[])? {
             let names = name_strings(&entity.doc);
             if names.contains(&name) {
                 exact.push(entity);
@@ -385,7 +391,7 @@ impl Publication {
         if self.backend.exists(&path)? {
             bail!("cannot create {id}: it already exists ({path}); use update_relationship");
         }
-        let doc = self.prepare_relationship(&id, fields, None)?;
+        let doc = self.prepare_relationship(&id, fields)?;
         self.write_object(ObjectId::Relationship(id.clone()), doc, None, change)?;
         Ok(id)
     }
@@ -394,7 +400,7 @@ impl Publication {
     pub fn update_relationship(&mut self, id: &str, fields: Value, change: &str) -> Result<()> {
         let id = RelationshipId::parse(id)?;
         let old = self.require_relationship(&id, "update")?;
-        let doc = self.prepare_relationship(&id, fields, Some(&old))?;
+        let doc = self.prepare_relationship(&id, fields)?;
         self.write_object(ObjectId::Relationship(id), doc, Some(old), change)
     }
 
@@ -452,58 +458,61 @@ impl Publication {
     }
 
     /// Turns migration-supplied fields into a complete, validated entity document
-    /// (without `version_summary`/`created_at`, which [`Self::write_object`] sets).
+    /// (without `version_summary`/`created_at`, which [`Self::write_object`] sets): the full
+    /// dump of the prefix's kind, as the 2026 service writes it. The ID decides `slug`,
+    /// `type`, `entity_prefix` (the prefix for a new entity; an update keeps the stored
+    /// value, `null` in a file older than prefixes) and `sub_type` where the kind fixes it.
     fn prepare_entity(&mut self, id: &EntityId, fields: Value, old: Option<&Value>) -> Result<Value> {
         let mut doc = own_fields(fields, &id.to_string())?;
-        let ty = id.entity_type.as_str();
-        let sub = id.sub_type.as_deref();
-        let fixed = [
+        let kind = id.kind();
+        let entity_prefix = match old {
+            None => json!(id.prefix),
+            Some(old) => old.get("entity_prefix").cloned().unwrap_or(Value::Null),
+        };
+        let mut fixed = vec![
             ("slug", json!(id.slug)),
-            ("type", json!(ty)),
-            ("sub_type", json!(sub)),
+            ("type", json!(id.entity_type())),
+            ("entity_prefix", entity_prefix),
         ];
+        if let Some(sub) = decided_sub_type(id, kind, old) {
+            fixed.push(("sub_type", sub));
+        }
         for (key, value) in fixed {
             match doc.get(key) {
                 Some(given) if given != &value => {
-                    bail!("{id}: field `{key}` is {given} but the ID says {value}; the ID decides them")
+                    bail!("{id}: field `{key}` is {given} but the ID says {value}; the ID decides it")
                 }
                 _ => doc.insert(key.to_string(), value),
             };
         }
         let mut doc = Value::Object(doc);
-        let model = Model::Entity {
-            entity_type: ty,
-            sub_type: sub,
-        };
-        model::complete(model, &mut doc);
-        if let Some(old) = old {
-            model::keep_absent(&mut doc, old);
+        model::complete(kind, &mut doc);
+        let claimed = model::document_prefix(&doc).unwrap_or_default();
+        if claimed != id.prefix {
+            bail!(
+                "{id}: its fields make the prefix `{claimed}` (type/sub_type), not the ID's `{}`; \
+                 set `sub_type` to match the ID or create the entity under `entity:{claimed}/…`",
+                id.prefix
+            );
         }
-        self.check_document(&id.to_string(), model, &mut doc)?;
+        self.check_document(&id.to_string(), kind, &mut doc)?;
         Ok(doc)
     }
 
-    fn prepare_relationship(
-        &mut self,
-        id: &RelationshipId,
-        fields: Value,
-        old: Option<&Value>,
-    ) -> Result<Value> {
+    fn prepare_relationship(&mut self, id: &RelationshipId, fields: Value) -> Result<Value> {
         let mut doc = own_fields(fields, &id.to_string())?;
         doc.insert("source_entity_id".into(), json!(id.source.to_string()));
         doc.insert("target_entity_id".into(), json!(id.target.to_string()));
         doc.insert("type".into(), json!(id.rel_type));
         let mut doc = Value::Object(doc);
-        model::complete(Model::Relationship, &mut doc);
-        if let Some(old) = old {
-            model::keep_absent(&mut doc, old);
-        }
-        self.check_document(&id.to_string(), Model::Relationship, &mut doc)?;
+        let kind = model::relationship_kind();
+        model::complete(kind, &mut doc);
+        self.check_document(&id.to_string(), kind, &mut doc)?;
         Ok(doc)
     }
 
     /// Validates a document (with placeholder metadata) and that its references resolve.
-    fn check_document(&mut self, id: &str, model: Model<'_>, doc: &mut Value) -> Result<()> {
+    fn check_document(&mut self, id: &str, kind: &KindDef, doc: &mut Value) -> Result<()> {
         // The model requires the two keys `write_object` adds later: stand-ins go in for the
         // check and come out again (a probe copy of every document cost a tenth of a
         // migration's JSON work, cloning it and dropping it).
@@ -513,7 +522,7 @@ impl Publication {
                 "version_summary",
                 json!({
                     "author": self.author.embedded(), "change_description": "", "created_at": "2000-01-01T00:00:00.000000Z",
-                    "entity_or_relationship_id": id, "type": if matches!(model, Model::Relationship) { "RELATIONSHIP" } else { "ENTITY" },
+                    "entity_or_relationship_id": id, "type": if id.starts_with("relationship:") { "RELATIONSHIP" } else { "ENTITY" },
                     "version_number": 1,
                 }),
             ),
@@ -523,7 +532,7 @@ impl Publication {
             .into_iter()
             .map(|(key, value)| (key, fields.insert(key.to_string(), value)))
             .collect();
-        let checked = model::validate(model, doc);
+        let checked = model::validate(kind, doc);
         let fields = doc.as_object_mut().expect("still an object");
         for (key, before) in replaced {
             match before {
@@ -580,18 +589,17 @@ impl Publication {
         // The version's snapshot is the document plus the keys only snapshots have. They go
         // in for its serialisation and come out again: a copy of every document, made and
         // dropped, was a sixth of a migration's time.
-        let mut added = vec![("id", json!(id.to_string()))];
+        let mut added = vec![("id".to_string(), json!(id.to_string()))];
         if let ObjectId::Entity(e) = &id {
-            let model = Model::Entity {
-                entity_type: &e.entity_type,
-                sub_type: e.sub_type.as_deref(),
-            };
-            added.extend(model::computed_fields(model));
+            added.extend(model::computed_fields(e.kind(), &doc));
         }
         let fields = doc.as_object_mut().context("a document must be a JSON object")?;
-        let replaced: Vec<(&str, Option<Value>)> = added
+        let replaced: Vec<(String, Option<Value>)> = added
             .into_iter()
-            .map(|(key, value)| (key, fields.insert(key.to_string(), value)))
+            .map(|(key, value)| {
+                let before = fields.insert(key.clone(), value);
+                (key, before)
+            })
             .collect();
         doc["version_summary"]["id"] = json!(format!("version:{id}:{number}"));
         let mut version = summary;
@@ -610,8 +618,8 @@ impl Publication {
         let fields = doc.as_object_mut().expect("still an object");
         for (key, before) in replaced {
             match before {
-                Some(value) => fields.insert(key.to_string(), value),
-                None => fields.remove(key),
+                Some(value) => fields.insert(key, value),
+                None => fields.remove(&key),
             };
         }
         self.write_unit(vec![
@@ -715,5 +723,29 @@ impl Publication {
             self.cache.clear();
         }
         self.cache.insert(path, doc);
+    }
+}
+
+/// The `sub_type` the ID decides, if it decides one: the kind's fixed value; for an update
+/// the stored value; for a new entity under a two-segment prefix whose second segment is a
+/// subtype (`location/ward`), that segment; else the kind's default (`None`: the caller's
+/// value, validated by the model, or `null`).
+fn decided_sub_type(id: &EntityId, kind: &KindDef, old: Option<&Value>) -> Option<Value> {
+    let field = kind.field("sub_type");
+    if let Some(f) = field.filter(|f| f.fixed) {
+        return f.default.clone().map(Value::String);
+    }
+    if let Some(old) = old {
+        return Some(old.get("sub_type").cloned().unwrap_or(Value::Null));
+    }
+    let subtypes = model::model().enum_values("EntitySubType").unwrap_or(&[]);
+    match id.prefix.split('/').collect::<Vec<_>>()[..] {
+        [_, sub] if subtypes.iter().any(|s| s == sub) => Some(json!(sub)),
+        [_] => Some(
+            field
+                .and_then(|f| f.default.clone())
+                .map_or(Value::Null, Value::String),
+        ),
+        _ => None,
     }
 }

@@ -3,11 +3,7 @@
 use unicode_normalization::UnicodeNormalization;
 
 use super::id::IdError;
-
-/// Shortest legal slug.
-pub const SLUG_MIN_LEN: usize = 3;
-/// Longest legal slug.
-pub const SLUG_MAX_LEN: usize = 100;
+use super::model;
 
 /// Makes a slug from text: NFKD, drop non-ASCII, lowercase, whitespace/`_` runs → `-`,
 /// drop characters outside `[a-z0-9-]`, collapse and trim hyphens. May return `""`.
@@ -33,23 +29,26 @@ fn is_python_space(c: char) -> bool {
     matches!(c, ' ' | '\t' | '\n' | '\x0b' | '\x0c' | '\r' | '\x1c'..='\x1f')
 }
 
-/// Checks `^[a-z0-9-]+$` with length 3 to 100.
+/// Checks the slug rules of the model (`ids.slug_*` in `model/nes.toml`; upstream
+/// `^[a-z0-9-]+$`, length 3 to 100).
 pub fn validate_slug(slug: &str) -> Result<(), IdError> {
+    let model = model::model();
     let fail = |rule: String| IdError {
         what: "slug",
         value: slug.to_string(),
         rule,
     };
-    if let Some(bad) = slug.chars().find(|c| !matches!(c, 'a'..='z' | '0'..='9' | '-')) {
+    let allowed = |c: char| model.slug_charset.iter().any(|&(lo, hi)| (lo..=hi).contains(&c));
+    if let Some(bad) = slug.chars().find(|&c| !allowed(c)) {
         return Err(fail(format!(
-            "character {bad:?} is not allowed; a slug matches ^[a-z0-9-]+$"
+            "character {bad:?} is not allowed; a slug matches ^[{}]+$",
+            model.slug_charset_text
         )));
     }
     let len = slug.len();
-    if !(SLUG_MIN_LEN..=SLUG_MAX_LEN).contains(&len) {
-        return Err(fail(format!(
-            "length {len} is outside {SLUG_MIN_LEN}..={SLUG_MAX_LEN}"
-        )));
+    let (min, max) = (model.slug_min_length, model.slug_max_length);
+    if !(min..=max).contains(&len) {
+        return Err(fail(format!("length {len} is outside {min}..={max}")));
     }
     Ok(())
 }

@@ -13,7 +13,7 @@ use super::{Rule, Violation};
 use crate::store::id::{AuthorId, EntityId, IdError, ObjectId, RelationshipId};
 use crate::store::json;
 use crate::store::layout::{classify, FileKind, DATA_DIR};
-use crate::store::model::{self, Model};
+use crate::store::model::{self, KindDef};
 
 /// Reads and checks single files of one repository.
 pub struct Checker<'a> {
@@ -143,6 +143,8 @@ impl<'a> Checker<'a> {
         let layout = layout(rel);
         // The chain needs to know the file exists even when it cannot be read.
         out.chain = match &layout {
+            // An entity whose path is no valid ID is reported as such, not as a broken chain.
+            Layout::Entity { id: Err(_), .. } => None,
             Layout::Entity { key, .. } | Layout::Relationship { key } => Some(ChainFact::Object {
                 key: key.clone(),
                 path: path.to_string(),
@@ -180,37 +182,51 @@ impl<'a> Checker<'a> {
     }
 
     fn entity(&self, file: &mut File, doc: &Value, path_id: Result<EntityId, IdError>) {
-        let (ty, sub, slug) = (text(doc, "type"), text(doc, "sub_type"), text(doc, "slug"));
+        let slug = text(doc, "slug");
+        let claimed_prefix = model::document_prefix(doc);
+        // The kind the document's own prefix names; for an unregistered prefix the kind of
+        // its type, so that one line can still name every field the model does not know.
+        let kind = claimed_prefix
+            .as_deref()
+            .and_then(model::kind_for_prefix)
+            .or_else(|| text(doc, "type").and_then(model::kind_for_prefix));
+        let mut problems = model_problems(kind, doc, "entity", &|v| {
+            // An unregistered prefix is reported once, as the path's problem.
+            path_id.is_err() && v.message.contains("is not registered")
+        });
         match &path_id {
-            Err(e) => file.push(Rule::Grammar, format!("the path's {e}")),
+            Err(e) => {
+                // The prefix problem is the cause; the model's own report of it would repeat it.
+                problems.insert(0, format!("the path's {e}"));
+                file.push(Rule::Grammar, problems.join("; "));
+                problems.clear();
+            }
             Ok(id) => {
-                if let (Some(ty), Some(slug)) = (ty, slug) {
-                    let claimed = match sub {
-                        Some(sub) => format!("entity:{ty}/{sub}/{slug}"),
-                        None => format!("entity:{ty}/{slug}"),
-                    };
+                if let (Some(prefix), Some(slug)) = (&claimed_prefix, slug) {
+                    let claimed = format!("entity:{prefix}/{slug}");
                     if claimed != id.to_string() {
                         file.push(
                             Rule::IdPath,
-                            format!("type/sub_type/slug say `{claimed}`, the path says `{id}`"),
+                            format!("entity_prefix (or type/sub_type) and slug say `{claimed}`, the path says `{id}`"),
                         );
-                        let owner = EntityId::new(ty, sub, slug).ok().map(|c| c.rel_path());
+                        let owner = EntityId::new(prefix, slug).ok().map(|c| c.rel_path());
                         file.claim(claimed, owner);
                     }
                 }
                 summary_matches(file, doc, &id.to_string());
             }
         }
-        let schema = match (ty, sub) {
-            (Some(ty), Some(sub)) => vec![
-                format!("entity-{ty}-{sub}"),
-                format!("entity-{ty}"),
-                "entity".into(),
-            ],
-            (Some(ty), None) => vec![format!("entity-{ty}"), "entity".into()],
-            _ => vec!["entity".into()],
-        };
-        self.schema(file, &schema, doc);
+        if !problems.is_empty() {
+            file.push(Rule::Schema, problems.join("; "));
+        }
+        let mut names = vec!["entity".to_string()];
+        if let Some(prefix) = &claimed_prefix {
+            let segments: Vec<&str> = prefix.split('/').collect();
+            for depth in 1..=segments.len() {
+                names.insert(0, format!("entity-{}", segments[..depth].join("-")));
+            }
+        }
+        self.schema(file, &names, doc);
         self.references(file, doc);
         file.object_facts(doc);
     }
@@ -234,6 +250,10 @@ impl<'a> Checker<'a> {
                 }
                 summary_matches(file, doc, &id.to_string());
             }
+        }
+        let problems = model_problems(Some(model::relationship_kind()), doc, "relationship", &|_| false);
+        if !problems.is_empty() {
+            file.push(Rule::Schema, problems.join("; "));
         }
         self.schema(file, &["relationship".to_string()], doc);
         self.references(file, doc);
@@ -264,6 +284,15 @@ impl<'a> Checker<'a> {
             None => {}
         }
         self.author_reference(file, doc);
+        let id_reported = matches!(object, Some((_, Err(_))));
+        if id_reported {
+            // The object's chain cannot be known from an ID that does not parse.
+            file.out.chain = None;
+        }
+        let problems = version_problems(doc, id_reported);
+        if !problems.is_empty() {
+            file.push(Rule::Schema, problems.join("; "));
+        }
         self.schema(file, &["version".to_string()], doc);
         let header = digest(doc, &["snapshot"], false);
         let snapshot = match (doc.get("snapshot"), object, stated) {
@@ -289,6 +318,10 @@ impl<'a> Checker<'a> {
             let owner = AuthorId::new(claimed).ok().map(|a| a.rel_path());
             file.claim(format!("author:{claimed}"), owner);
         }
+        let problems = model_problems(Some(model::author_kind()), doc, "author", &|_| false);
+        if !problems.is_empty() {
+            file.push(Rule::Schema, problems.join("; "));
+        }
         self.schema(file, &["author".to_string()], doc);
     }
 
@@ -313,18 +346,14 @@ impl<'a> Checker<'a> {
             Ok(id) => id,
         };
         let key = at.rsplit('.').next().unwrap_or(at);
-        let wanted = match key {
-            "parent" | "location_id" | "constituency_id" => Some("location"),
-            "party_id" => Some("organization"),
-            _ => None,
-        };
+        let wanted = model::reference_target_type(key);
         let target_path = format!("{DATA_DIR}/{}", id.rel_path());
         if !self.target_exists(&target_path) {
             file.push(
                 Rule::Reference,
                 format!("`{at}` refers to `{id}`, but {target_path} does not exist"),
             );
-        } else if let Some(wanted) = wanted.filter(|w| id.entity_type != *w) {
+        } else if let Some(wanted) = wanted.filter(|w| id.entity_type() != *w) {
             file.push(
                 Rule::Reference,
                 format!("`{at}` must refer to a {wanted}, not `{id}`"),
@@ -450,14 +479,15 @@ fn snapshot_facts(file: &mut File, header: u64, snapshot: &Value, id: &str, n: u
             );
         }
     }
-    let mut skip = vec!["id"];
-    if let (true, Some(ty)) = (id.starts_with("entity:"), text(snapshot, "type")) {
-        let model = Model::Entity {
-            entity_type: ty,
-            sub_type: text(snapshot, "sub_type"),
-        };
-        for (name, expected) in model::computed_fields(model) {
-            match snapshot.get(name) {
+    let mut skip = vec!["id".to_string()];
+    let kind = if id.starts_with("entity:") {
+        model::entity_kind_of(snapshot)
+    } else {
+        None
+    };
+    if let Some(kind) = kind {
+        for (name, expected) in model::computed_fields(kind, snapshot) {
+            match snapshot.get(&name) {
                 Some(found) if *found != expected => {
                     let msg = format!("computed `snapshot.{name}` is {found}, expected {expected}");
                     file.push(Rule::VersionChain, msg);
@@ -471,7 +501,65 @@ fn snapshot_facts(file: &mut File, header: u64, snapshot: &Value, id: &str, n: u
             skip.push(name);
         }
     }
+    let skip: Vec<&str> = skip.iter().map(String::as_str).collect();
     Some(digest(snapshot, &skip, true))
+}
+
+/// What the model finds wrong with a document of `kind` (`None`: a type the model does not
+/// know), in one line; `skip` leaves out the problems of fields already reported.
+fn model_problems(
+    kind: Option<&KindDef>,
+    doc: &Value,
+    what: &str,
+    skip: &dyn Fn(&model::Violation) -> bool,
+) -> Vec<String> {
+    let Some(kind) = kind else {
+        let ty = text(doc, "type").unwrap_or("(none)");
+        return vec![format!(
+            "`type` {ty:?} is not an {what} type of the model ({})",
+            model::entity_types().join(", ")
+        )];
+    };
+    let Err(violations) = model::validate(kind, doc) else {
+        return Vec::new();
+    };
+    let list: Vec<String> = violations
+        .iter()
+        .filter(|v| !skip(v))
+        .map(ToString::to_string)
+        .collect();
+    if list.is_empty() {
+        return Vec::new();
+    }
+    vec![format!(
+        "as {} ({}): {}",
+        kind.name,
+        model::SOURCE_PATH,
+        list.join("; ")
+    )]
+}
+
+/// A version file is a version summary plus the object's `snapshot`; old snapshots keep
+/// the shape of the model that wrote them, so only the header is held to the model.
+fn version_problems(doc: &Value, id_reported: bool) -> Vec<String> {
+    let Some(obj) = doc.as_object() else {
+        return Vec::new();
+    };
+    let header: serde_json::Map<String, Value> = obj
+        .iter()
+        .filter(|(k, _)| *k != "snapshot")
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let skip = |v: &model::Violation| id_reported && v.path == "entity_or_relationship_id";
+    let summary = model::model().kind("VersionSummary");
+    let mut problems = model_problems(summary, &Value::Object(header), "version", &skip);
+    if let Some(other) = obj.get("snapshot").filter(|s| !s.is_object() && !s.is_null()) {
+        problems.push(format!("snapshot: expected an object or null, found {other}"));
+    }
+    if doc.get("version_number").and_then(Value::as_u64) == Some(0) {
+        problems.push("version_number: versions are numbered from 1".into());
+    }
+    problems
 }
 
 fn text<'v>(doc: &'v Value, key: &str) -> Option<&'v str> {
@@ -485,17 +573,11 @@ fn layout(rel: &str) -> Layout {
     };
     let parts: Vec<&str> = stem.split('/').collect();
     match classify(rel) {
-        FileKind::Entity => match parts[1..] {
-            [ty, slug] => Layout::Entity {
-                key: stem.to_string(),
-                id: EntityId::new(ty, None, slug),
-            },
-            [ty, sub, slug] => Layout::Entity {
-                key: stem.to_string(),
-                id: EntityId::new(ty, Some(sub), slug),
-            },
-            _ => Layout::Bad("entity files live at entity/<type>/[<subtype>/]<slug>.json".into()),
+        FileKind::Entity if parts.len() >= 3 => Layout::Entity {
+            key: stem.to_string(),
+            id: EntityId::new(&parts[1..parts.len() - 1].join("/"), parts[parts.len() - 1]),
         },
+        FileKind::Entity => Layout::Bad("entity files live at entity/<prefix>/<slug>.json".into()),
         FileKind::Relationship if parts.len() >= 4 => Layout::Relationship {
             key: stem.to_string(),
         },

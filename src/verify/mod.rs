@@ -23,7 +23,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-pub use schema::{SCHEMA_DIR, SCHEMA_NAMES};
+pub use schema::SCHEMA_DIR;
 
 /// What [`verify_repo`] checks.
 #[derive(Debug, Clone, Default)]
@@ -53,7 +53,8 @@ pub enum Rule {
     IdPath,
     /// An ID or slug breaks its grammar (FORMAT.md §1).
     Grammar,
-    /// The document does not match its JSON Schema (`schemas/`, `.nes/schema/`).
+    /// The document does not match its kind in the model (`model/nes.toml`), or a JSON
+    /// Schema of the repository's own (`.nes/schema/`).
     Schema,
     /// Two documents claim the same ID.
     Unique,
@@ -61,6 +62,8 @@ pub enum Rule {
     Reference,
     /// Versions are not 1..N, or the object disagrees with its latest version.
     VersionChain,
+    /// A document-like file outside `v2/` (`entity/`, `version/`, … at the root).
+    Misplaced,
 }
 
 /// The result of a verification, serialised as `nes verify --json`.
@@ -117,7 +120,12 @@ pub fn verify_repo(root: &Path, options: &VerifyOptions) -> anyhow::Result<Repor
         walk::check_listed(&checker, &walk::with_chains(root, files), &progress)
     };
     progress.finish();
-    Ok(finish(root, acc, Vec::new()))
+    let extra = if options.paths.is_empty() {
+        walk::misplaced(root)?
+    } else {
+        Vec::new()
+    };
+    Ok(finish(root, acc, extra))
 }
 
 /// Threads for a whole-repository check: twice the cores. On a cold page cache each small

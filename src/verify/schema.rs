@@ -1,11 +1,12 @@
-//! JSON Schemas of NES documents: the ones shipped in `schemas/` (embedded at build
-//! time), overridden or extended by a data repository's `.nes/schema/<name>.json`.
+//! A data repository's own JSON Schemas (`.nes/schema/<name>.json`): rules stricter than
+//! the model (`model/nes.toml`), which every document is held to first. `nes model show
+//! --json-schema` prints the model's own schemas, a starting point for one.
 //!
 //! `defs.json` holds shared `$defs`; they are merged into every other schema (its own
 //! `$defs` win), so schemas refer to them locally as `#/$defs/Name`. An entity is checked
-//! against the most specific of `entity-<type>-<subtype>`, `entity-<type>` and `entity`.
-//! ID and slug grammars are not in the schemas: the grammar rule checks them with the
-//! subtype tables, and reports them once.
+//! against the most specific of `entity-<prefix segments joined by ->` (e.g.
+//! `entity-organization-government-commission-district`), … `entity-<type>` and `entity`;
+//! other documents against `relationship`, `version` or `author`.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -20,56 +21,6 @@ use crate::store::layout::NES_DIR;
 /// Where a data repository keeps its own schemas, relative to its root.
 pub const SCHEMA_DIR: &str = ".nes/schema";
 
-/// The shipped schemas, by name (file `schemas/<name>.json`).
-const EMBEDDED: &[(&str, &str)] = &[
-    ("defs", include_str!("../../schemas/defs.json")),
-    ("entity", include_str!("../../schemas/entity.json")),
-    ("entity-person", include_str!("../../schemas/entity-person.json")),
-    (
-        "entity-location",
-        include_str!("../../schemas/entity-location.json"),
-    ),
-    (
-        "entity-organization",
-        include_str!("../../schemas/entity-organization.json"),
-    ),
-    (
-        "entity-organization-political_party",
-        include_str!("../../schemas/entity-organization-political_party.json"),
-    ),
-    (
-        "entity-organization-government_body",
-        include_str!("../../schemas/entity-organization-government_body.json"),
-    ),
-    (
-        "entity-organization-hospital",
-        include_str!("../../schemas/entity-organization-hospital.json"),
-    ),
-    (
-        "entity-project",
-        include_str!("../../schemas/entity-project.json"),
-    ),
-    ("relationship", include_str!("../../schemas/relationship.json")),
-    ("version", include_str!("../../schemas/version.json")),
-    ("author", include_str!("../../schemas/author.json")),
-];
-
-/// Names of the shipped schemas; a file `.nes/schema/<name>.json` replaces one.
-pub const SCHEMA_NAMES: &[&str] = &[
-    "defs",
-    "entity",
-    "entity-person",
-    "entity-location",
-    "entity-organization",
-    "entity-organization-political_party",
-    "entity-organization-government_body",
-    "entity-organization-hospital",
-    "entity-project",
-    "relationship",
-    "version",
-    "author",
-];
-
 /// How many schema errors one violation lists.
 const MAX_ERRORS: usize = 5;
 
@@ -79,14 +30,9 @@ pub struct Schemas {
 }
 
 impl Schemas {
-    /// The shipped schemas with the repository's overrides and additions applied.
+    /// The repository's schemas (none when it has no `.nes/schema/`).
     pub fn load(root: &Path) -> anyhow::Result<Self> {
         let mut sources: HashMap<String, (String, Value)> = HashMap::new();
-        for (name, text) in EMBEDDED {
-            let value =
-                serde_json::from_str(text).with_context(|| format!("shipped schema `{name}` is not JSON"))?;
-            sources.insert(name.to_string(), (format!("schemas/{name}.json"), value));
-        }
         let dir = root.join(SCHEMA_DIR);
         debug_assert!(SCHEMA_DIR.starts_with(NES_DIR));
         if dir.is_dir() {

@@ -13,7 +13,7 @@ use walkdir::WalkDir;
 
 use super::check::{chain_key, Checker, File, Outcome};
 use super::cross::Acc;
-use super::Violation;
+use super::{Rule, Violation};
 use crate::error::NesError;
 use crate::store::json;
 use crate::store::layout::DATA_DIR;
@@ -69,6 +69,35 @@ fn files_under(root: &Path, dir: PathBuf) -> impl Iterator<Item = walkdir::Resul
         .filter_entry(move |e| !(e.file_type().is_dir() && repo_relative(root, e.path()) == LOGS))
         .filter(|e| e.as_ref().map_or(true, |e| !e.file_type().is_dir()))
         .map(move |e| e.map(|e| repo_relative(root, e.path())))
+}
+
+/// Directories that hold NES documents below `v2/`, and so mark a document written
+/// outside it when they stand at the repository root.
+const DOCUMENT_DIRS: &[&str] = &["author", "entity", "relationship", "version"];
+
+/// Files that look like NES documents but lie outside `v2/` (`entity/…` at the root, as
+/// a scraper wrote them): the service never reads them. Other repository files
+/// (`README.md`, `.nes/`) are not data and are not listed.
+pub fn misplaced(root: &Path) -> anyhow::Result<Vec<Violation>> {
+    let mut out = Vec::new();
+    for dir in DOCUMENT_DIRS {
+        let path = root.join(dir);
+        if !path.is_dir() {
+            continue;
+        }
+        for file in files_under(root, path) {
+            let file = file?;
+            out.push(Violation {
+                rule: Rule::Misplaced,
+                message: format!(
+                    "a NES document outside {DATA_DIR}/, which the service never reads; move it to \
+                     {DATA_DIR}/{file} if it is data (then verify it there), or remove it"
+                ),
+                path: file,
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// What [`files_under`] yields, folded in parallel: every directory below `dir` is listed

@@ -1,75 +1,97 @@
-//! The NES document model of FORMAT.md §3-§6: known types, declared fields, validation,
-//! computed snapshot fields and the references a document makes.
+//! The NES document model, read from `model/nes.toml` (compiled in; `build.rs` refuses a
+//! broken description): the prefix registry, each kind's fields, relationship types and
+//! the ID rules; completing a new document, validation, computed snapshot fields and the
+//! references a document makes.
 //!
 //! Documents stay `serde_json::Value`s so that files written by older models (FORMAT.md §9)
-//! round-trip byte for byte; this module knows their shape without forcing it. It knows
+//! are read as they are; this module knows their shape without forcing it. It knows
 //! nothing of files, IDs on disk or git: callers hand it values.
 
 mod complete;
 mod computed;
-mod fields;
+pub mod load;
 mod references;
+pub mod schema_export;
 #[cfg(test)]
 mod tests;
 mod validate;
 
-pub use complete::{complete, keep_absent, normalize_url};
-pub use computed::{administrative_level, computed_fields};
-pub use references::references;
-pub use validate::validate;
+use std::sync::LazyLock;
 
-/// Entity types, in FORMAT.md order.
-pub const ENTITY_TYPES: &[&str] = &["person", "organization", "location", "project"];
+use serde_json::Value;
 
-/// Relationship types (both app commits' plus HEAD's).
-pub const RELATIONSHIP_TYPES: &[&str] = &[
-    "AFFILIATED_WITH",
-    "EMPLOYED_BY",
-    "MEMBER_OF",
-    "PARENT_OF",
-    "CHILD_OF",
-    "SUPERVISES",
-    "LOCATED_IN",
-    "FUNDED_BY",
-    "IMPLEMENTED_BY",
-    "EXECUTED_BY",
-    "OVERSEEN_BY",
-];
+pub use complete::{complete, normalize_url};
+pub use computed::computed_fields;
+pub use load::{Check, Computed, Description, EnumDef, Field, KindDef, LoadError, Presence, Type};
+pub use references::{reference_target_type, references};
+pub use validate::{prefix_problem, validate};
 
-/// Subtypes allowed for an entity type; `None` for an unknown type.
-pub fn subtypes(entity_type: &str) -> Option<&'static [&'static str]> {
-    match entity_type {
-        "person" => Some(&[]),
-        "organization" => Some(&[
-            "political_party",
-            "government_body",
-            "hospital",
-            "ngo",
-            "international_org",
-        ]),
-        "location" => Some(&[
-            "province",
-            "district",
-            "metropolitan_city",
-            "sub_metropolitan_city",
-            "municipality",
-            "rural_municipality",
-            "ward",
-            "constituency",
-        ]),
-        "project" => Some(&["development_project"]),
-        _ => None,
-    }
+/// Where the description lives in the tool repository (for messages).
+pub const SOURCE_PATH: &str = "model/nes.toml";
+
+/// The description compiled into this binary.
+pub const SOURCE: &str = include_str!("../../../model/nes.toml");
+
+static MODEL: LazyLock<Description> = LazyLock::new(|| match load::load(SOURCE) {
+    Ok(model) => model,
+    // build.rs loads the same text with the same code and stops the build on an error.
+    Err(errors) => panic!("{SOURCE_PATH} is invalid: {}", errors[0]),
+});
+
+/// The NES model this binary was built with.
+pub fn model() -> &'static Description {
+    &MODEL
 }
 
-/// Which model a document belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Model<'a> {
-    Entity {
-        entity_type: &'a str,
-        sub_type: Option<&'a str>,
-    },
-    Relationship,
+/// The kind registered for an entity prefix (`organization/hospital`).
+pub fn kind_for_prefix(prefix: &str) -> Option<&'static KindDef> {
+    let model = model();
+    model.prefixes.get(prefix).map(|&k| &model.kinds[k])
+}
+
+/// The kind of relationship documents.
+pub fn relationship_kind() -> &'static KindDef {
+    let model = model();
+    &model.kinds[model.relationship_kind]
+}
+
+/// The kind of author files.
+pub fn author_kind() -> &'static KindDef {
+    let model = model();
+    &model.kinds[model.author_kind]
+}
+
+/// The relationship types (`MEMBER_OF`, ...).
+pub fn relationship_types() -> &'static [String] {
+    let model = model();
+    &model.enums[model.relationship_types].values
+}
+
+/// The entity types (`person`, `organization`, ...): the first segment of every prefix.
+pub fn entity_types() -> &'static [String] {
+    model().enum_values("EntityType").unwrap_or(&[])
+}
+
+/// The prefix an entity document claims: its `entity_prefix`, or `type[/sub_type]` for a
+/// document written before prefixes existed. `None` without a string `type`.
+pub fn document_prefix(doc: &Value) -> Option<String> {
+    prefix_of_fields(doc.as_object()?)
+}
+
+pub(super) fn prefix_of_fields(obj: &serde_json::Map<String, Value>) -> Option<String> {
+    if let Some(prefix) = obj.get("entity_prefix").and_then(Value::as_str) {
+        return Some(prefix.to_string());
+    }
+    let ty = obj.get("type").and_then(Value::as_str)?;
+    Some(match obj.get("sub_type").and_then(Value::as_str) {
+        Some(sub) => format!("{ty}/{sub}"),
+        None => ty.to_string(),
+    })
+}
+
+/// The kind an entity document uses by its own prefix, if that prefix is registered.
+pub fn entity_kind_of(doc: &Value) -> Option<&'static KindDef> {
+    kind_for_prefix(&document_prefix(doc)?)
 }
 
 /// One broken rule inside a document: a JSON path (`names[0].kind`) and what is wrong.

@@ -4,10 +4,13 @@ use serde_json::{json, Value};
 
 use super::*;
 
-const WARD: Model<'static> = Model::Entity {
-    entity_type: "location",
-    sub_type: Some("ward"),
-};
+fn kind(prefix: &str) -> &'static KindDef {
+    kind_for_prefix(prefix).unwrap_or_else(|| panic!("`{prefix}` is registered"))
+}
+
+fn ward_kind() -> &'static KindDef {
+    kind("location/ward")
+}
 
 /// A minimal valid ward, as stored (no computed fields).
 fn ward() -> Value {
@@ -27,12 +30,12 @@ fn ward() -> Value {
             "version_number": 1
         }
     });
-    complete(WARD, &mut doc);
+    complete(ward_kind(), &mut doc);
     doc
 }
 
 /// The messages of all violations, as `path: message`.
-fn violations(model: Model<'_>, doc: &Value) -> Vec<String> {
+fn violations(model: &KindDef, doc: &Value) -> Vec<String> {
     validate(model, doc)
         .err()
         .unwrap_or_default()
@@ -41,7 +44,7 @@ fn violations(model: Model<'_>, doc: &Value) -> Vec<String> {
         .collect()
 }
 
-fn assert_rejects(model: Model<'_>, doc: &Value, want: &str) {
+fn assert_rejects(model: &KindDef, doc: &Value, want: &str) {
     let found = violations(model, doc);
     assert!(
         found.iter().any(|v| v.contains(want)),
@@ -52,7 +55,7 @@ fn assert_rejects(model: Model<'_>, doc: &Value, want: &str) {
 #[test]
 fn completed_ward_is_valid_and_fully_shaped() {
     let doc = ward();
-    assert_eq!(validate(WARD, &doc), Ok(()));
+    assert_eq!(validate(ward_kind(), &doc), Ok(()));
     let keys: Vec<&str> = doc.as_object().unwrap().keys().map(String::as_str).collect();
     let want = [
         "area",
@@ -61,6 +64,7 @@ fn completed_ward_is_valid_and_fully_shaped() {
         "contacts",
         "created_at",
         "description",
+        "entity_prefix",
         "identifiers",
         "lat",
         "lng",
@@ -85,13 +89,7 @@ fn completed_ward_is_valid_and_fully_shaped() {
 fn complete_fills_caller_keys_defaults_and_urls() {
     let mut doc = json!({"identifiers": [{"scheme": "website", "value": "https://www.ddcmorang.gov.np",
                                           "url": "HTTPS://WWW.DDCMorang.gov.np"}]});
-    complete(
-        Model::Entity {
-            entity_type: "organization",
-            sub_type: None,
-        },
-        &mut doc,
-    );
+    complete(kind("organization"), &mut doc);
     for key in ["slug", "type", "sub_type", "created_at", "version_summary"] {
         assert_eq!(doc[key], Value::Null, "{key}");
     }
@@ -104,13 +102,7 @@ fn complete_fills_caller_keys_defaults_and_urls() {
     assert_eq!(identifier["name"], Value::Null);
 
     let mut project = json!({});
-    complete(
-        Model::Entity {
-            entity_type: "project",
-            sub_type: None,
-        },
-        &mut project,
-    );
+    complete(kind("project"), &mut project);
     assert_eq!(project["sub_type"], "development_project");
     assert_eq!(project["stage"], "unknown");
     assert_eq!(project["tags"], Value::Null);
@@ -118,10 +110,7 @@ fn complete_fills_caller_keys_defaults_and_urls() {
 
 #[test]
 fn complete_recurses_into_lists_and_subtype_fields() {
-    let party = Model::Entity {
-        entity_type: "organization",
-        sub_type: Some("political_party"),
-    };
+    let party = kind("organization/political_party");
     let mut doc = json!({"address": {"location_id": "entity:location/district/kaski"},
                          "attributions": [{"title": {"en": {"value": "x"}}}]});
     complete(party, &mut doc);
@@ -136,45 +125,63 @@ fn complete_recurses_into_lists_and_subtype_fields() {
 }
 
 #[test]
-fn keep_absent_restores_old_shapes() {
-    let old = json!({"a": 1, "list": [{"x": 1}], "nested": {"y": 2}});
-    let mut new = json!({"a": 1, "b": null, "c": 3, "list": [{"x": 1, "name": null}, {"z": null}],
-                         "nested": {"y": 2, "d": null}});
-    keep_absent(&mut new, &old);
-    assert_eq!(
-        new,
-        json!({"a": 1, "c": 3, "list": [{"x": 1}, {"z": null}], "nested": {"y": 2}})
-    );
-}
-
-#[test]
-fn rejects_unknown_type() {
-    let model = Model::Entity {
-        entity_type: "animal",
-        sub_type: None,
-    };
-    assert_rejects(model, &ward(), "type: unknown entity type `animal`");
-}
-
-#[test]
-fn rejects_bad_subtype() {
+fn rejects_unregistered_prefixes() {
     let mut doc = ward();
     doc["sub_type"] = json!("party");
+    assert_rejects(ward_kind(), &doc, "sub_type: `party` is not one of");
     assert_rejects(
-        WARD,
+        ward_kind(),
         &doc,
-        "sub_type: subtype `party` is not allowed for type `location`",
+        "sub_type: prefix `location/party` is not registered in model/nes.toml [prefixes]",
     );
-    let person = Model::Entity {
-        entity_type: "person",
-        sub_type: None,
-    };
     doc["type"] = json!("person");
     doc["sub_type"] = json!("ward");
+    assert_rejects(kind("person"), &doc, "prefix `person/ward` is not registered");
+    doc["sub_type"] = Value::Null;
+    doc["entity_prefix"] = json!("location/ward");
     assert_rejects(
-        person,
+        kind("person"),
         &doc,
-        "sub_type: type `person` takes no subtype, found `ward`",
+        "entity_prefix: `location/ward` does not start with the document's type `person`",
+    );
+    doc["type"] = json!("organization");
+    doc["entity_prefix"] = json!("organization/government/commission/district/extra");
+    assert_rejects(
+        kind("organization"),
+        &doc,
+        "5 segments; at most 4 (ids.max_prefix_depth)",
+    );
+    doc["entity_prefix"] = json!("organization/contractor");
+    assert_rejects(
+        kind("organization"),
+        &doc,
+        "prefix `organization/contractor` is not registered",
+    );
+}
+
+#[test]
+fn fixed_subtypes() {
+    let mut doc = ward();
+    doc["type"] = json!("organization");
+    doc["entity_prefix"] = json!("organization/government/commission/district");
+    doc["sub_type"] = json!("government_body");
+    doc.as_object_mut()
+        .unwrap()
+        .retain(|k, _| !["parent", "area", "lat", "lng"].contains(&k.as_str()));
+    let body = kind("organization/government/commission/district");
+    assert_eq!(body.name, "GovernmentBody");
+    complete(body, &mut doc);
+    assert_eq!(validate(body, &doc), Ok(()));
+    assert_eq!(
+        doc["address"],
+        Value::Null,
+        "address is on every organization since 2026-03"
+    );
+    doc["sub_type"] = json!("ngo");
+    assert_rejects(
+        body,
+        &doc,
+        "sub_type: is \"ngo\"; this kind allows only \"government_body\"",
     );
 }
 
@@ -183,12 +190,12 @@ fn rejects_missing_primary_name() {
     let mut doc = ward();
     doc["names"][0]["kind"] = json!("ALIAS");
     assert_eq!(
-        violations(WARD, &doc),
+        violations(ward_kind(), &doc),
         ["names: at least one name must have kind PRIMARY"]
     );
     doc["names"] = json!([]);
     assert_eq!(
-        violations(WARD, &doc),
+        violations(ward_kind(), &doc),
         ["names: at least one name must have kind PRIMARY"]
     );
 }
@@ -198,7 +205,7 @@ fn rejects_bad_enum() {
     let mut doc = ward();
     doc["names"][0]["kind"] = json!("NICKNAME");
     assert_rejects(
-        WARD,
+        ward_kind(),
         &doc,
         "names[0].kind: `NICKNAME` is not one of PRIMARY, ALIAS, ALTERNATE, BIRTH_NAME",
     );
@@ -206,10 +213,7 @@ fn rejects_bad_enum() {
 
 #[test]
 fn rejects_bad_dates() {
-    let party = Model::Entity {
-        entity_type: "organization",
-        sub_type: Some("political_party"),
-    };
+    let party = kind("organization/political_party");
     let mut doc = ward();
     doc["type"] = json!("organization");
     doc["sub_type"] = json!("political_party");
@@ -243,16 +247,16 @@ fn reports_every_violation() {
     doc["id"] = json!("entity:location/ward/foo-ward-1");
     doc["version_summary"]["id"] = json!("version:entity:location/ward/foo-ward-1:1");
     doc.as_object_mut().unwrap().remove("created_at");
-    let found = violations(WARD, &doc);
+    let found = violations(ward_kind(), &doc);
     for want in [
         "slug: character 'X' is not allowed",
         "names[0].kind: `NICK` is not one of",
         "names[0]: a name needs `en` or `ne`",
         "names[1].kind: required field is missing",
         "names: at least one name must have kind PRIMARY",
-        "parent: unknown entity type `place`",
-        "id: unknown field",
-        "version_summary.id: unknown field",
+        "parent: prefix `place` is not registered",
+        ": unknown field `id`",
+        "version_summary: unknown field `id`",
         "created_at: required field is missing",
     ] {
         assert!(
@@ -265,10 +269,7 @@ fn reports_every_violation() {
 
 #[test]
 fn nested_rules() {
-    let person = Model::Entity {
-        entity_type: "person",
-        sub_type: None,
-    };
+    let person = kind("person");
     let mut doc = ward();
     doc["type"] = json!("person");
     doc["sub_type"] = Value::Null;
@@ -316,17 +317,17 @@ fn relationships() {
         "end_date": "2019-12-31",
         "attributions": ["a source"]
     });
-    complete(Model::Relationship, &mut doc);
+    complete(relationship_kind(), &mut doc);
     assert_eq!(doc["version_summary"], Value::Null);
     assert_eq!(
-        violations(Model::Relationship, &doc),
+        violations(relationship_kind(), &doc),
         ["end_date: 2019-12-31 is before start_date 2020-01-01"]
     );
     doc["end_date"] = json!("2020-01-01");
-    assert_eq!(validate(Model::Relationship, &doc), Ok(()));
+    assert_eq!(validate(relationship_kind(), &doc), Ok(()));
     doc["type"] = json!("LIKES");
     assert_rejects(
-        Model::Relationship,
+        relationship_kind(),
         &doc,
         "type: `LIKES` is not one of AFFILIATED_WITH",
     );
@@ -348,43 +349,35 @@ fn relationships() {
 
 #[test]
 fn computed_location_fields() {
-    let level = |sub: Option<&'static str>| {
-        computed_fields(Model::Entity {
-            entity_type: "location",
-            sub_type: sub,
-        })
-    };
+    let level = |sub: Option<&str>| computed_fields(kind("location"), &json!({ "sub_type": sub }));
+    let pair = |k: &str, v: Value| (k.to_string(), v);
     assert_eq!(
         level(Some("ward")),
         [
-            ("location_type", json!("ward")),
-            ("administrative_level", json!(4))
+            pair("administrative_level", json!(4)),
+            pair("location_type", json!("ward"))
         ]
     );
-    assert_eq!(level(Some("province"))[1].1, json!(1));
-    assert_eq!(level(Some("district"))[1].1, json!(2));
+    assert_eq!(level(Some("province"))[0].1, json!(1));
+    assert_eq!(level(Some("district"))[0].1, json!(2));
     for city in [
         "metropolitan_city",
         "sub_metropolitan_city",
         "municipality",
         "rural_municipality",
     ] {
-        assert_eq!(level(Some(city))[1].1, json!(3), "{city}");
+        assert_eq!(level(Some(city))[0].1, json!(3), "{city}");
     }
-    assert_eq!(level(Some("constituency"))[1].1, Value::Null);
+    assert_eq!(level(Some("constituency"))[0].1, Value::Null);
     assert_eq!(
         level(None),
         [
-            ("location_type", Value::Null),
-            ("administrative_level", Value::Null)
+            pair("administrative_level", Value::Null),
+            pair("location_type", Value::Null)
         ]
     );
-    assert!(computed_fields(Model::Entity {
-        entity_type: "person",
-        sub_type: None
-    })
-    .is_empty());
-    assert!(computed_fields(Model::Relationship).is_empty());
+    assert!(computed_fields(kind("person"), &json!({})).is_empty());
+    assert!(computed_fields(relationship_kind(), &json!({})).is_empty());
 }
 
 #[test]

@@ -1,39 +1,22 @@
-//! Validation of a stored document against its model: required fields, enums, names,
-//! dates, the grammar of embedded IDs. Reports every violation with its JSON path.
+//! Validation of a stored document against its kind: required fields, enums, names,
+//! dates, lengths, the grammar of embedded IDs and the prefix registry. Reports every
+//! violation with its JSON path.
 
 use serde_json::{Map, Value};
 
 use super::super::id::{EntityId, ObjectId};
 use super::super::slug::validate_slug;
-use super::fields::*;
-use super::{join, subtypes, Model, Violation, ENTITY_TYPES};
+use super::{
+    join, kind_for_prefix, model, prefix_of_fields, Check, Field, KindDef, Presence, Type, Violation,
+};
 
-/// Checks a stored entity or relationship document (without computed fields):
-/// required fields, enums, at least one PRIMARY name, dates, grammar of embedded IDs.
-pub fn validate(model: Model<'_>, doc: &Value) -> Result<(), Vec<Violation>> {
+/// Checks a stored entity or relationship document (without computed fields) against
+/// `kind`: every field, unknown keys, and the kind's checks.
+pub fn validate(kind: &KindDef, doc: &Value) -> Result<(), Vec<Violation>> {
     let mut out = Vec::new();
     match doc.as_object() {
         None => violation(&mut out, "", "document must be a JSON object"),
-        Some(obj) => {
-            if let Model::Entity {
-                entity_type,
-                sub_type,
-            } = model
-            {
-                check_entity_kind(entity_type, sub_type, obj, &mut out);
-            }
-            let known_type = match model {
-                Model::Entity { entity_type, .. } => subtypes(entity_type).is_some(),
-                Model::Relationship => true,
-            };
-            if known_type {
-                validate_fields(&model_fields(model), false, obj, "", &mut out);
-            }
-            match model {
-                Model::Entity { .. } => check_primary_name(obj, &mut out),
-                Model::Relationship => check_date_order(obj, &mut out),
-            }
-        }
+        Some(obj) => validate_kind(kind, obj, "", &mut out),
     }
     if out.is_empty() {
         Ok(())
@@ -42,66 +25,106 @@ pub fn validate(model: Model<'_>, doc: &Value) -> Result<(), Vec<Violation>> {
     }
 }
 
-pub(super) fn violation(out: &mut Vec<Violation>, path: &str, message: impl Into<String>) {
+fn violation(out: &mut Vec<Violation>, path: &str, message: impl Into<String>) {
     out.push(Violation {
         path: path.to_string(),
         message: message.into(),
     });
 }
 
-pub(super) fn validate_fields(
-    fields: &[&Field],
-    allow_extra: bool,
-    obj: &Map<String, Value>,
-    path: &str,
-    out: &mut Vec<Violation>,
-) {
-    for field in fields {
-        match (obj.get(field.name), field.presence) {
+fn validate_kind(kind: &KindDef, obj: &Map<String, Value>, path: &str, out: &mut Vec<Violation>) {
+    for field in &kind.fields {
+        match (obj.get(&field.name), field.presence) {
             (None, Presence::Required | Presence::RequiredNullable) => {
-                violation(out, &join(path, field.name), "required field is missing")
+                violation(out, &join(path, &field.name), "required field is missing")
             }
             (Some(Value::Null), Presence::Required) => {
-                violation(out, &join(path, field.name), "required field is null")
+                violation(out, &join(path, &field.name), "required field is null")
             }
+            (Some(Value::Null), _) if field.fixed => fixed_mismatch(field, &Value::Null, path, out),
             (None | Some(Value::Null), _) => {}
-            (Some(value), _) => validate_value(field.kind, value, path, field.name, out),
+            (Some(value), _) => validate_field(field, value, path, out),
         }
     }
-    if !allow_extra {
-        for key in obj
+    if !kind.allow_extra {
+        let unknown: Vec<&str> = obj
             .keys()
-            .filter(|k| !fields.iter().any(|f| f.name == k.as_str()))
-        {
+            .filter(|k| kind.field(k).is_none())
+            .map(String::as_str)
+            .collect();
+        if !unknown.is_empty() {
+            let at = if path.is_empty() {
+                kind.name.clone()
+            } else {
+                path.to_string()
+            };
+            let list = unknown
+                .iter()
+                .map(|k| format!("`{k}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
             violation(
                 out,
-                &join(path, key),
-                "unknown field (the model forbids extra fields)",
+                path,
+                format!(
+                    "unknown field{} {list}: {at} does not declare {}",
+                    plural(unknown.len()),
+                    if unknown.len() == 1 { "it" } else { "them" }
+                ),
             );
         }
     }
+    for check in &kind.checks {
+        run_check(*check, obj, path, out);
+    }
 }
 
-pub(super) fn validate_spec(spec: &Spec, value: &Value, path: &str, out: &mut Vec<Violation>) {
-    let Some(obj) = value.as_object() else {
-        return violation(
-            out,
-            path,
-            format!("expected an object, found {}", type_name(value)),
-        );
-    };
-    let fields: Vec<&Field> = spec.fields.iter().collect();
-    validate_fields(&fields, spec.allow_extra, obj, path, out);
-    if let Some(check) = spec.check {
-        check(obj, path, out);
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
     }
+}
+
+fn fixed_mismatch(field: &Field, found: &Value, path: &str, out: &mut Vec<Violation>) {
+    let want = field.default.as_deref().unwrap_or_default();
+    violation(
+        out,
+        &join(path, &field.name),
+        format!("is {found}; this kind allows only \"{want}\""),
+    );
+}
+
+fn validate_field(field: &Field, value: &Value, parent: &str, out: &mut Vec<Violation>) {
+    if field.fixed && value.as_str() != field.default.as_deref() {
+        return fixed_mismatch(field, value, parent, out);
+    }
+    if let (Some(max), Some(s)) = (field.max_length, value.as_str()) {
+        let len = s.chars().count();
+        if len > max {
+            violation(
+                out,
+                &join(parent, &field.name),
+                format!("{len} characters; at most {max}"),
+            );
+        }
+    }
+    validate_value(&field.ty, value, parent, &field.name, out);
 }
 
 /// Checks the value of field `name` of the object at `parent`. The field's path is built
 /// only for a nested value or a violation: building it for every field was a tenth of a
 /// migration's JSON work.
-pub(super) fn validate_value(kind: Kind, value: &Value, parent: &str, name: &str, out: &mut Vec<Violation>) {
-    let path = || join(parent, name);
+fn validate_value(ty: &Type, value: &Value, parent: &str, name: &str, out: &mut Vec<Violation>) {
+    // List items are named `[i]` and follow their list's path directly.
+    let path = || {
+        if name.starts_with('[') {
+            format!("{parent}{name}")
+        } else {
+            join(parent, name)
+        }
+    };
     let expect = |out: &mut Vec<Violation>, what: &str| {
         violation(
             out,
@@ -109,36 +132,33 @@ pub(super) fn validate_value(kind: Kind, value: &Value, parent: &str, name: &str
             format!("expected {what}, found {}", type_name(value)),
         );
     };
-    match kind {
-        Kind::Nested(spec) => validate_spec(spec, value, &path(), out),
-        Kind::List(spec) => match value.as_array() {
+    match ty {
+        Type::Kind(k) => match value.as_object() {
+            Some(obj) => validate_kind(&model().kinds[*k], obj, &path(), out),
+            None => expect(out, "an object"),
+        },
+        Type::List(inner) => match value.as_array() {
             Some(items) => {
                 let path = path();
                 for (i, item) in items.iter().enumerate() {
-                    validate_spec(spec, item, &format!("{path}[{i}]"), out);
+                    let at = format!("[{i}]");
+                    if item.is_null() {
+                        violation(out, &format!("{path}{at}"), "a list item must not be null");
+                    } else {
+                        validate_value(inner, item, &path, &at, out);
+                    }
                 }
             }
             None => expect(out, "a list"),
         },
-        Kind::StrList => match value.as_array() {
-            Some(items) => {
-                for (i, item) in items.iter().enumerate() {
-                    if !item.is_string() {
-                        let at = format!("{}[{i}]", path());
-                        violation(out, &at, format!("expected a string, found {}", type_name(item)));
-                    }
-                }
-            }
-            None => expect(out, "a list of strings"),
-        },
-        Kind::Int if !(value.is_i64() || value.is_u64()) => expect(out, "an integer"),
-        Kind::Float if !value.is_number() => expect(out, "a number"),
-        Kind::Bool if !value.is_boolean() => expect(out, "a boolean"),
-        Kind::FreeObject if !value.is_object() => expect(out, "an object"),
-        Kind::Int | Kind::Float | Kind::Bool | Kind::FreeObject => {}
+        Type::Int if !(value.is_i64() || value.is_u64()) => expect(out, "an integer"),
+        Type::Float if !value.is_number() => expect(out, "a number"),
+        Type::Bool if !value.is_boolean() => expect(out, "a boolean"),
+        Type::FreeObject if !value.is_object() => expect(out, "an object"),
+        Type::Int | Type::Float | Type::Bool | Type::FreeObject => {}
         _ => match value.as_str() {
             Some(s) => {
-                if let Some(problem) = text_problem(kind, s) {
+                if let Some(problem) = text_problem(ty, s) {
                     violation(out, &path(), problem);
                 }
             }
@@ -147,38 +167,84 @@ pub(super) fn validate_value(kind: Kind, value: &Value, parent: &str, name: &str
     }
 }
 
-/// What is wrong with a string of one of the string kinds, if anything.
-pub(super) fn text_problem(kind: Kind, s: &str) -> Option<String> {
-    match kind {
-        Kind::NonEmptyStr if s.is_empty() => Some("must not be empty".to_string()),
-        Kind::Date if parse_date(s).is_none() => Some(format!("`{s}` is not a YYYY-MM-DD date")),
-        Kind::DateTime if chrono::DateTime::parse_from_rfc3339(s).is_err() => {
+/// What is wrong with a string of one of the string types, if anything.
+fn text_problem(ty: &Type, s: &str) -> Option<String> {
+    match ty {
+        Type::NonEmptyStr if s.is_empty() => Some("must not be empty".to_string()),
+        Type::Date if parse_date(s).is_none() => Some(format!("`{s}` is not a YYYY-MM-DD date")),
+        Type::DateTime if chrono::DateTime::parse_from_rfc3339(s).is_err() => {
             Some(format!("`{s}` is not an RFC 3339 timestamp"))
         }
-        Kind::Url if url::Url::parse(s).is_err() => Some(format!("`{s}` is not a URL")),
-        Kind::Slug => validate_slug(s).err().map(|e| e.rule),
-        Kind::Enum(allowed) if !allowed.contains(&s) => {
-            Some(format!("`{s}` is not one of {}", allowed.join(", ")))
+        Type::Url if url::Url::parse(s).is_err() => Some(format!("`{s}` is not a URL")),
+        Type::Slug => validate_slug(s).err().map(|e| e.rule),
+        Type::Enum(e) => {
+            let def = &model().enums[*e];
+            (!def.values.iter().any(|v| v == s)).then(|| {
+                format!(
+                    "`{s}` is not one of {} (enums.{})",
+                    def.values.join(", "),
+                    def.name
+                )
+            })
         }
-        Kind::EntityRef(wanted) => match EntityId::parse(s) {
+        Type::EntityRef(wanted) => match EntityId::parse(s) {
             Err(e) => Some(e.rule),
             Ok(id) => wanted
-                .filter(|t| id.entity_type != *t)
+                .as_deref()
+                .filter(|t| id.entity_type() != *t)
                 .map(|t| format!("`{s}` must be a {t} entity ID")),
         },
-        Kind::ObjectRef => ObjectId::parse(s).err().map(|e| e.rule),
+        Type::ObjectRef => ObjectId::parse(s).err().map(|e| e.rule),
+        Type::EntityPrefix => prefix_problem(s),
         _ => None,
     }
 }
 
-pub(super) fn parse_date(s: &str) -> Option<chrono::NaiveDate> {
+/// Why a prefix is not one the registry accepts, if it is not.
+pub fn prefix_problem(prefix: &str) -> Option<String> {
+    let model = model();
+    let depth = prefix.split('/').count();
+    if prefix.split('/').any(|s| s.is_empty() || s.trim() != s) {
+        return Some(format!("prefix `{prefix}` has an empty or space-padded segment"));
+    }
+    if depth > model.max_prefix_depth {
+        return Some(format!(
+            "prefix `{prefix}` has {depth} segments; at most {} (ids.max_prefix_depth)",
+            model.max_prefix_depth
+        ));
+    }
+    if kind_for_prefix(prefix).is_some() {
+        return None;
+    }
+    let root = prefix.split('/').next().unwrap_or_default();
+    let siblings: Vec<&str> = model
+        .prefixes
+        .keys()
+        .filter(|p| p.split('/').next() == Some(root))
+        .map(String::as_str)
+        .collect();
+    Some(if siblings.is_empty() {
+        format!(
+            "prefix `{prefix}` is not registered: `{root}` is not an entity type ({})",
+            super::entity_types().join(", ")
+        )
+    } else {
+        format!(
+            "prefix `{prefix}` is not registered in {} [prefixes]; registered under `{root}`: {}",
+            super::SOURCE_PATH,
+            siblings.join(", ")
+        )
+    })
+}
+
+fn parse_date(s: &str) -> Option<chrono::NaiveDate> {
     let shaped = s.len() == 10 && s.as_bytes()[4] == b'-' && s.as_bytes()[7] == b'-';
     shaped
         .then(|| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
         .flatten()
 }
 
-pub(super) fn type_name(value: &Value) -> &'static str {
+fn type_name(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
@@ -190,101 +256,74 @@ pub(super) fn type_name(value: &Value) -> &'static str {
     }
 }
 
-/// `type` and `sub_type` agree with the model and with each other.
-pub(super) fn check_entity_kind(
-    entity_type: &str,
-    sub_type: Option<&str>,
-    obj: &Map<String, Value>,
-    out: &mut Vec<Violation>,
-) {
-    let Some(allowed) = subtypes(entity_type) else {
-        let known = ENTITY_TYPES.join(", ");
-        return violation(
-            out,
-            "type",
-            format!("unknown entity type `{entity_type}`; expected one of {known}"),
-        );
-    };
-    if let Some(found) = obj.get("type").and_then(Value::as_str) {
-        if found != entity_type {
-            violation(
-                out,
-                "type",
-                format!("`{found}` does not match the model's type `{entity_type}`"),
-            );
-        }
-    }
-    match obj.get("sub_type") {
-        None | Some(Value::Null) if sub_type.is_some() => {
-            violation(
-                out,
-                "sub_type",
-                format!(
-                    "missing; the model's subtype is `{}`",
-                    sub_type.unwrap_or_default()
-                ),
-            );
-        }
-        None | Some(Value::Null) => {}
-        Some(Value::String(found)) => {
-            if allowed.is_empty() {
-                violation(
-                    out,
-                    "sub_type",
-                    format!("type `{entity_type}` takes no subtype, found `{found}`"),
-                );
-            } else if !allowed.contains(&found.as_str()) {
-                let list = allowed.join(", ");
-                let msg = format!(
-                    "subtype `{found}` is not allowed for type `{entity_type}`; expected one of {list}"
-                );
-                violation(out, "sub_type", msg);
-            } else if sub_type != Some(found.as_str()) {
-                let msg = format!("`{found}` does not match the model's subtype {sub_type:?}");
-                violation(out, "sub_type", msg);
+fn run_check(check: Check, obj: &Map<String, Value>, path: &str, out: &mut Vec<Violation>) {
+    match check {
+        Check::EnOrNe => {
+            let set = |key| obj.get(key).is_some_and(|v| !v.is_null());
+            if !set("en") && !set("ne") {
+                violation(out, path, "a name needs `en` or `ne`");
             }
         }
-        Some(other) => violation(
-            out,
-            "sub_type",
-            format!("expected a string or null, found {}", type_name(other)),
-        ),
-    }
-}
-
-pub(super) fn check_primary_name(obj: &Map<String, Value>, out: &mut Vec<Violation>) {
-    let Some(names) = obj.get("names").and_then(Value::as_array) else {
-        return; // reported by the field table
-    };
-    let primary = names
-        .iter()
-        .any(|n| n.get("kind").and_then(Value::as_str) == Some("PRIMARY"));
-    if !primary {
-        violation(out, "names", "at least one name must have kind PRIMARY");
-    }
-}
-
-pub(super) fn check_name(obj: &Map<String, Value>, path: &str, out: &mut Vec<Violation>) {
-    let set = |key| obj.get(key).is_some_and(|v| !v.is_null());
-    if !set("en") && !set("ne") {
-        violation(out, path, "a name needs `en` or `ne`");
-    }
-}
-
-pub(super) fn check_position(obj: &Map<String, Value>, path: &str, out: &mut Vec<Violation>) {
-    if let Some(description) = obj.get("description").and_then(Value::as_str) {
-        let len = description.chars().count();
-        if len > 200 {
-            violation(
-                out,
-                &join(path, "description"),
-                format!("{len} characters; at most 200"),
-            );
+        Check::ContactValue => check_contact(obj, path, out),
+        Check::PrimaryName => {
+            let Some(names) = obj.get("names").and_then(Value::as_array) else {
+                return; // reported by the field
+            };
+            let primary = names
+                .iter()
+                .any(|n| n.get("kind").and_then(Value::as_str) == Some("PRIMARY"));
+            if !primary {
+                violation(
+                    out,
+                    &join(path, "names"),
+                    "at least one name must have kind PRIMARY",
+                );
+            }
+        }
+        Check::EntityPrefix => check_entity_prefix(obj, path, out),
+        Check::DateOrder => {
+            let date = |key| obj.get(key).and_then(Value::as_str).and_then(parse_date);
+            if let (Some(start), Some(end)) = (date("start_date"), date("end_date")) {
+                if end < start {
+                    violation(
+                        out,
+                        &join(path, "end_date"),
+                        format!("{end} is before start_date {start}"),
+                    );
+                }
+            }
         }
     }
 }
 
-pub(super) fn check_contact(obj: &Map<String, Value>, path: &str, out: &mut Vec<Violation>) {
+/// The document's prefix (its `entity_prefix`, or `type/sub_type` without one) is
+/// registered and starts with its `type`.
+fn check_entity_prefix(obj: &Map<String, Value>, path: &str, out: &mut Vec<Violation>) {
+    let Some(ty) = obj.get("type").and_then(Value::as_str) else {
+        return; // reported by the field
+    };
+    let explicit = obj.get("entity_prefix").and_then(Value::as_str).is_some();
+    let Some(prefix) = prefix_of_fields(obj) else {
+        return;
+    };
+    let at = if explicit { "entity_prefix" } else { "sub_type" };
+    if explicit && prefix.split('/').next() != Some(ty) {
+        violation(
+            out,
+            &join(path, at),
+            format!("`{prefix}` does not start with the document's type `{ty}`"),
+        );
+    } else if let Some(problem) = prefix_problem(&prefix) {
+        let how = if explicit {
+            ""
+        } else {
+            " (type/sub_type, no entity_prefix)"
+        };
+        violation(out, &join(path, at), format!("{problem}{how}"));
+    }
+}
+
+fn check_contact(obj: &Map<String, Value>, path: &str, out: &mut Vec<Violation>) {
     let (Some(kind), Some(value)) = (
         obj.get("type").and_then(Value::as_str),
         obj.get("value").and_then(Value::as_str),
@@ -307,7 +346,7 @@ pub(super) fn check_contact(obj: &Map<String, Value>, path: &str, out: &mut Vec<
 }
 
 /// `^\+[1-9]\d{1,14}$`.
-pub(super) fn is_e164(s: &str) -> bool {
+fn is_e164(s: &str) -> bool {
     let Some(digits) = s.strip_prefix('+') else {
         return false;
     };
@@ -315,7 +354,7 @@ pub(super) fn is_e164(s: &str) -> bool {
 }
 
 /// `local@domain.tld`, no whitespace, one `@`.
-pub(super) fn is_email(s: &str) -> bool {
+fn is_email(s: &str) -> bool {
     let Some((local, domain)) = s.split_once('@') else {
         return false;
     };
@@ -325,15 +364,3 @@ pub(super) fn is_email(s: &str) -> bool {
         .is_some_and(|(host, tld)| !host.is_empty() && !tld.is_empty());
     clean(local) && clean(domain) && dotted
 }
-
-/// A relationship must not end before it starts.
-pub(super) fn check_date_order(obj: &Map<String, Value>, out: &mut Vec<Violation>) {
-    let date = |key| obj.get(key).and_then(Value::as_str).and_then(parse_date);
-    if let (Some(start), Some(end)) = (date("start_date"), date("end_date")) {
-        if end < start {
-            violation(out, "end_date", format!("{end} is before start_date {start}"));
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------------------

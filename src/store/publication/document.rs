@@ -20,18 +20,36 @@ pub(super) fn own_fields(fields: Value, id: &str) -> Result<Map<String, Value>> 
     Ok(map)
 }
 
-/// Equal apart from the keys every write sets anew.
+/// Equal apart from the keys every write sets anew, a key absent on one side counting as
+/// `null`: a file written by an older model (FORMAT.md §9) lacks keys that the completed
+/// new document holds as `null`, and that is no change.
 pub(super) fn same_content(new: &Value, old: &Value) -> bool {
-    let strip = |v: &Value| {
-        let mut v = v.clone();
-        if let Some(map) = v.as_object_mut() {
-            for key in MANAGED_KEYS {
-                map.remove(*key);
-            }
+    match (new.as_object(), old.as_object()) {
+        (Some(new), Some(old)) => {
+            let managed = |k: &String| MANAGED_KEYS.contains(&k.as_str());
+            same_objects(new, old, &managed)
         }
-        v
+        _ => new == old,
+    }
+}
+
+fn same_objects(a: &Map<String, Value>, b: &Map<String, Value>, skip: &dyn Fn(&String) -> bool) -> bool {
+    let one_way = |x: &Map<String, Value>, y: &Map<String, Value>| {
+        x.iter()
+            .filter(|(k, _)| !skip(k))
+            .all(|(k, v)| same_value(v, y.get(k).unwrap_or(&Value::Null)))
     };
-    strip(new) == strip(old)
+    one_way(a, b) && one_way(b, a)
+}
+
+fn same_value(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Object(a), Value::Object(b)) => same_objects(a, b, &|_| false),
+        (Value::Array(a), Value::Array(b)) => {
+            a.len() == b.len() && a.iter().zip(b).all(|(x, y)| same_value(x, y))
+        }
+        _ => a == b,
+    }
 }
 
 /// RFC 7386 JSON merge patch.

@@ -11,7 +11,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::{
-    entity_id_from_path, entity_path, listing_dir, relationship_endpoints, same_content, Entity, Publication,
+    entity_path, listed_entity_id, listing_dir, prefix_of, relationship_endpoints, same_content, Entity,
+    Publication,
 };
 use crate::store::id::{EntityId, ObjectId, RelationshipId};
 use crate::store::layout::repo_path;
@@ -74,7 +75,7 @@ impl Publication {
     ) -> Result<BulkOutcome> {
         let mut paths = BTreeSet::new();
         for &(entity_type, sub_type) in kinds {
-            let dir = listing_dir(entity_type, sub_type)?;
+            let dir = listing_dir(&prefix_of(entity_type, sub_type))?;
             self.access
                 .listings
                 .insert(format!("entity:{}", dir.trim_start_matches("v2/entity/")));
@@ -82,7 +83,9 @@ impl Publication {
         }
         let mut outcome = BulkOutcome::default();
         for path in paths {
-            let id = entity_id_from_path(&path)?;
+            let Some(id) = listed_entity_id(&path) else {
+                continue;
+            };
             self.access.reads.insert(id.to_string());
             let doc = self
                 .read_doc(&path)?
@@ -163,11 +166,11 @@ impl Publication {
         let mut targets = BTreeSet::new();
         for &(old, new) in moves {
             let (old, new) = (EntityId::parse(old)?, EntityId::parse(new)?);
-            if old.entity_type != new.entity_type {
+            if old.entity_type() != new.entity_type() {
                 bail!(
                     "cannot move {old} to {new}: the type must stay `{}` (a new type is a new model; \
                      create the new entity and delete the old one instead)",
-                    old.entity_type
+                    old.entity_type()
                 );
             }
             if old == new {
@@ -222,16 +225,15 @@ impl Publication {
         let old_doc = self.require_entity(old, "move")?;
         let mut fields = old_doc.clone();
         if let Some(map) = fields.as_object_mut() {
-            // The ID decides these; `prepare_entity` sets them from the new ID.
-            for key in ["slug", "type", "sub_type"] {
+            // The ID decides these; `prepare_entity` sets them from the new ID, as for any
+            // new entity (the moved file is one: version 1, with `entity_prefix`).
+            for key in ["slug", "type", "sub_type", "entity_prefix"] {
                 map.remove(key);
             }
         }
         rewrite_references(&mut fields, renames);
-        // Passing the old document keeps keys it lacks absent (FORMAT.md §9.1), so the new
-        // file stays byte-similar to the old one.
         let doc = self
-            .prepare_entity(new, fields, Some(&old_doc))
+            .prepare_entity(new, fields, None)
             .with_context(|| format!("moving {old} to {new}"))?;
         let change = format!("{change} (moved from {old})");
         self.write_object(ObjectId::Entity(new.clone()), doc, None, &change)
@@ -251,7 +253,9 @@ impl Publication {
             if moved.is_empty() {
                 continue;
             }
-            let id = entity_id_from_path(&path)?;
+            let Some(id) = listed_entity_id(&path) else {
+                continue;
+            };
             self.access.reads.insert(id.to_string());
             let change = format!("{change} (references to {} moved)", moved.join(", "));
             if self
@@ -311,7 +315,7 @@ impl Publication {
             }
         }
         let doc = self
-            .prepare_relationship(new, fields, Some(&old_doc))
+            .prepare_relationship(new, fields)
             .with_context(|| format!("moving {old} to {new}"))?;
         let change = format!("{change} (moved from {old})");
         self.write_object(ObjectId::Relationship(new.clone()), doc, None, &change)?;
