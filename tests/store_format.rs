@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use nes::store::id::{AuthorId, EntityId, ObjectId, RelationshipId, VersionId};
 use nes::store::json;
-use nes::store::model::{self, Model, ENTITY_TYPES, RELATIONSHIP_TYPES};
+use nes::store::model::{self, KindDef};
 use nes::store::slug::{text_to_slug, validate_slug};
 use proptest::prelude::*;
 use rayon::prelude::*;
@@ -41,8 +41,9 @@ fn scratch_dir() -> tempfile::TempDir {
 
 /// Reads every entity, version and author file under `v2/`, in parallel.
 fn load_docs(v2: &Path) -> Vec<Doc> {
-    let paths: Vec<String> = ["entity", "version", "author"]
+    let paths: Vec<String> = ["entity", "version", "author", "relationship"]
         .iter()
+        .filter(|top| v2.join(top).is_dir())
         .flat_map(|top| walkdir::WalkDir::new(v2.join(top)))
         .map(|e| e.expect("walk v2/"))
         .filter(|e| e.file_type().is_file())
@@ -58,11 +59,9 @@ fn load_docs(v2: &Path) -> Vec<Doc> {
         .collect()
 }
 
-fn entity_model(doc: &Value) -> Model<'_> {
-    Model::Entity {
-        entity_type: doc["type"].as_str().expect("entity type"),
-        sub_type: doc["sub_type"].as_str(),
-    }
+/// The kind an entity document's own prefix registers.
+fn entity_model(doc: &Value) -> &'static KindDef {
+    model::entity_kind_of(doc).expect("a registered prefix")
 }
 
 /// The entity ID a `v2/entity/...` path encodes.
@@ -74,18 +73,56 @@ fn entity_id_of_path(rel: &str) -> EntityId {
     EntityId::parse(&format!("entity:{short}")).unwrap_or_else(|e| panic!("{rel}: {e}"))
 }
 
+/// What one bundle holds, for [`check_bundle`].
+struct Expected {
+    docs: usize,
+    entities: usize,
+    /// Entities under prefixes the model does not register (the service refuses them too).
+    unregistered: usize,
+    relationships: usize,
+    version_dirs: usize,
+    authors: usize,
+}
+
 #[test]
 fn real_bundle_round_trips_validates_and_matches_snapshots() {
+    let expected = Expected {
+        docs: 33_757,
+        entities: 13_506,
+        unregistered: 0,
+        relationships: 0,
+        version_dirs: 13_506,
+        authors: 2,
+    };
+    check_bundle("nes-database.bundle", &expected);
+}
+
+/// The 2026 sample: N-level prefixes, hospitals, projects and their relationships, files
+/// written by the 2026 writer beside legacy ones.
+#[test]
+fn bundle_2026_round_trips_validates_and_matches_snapshots() {
+    let expected = Expected {
+        docs: 35_736,
+        entities: 13_931,
+        unregistered: 6,
+        relationships: 480,
+        version_dirs: 14_411,
+        authors: 6,
+    };
+    check_bundle("nes-database-2026.bundle", &expected);
+}
+
+fn check_bundle(bundle: &str, expected: &Expected) {
     let Some(shared) = common::shared_dir() else {
         return;
     };
     let started = Instant::now();
     let tmp = scratch_dir();
-    let repo = common::clone_bundle(&shared, &tmp.path().join("db"));
+    let repo = common::clone_bundle_named(&shared, bundle, &tmp.path().join("db"));
     let cloned = started.elapsed();
     let docs = load_docs(&repo.join("v2"));
     let loaded = started.elapsed();
-    assert_eq!(docs.len(), 33_757, "entity + version + author files at data HEAD");
+    assert_eq!(docs.len(), expected.docs, "entity + version + author + relationship files");
 
     // 1. Byte-exact canonical JSON round trip.
     let mismatched: Vec<&str> = docs
@@ -101,8 +138,11 @@ fn real_bundle_round_trips_validates_and_matches_snapshots() {
     );
 
     let round_tripped = started.elapsed();
-    let entities: Vec<&Doc> = docs.iter().filter(|d| d.rel.starts_with("entity/")).collect();
-    assert_eq!(entities.len(), 13_506);
+    let all_entities: Vec<&Doc> = docs.iter().filter(|d| d.rel.starts_with("entity/")).collect();
+    assert_eq!(all_entities.len(), expected.entities);
+    let (entities, unregistered): (Vec<&Doc>, Vec<&Doc>) =
+        all_entities.into_iter().partition(|d| model::entity_kind_of(&d.value).is_some());
+    assert_eq!(unregistered.len(), expected.unregistered, "entities under unregistered prefixes");
 
     // 2. Every entity validates, and its path is its ID's path.
     let invalid: Vec<String> = entities
@@ -111,6 +151,7 @@ fn real_bundle_round_trips_validates_and_matches_snapshots() {
             let id = entity_id_of_path(&d.rel);
             assert_eq!(id.rel_path(), d.rel);
             assert_eq!(Some(id.slug.as_str()), d.value["slug"].as_str(), "{}", d.rel);
+            assert_eq!(model::document_prefix(&d.value).as_deref(), Some(id.prefix.as_str()), "{}", d.rel);
             model::validate(entity_model(&d.value), &d.value).err().map(|v| {
                 format!(
                     "{}: {}",
@@ -127,22 +168,41 @@ fn real_bundle_round_trips_validates_and_matches_snapshots() {
         &invalid[..invalid.len().min(5)]
     );
 
-    // 3. complete() adds only the keys of FORMAT.md §9's drift files; keep_absent undoes it.
-    let drifted: usize = entities
+    // 3. complete() only adds keys, as `null` or a default: it never changes a value. A file
+    //    the 2026 writer wrote (it has `entity_prefix`) is already complete: the model
+    //    declares exactly the fields that writer dumps.
+    let current = entities
         .par_iter()
-        .map(|d| {
+        .filter(|d| {
             let mut completed = d.value.clone();
             model::complete(entity_model(&d.value), &mut completed);
-            let changed = completed != d.value;
-            model::keep_absent(&mut completed, &d.value);
-            assert_eq!(completed, d.value, "{}: keep_absent(complete(doc)) != doc", d.rel);
-            usize::from(changed)
+            assert_only_added(&completed, &d.value, &d.rel);
+            let current = d.value.get("entity_prefix").is_some();
+            if current {
+                assert_eq!(completed, d.value, "{}: written by the 2026 writer, yet incomplete", d.rel);
+            }
+            current
         })
-        .sum();
-    assert_eq!(
-        drifted, 961,
-        "files whose shape predates the model (837 location identifiers + 124 parties)"
-    );
+        .count();
+    eprintln!("{bundle}: {current} entities in the 2026 writer's shape");
+
+    // Relationships: valid, complete, at the path their content names.
+    let relationships: Vec<&Doc> = docs.iter().filter(|d| d.rel.starts_with("relationship/")).collect();
+    assert_eq!(relationships.len(), expected.relationships);
+    for d in &relationships {
+        let id = RelationshipId::new(
+            EntityId::parse(d.value["source_entity_id"].as_str().unwrap()).unwrap(),
+            EntityId::parse(d.value["target_entity_id"].as_str().unwrap()).unwrap(),
+            d.value["type"].as_str().unwrap(),
+        )
+        .unwrap_or_else(|e| panic!("{}: {e}", d.rel));
+        assert_eq!(id.rel_path(), d.rel);
+        let kind = model::relationship_kind();
+        assert_eq!(model::validate(kind, &d.value), Ok(()), "{}", d.rel);
+        let mut completed = d.value.clone();
+        model::complete(kind, &mut completed);
+        assert_eq!(completed, d.value, "{}", d.rel);
+    }
 
     // 4. Versions: contiguous numbering; every snapshot minus computed fields validates,
     //    and the latest one is the entity file.
@@ -152,15 +212,15 @@ fn real_bundle_round_trips_validates_and_matches_snapshots() {
         let n: u64 = file.strip_suffix(".json").unwrap().parse().unwrap();
         versions.entry(dir.to_string()).or_default().push((n, d));
     }
-    assert_eq!(versions.len(), 13_506, "one version directory per entity");
+    assert_eq!(versions.len(), expected.version_dirs, "one version directory per object");
     entities
         .par_iter()
         .for_each(|entity| check_versions(entity, &versions));
 
     let authors = docs.iter().filter(|d| d.rel.starts_with("author/")).count();
-    assert_eq!(authors, 2);
+    assert_eq!(authors, expected.authors);
     eprintln!(
-        "real bundle: {} files ({} entities, {} version dirs, {authors} authors) checked in {:.1?} \
+        "{bundle}: {} files ({} entities, {} version dirs, {authors} authors) checked in {:.1?} \
          (clone {cloned:.1?}, read+parse done at {loaded:.1?}, byte round trip done at {round_tripped:.1?})",
         docs.len(),
         entities.len(),
@@ -169,9 +229,34 @@ fn real_bundle_round_trips_validates_and_matches_snapshots() {
     );
 }
 
+/// `completed` is `original` plus keys holding `null` or a string default, at any depth.
+fn assert_only_added(completed: &Value, original: &Value, rel: &str) {
+    match (completed, original) {
+        (Value::Object(c), Value::Object(o)) => {
+            for (key, value) in c {
+                match o.get(key) {
+                    Some(old) => assert_only_added(value, old, rel),
+                    None => assert!(
+                        value.is_null() || value.is_string(),
+                        "{rel}: completion added `{key}`: {value}"
+                    ),
+                }
+            }
+            assert_eq!(c.len() >= o.len(), true, "{rel}: completion removed a key");
+        }
+        (Value::Array(c), Value::Array(o)) => {
+            assert_eq!(c.len(), o.len(), "{rel}");
+            for (c, o) in c.iter().zip(o) {
+                assert_only_added(c, o, rel);
+            }
+        }
+        _ => assert_eq!(completed, original, "{rel}: completion changed a value"),
+    }
+}
+
 /// A version's snapshot without `id`, `version_summary.id` and the model's computed
 /// fields, after checking their values.
-fn strip_computed(version: &Doc, id: &EntityId, n: u64, model: Model<'_>) -> Value {
+fn strip_computed(version: &Doc, id: &EntityId, n: u64, model: &KindDef) -> Value {
     let mut snapshot = version.value["snapshot"].clone();
     let snap = snapshot.as_object_mut().expect("snapshot object");
     assert_eq!(
@@ -188,8 +273,9 @@ fn strip_computed(version: &Doc, id: &EntityId, n: u64, model: Model<'_>) -> Val
         "{}",
         version.rel
     );
-    for (key, want) in model::computed_fields(model) {
-        assert_eq!(snap.remove(key), Some(want), "{}: computed `{key}`", version.rel);
+    let plain = Value::Object(snap.clone());
+    for (key, want) in model::computed_fields(model, &plain) {
+        assert_eq!(snap.remove(&key), Some(want), "{}: computed `{key}`", version.rel);
     }
     snapshot
 }
@@ -252,25 +338,20 @@ fn slug() -> impl Strategy<Value = String> {
     "[a-z0-9][a-z0-9-]{1,30}[a-z0-9]"
 }
 
+/// Every registered prefix, depths 1 to 4.
+fn registered() -> Vec<String> {
+    model::model().prefixes.keys().cloned().collect()
+}
+
 fn entity_id() -> impl Strategy<Value = EntityId> {
-    (
-        prop::sample::select(ENTITY_TYPES),
-        any::<prop::sample::Index>(),
-        any::<bool>(),
-        slug(),
-    )
-        .prop_map(|(ty, pick, with_sub, slug)| {
-            let subs = model::subtypes(ty).unwrap();
-            let sub = (with_sub && !subs.is_empty()).then(|| *pick.get(subs));
-            EntityId::new(ty, sub, &slug).unwrap()
-        })
+    (prop::sample::select(registered()), slug()).prop_map(|(prefix, slug)| EntityId::new(&prefix, &slug).unwrap())
 }
 
 fn object_id() -> impl Strategy<Value = ObjectId> {
     prop_oneof![
         entity_id().prop_map(ObjectId::Entity),
-        (entity_id(), entity_id(), prop::sample::select(RELATIONSHIP_TYPES))
-            .prop_map(|(s, t, ty)| ObjectId::Relationship(RelationshipId::new(s, t, ty).unwrap())),
+        (entity_id(), entity_id(), prop::sample::select(model::relationship_types().to_vec()))
+            .prop_map(|(s, t, ty)| ObjectId::Relationship(RelationshipId::new(s, t, &ty).unwrap())),
     ]
 }
 

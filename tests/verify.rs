@@ -5,6 +5,7 @@ mod common;
 
 use std::path::Path;
 
+use nes::store::model::{kind_for_prefix, schema_export::json_schema};
 use nes::store::json;
 use nes::verify::{verify_repo, verify_touched, Report, Rule, VerifyOptions};
 use serde_json::{json, Value};
@@ -361,8 +362,9 @@ fn repository_schema_override() {
     let repo = clean_repo();
     let root = repo.path();
     // Persons must have a gender in this repository; the clean person has one.
-    let mut person_schema: Value =
-        serde_json::from_str(include_str!("../schemas/entity-person.json")).unwrap();
+    // Starting from the model's own export (`nes model show person --json-schema`).
+    let exported = |prefix| json_schema(kind_for_prefix(prefix).unwrap());
+    let mut person_schema = exported("person");
     person_schema["properties"]["personal_details"] =
         json!({"type": "object", "required": ["gender", "birth_place"]});
     write_json(root, ".nes/schema/entity-person.json", &person_schema);
@@ -375,8 +377,7 @@ fn repository_schema_override() {
     );
     // A new name adds a schema: districts now need an area below 1000.
     std::fs::remove_file(root.join(".nes/schema/entity-person.json")).unwrap();
-    let mut district_schema: Value =
-        serde_json::from_str(include_str!("../schemas/entity-location.json")).unwrap();
+    let mut district_schema = exported("location/district");
     district_schema["properties"]["area"] = json!({"type": "number", "maximum": 1000});
     write_json(
         root,

@@ -32,7 +32,13 @@ pub mod snapshot;
 
 /// Clones the real database bundle into `dest` (branch `main`) and returns the path.
 pub fn clone_bundle(shared: &Path, dest: &Path) -> PathBuf {
-    let bundle = shared.join("nes-format/nes-database.bundle");
+    clone_bundle_named(shared, "nes-database.bundle", dest)
+}
+
+/// Clones `nes-format/<name>` (e.g. `nes-database-2026.bundle`) into `dest`, branch `main`.
+#[allow(dead_code)]
+pub fn clone_bundle_named(shared: &Path, name: &str, dest: &Path) -> PathBuf {
+    let bundle = shared.join("nes-format").join(name);
     let status = Command::new("git")
         .args([
             "-c",
