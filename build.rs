@@ -101,16 +101,19 @@ fn generate(folders: &[naming::CheckedFolder]) -> String {
                 "None".to_string()
             }
         };
-        let deletes = if defines_const(&f.source, "DELETES") {
-            format!("{m}::DELETES")
-        } else {
-            "false".into()
+        let flag = |name: &str| {
+            if defines_const(&f.source, name) {
+                format!("{m}::{name}")
+            } else {
+                "false".into()
+            }
         };
+        let (deletes, example) = (flag("DELETES"), flag("EXAMPLE"));
         writeln!(
             out,
             "        nes::migration::registry::Migration {{\n            name: {name:?},\n            prefix: {prefix},\n            \
              author: {m}::AUTHOR,\n            date: {m}::DATE,\n            description: {m}::DESCRIPTION,\n            \
-             migrate: {m}::migrate,\n            check: {check},\n            verify: {verify},\n            deletes: {deletes},\n        }},",
+             migrate: {m}::migrate,\n            check: {check},\n            verify: {verify},\n            deletes: {deletes},\n            example: {example},\n        }},",
             name = f.name,
             prefix = f.prefix,
             check = opt(defines_fn(&f.source, "check"), "check"),

@@ -117,6 +117,7 @@ fn a_migration_failing_its_own_verify_commits_nothing() {
         check: None,
         verify: Some(expects_two),
         deletes: false,
+        example: false,
     };
     let registry = Registry::new(vec![m]).unwrap();
     let options = RunOptions {

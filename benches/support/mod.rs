@@ -535,6 +535,7 @@ fn migration(name: &'static str, migrate: nes::migration::registry::MigrationFn)
         check: None,
         verify: None,
         deletes: false,
+        example: false,
     }
 }
 

@@ -6,6 +6,8 @@ use nes::prelude::*;
 pub const AUTHOR: &str = "nes maintainers";
 pub const DATE: &str = "2026-11-21";
 pub const DESCRIPTION: &str = "Example data: a location chain, an organization, a person and a membership.";
+/// An example: never offered to a data repository whose history holds real migrations.
+pub const EXAMPLE: bool = true;
 
 const CHANGE: &str = "Add example data from the example migration.";
 

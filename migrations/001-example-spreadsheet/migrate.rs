@@ -6,6 +6,8 @@ use nes::prelude::*;
 pub const AUTHOR: &str = "nes maintainers";
 pub const DATE: &str = "2026-11-21";
 pub const DESCRIPTION: &str = "Example: two hospitals read from a spreadsheet.";
+/// An example: never offered to a data repository whose history holds real migrations.
+pub const EXAMPLE: bool = true;
 
 pub fn migrate(ctx: &mut Context) -> Result<()> {
     let rows = ctx.read_excel("hospitals.xlsx", Some("hospitals"))?;

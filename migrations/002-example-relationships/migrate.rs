@@ -6,6 +6,8 @@ use nes::prelude::*;
 pub const AUTHOR: &str = "nes maintainers";
 pub const DATE: &str = "2026-11-21";
 pub const DESCRIPTION: &str = "Example: a party, two people and their memberships.";
+/// An example: never offered to a data repository whose history holds real migrations.
+pub const EXAMPLE: bool = true;
 
 const PARTY: &str = "entity:organization/political_party/example-people-party";
 const CHANGE: &str = "Add example memberships";

@@ -8,6 +8,8 @@ use nes::prelude::*;
 pub const AUTHOR: &str = "nes maintainers";
 pub const DATE: &str = "2026-11-21";
 pub const DESCRIPTION: &str = "Example: add populations to locations and correct a person's record.";
+/// An example: never offered to a data repository whose history holds real migrations.
+pub const EXAMPLE: bool = true;
 
 pub fn migrate(ctx: &mut Context) -> Result<()> {
     let populations: BTreeMap<String, u64> = ctx.read_json_as("populations.json")?;

@@ -85,7 +85,7 @@ fn refuse_interrupted(repo: &DataRepo) -> anyhow::Result<()> {
 /// Only a migration history does not record (pending or out of order) can be marked.
 fn refuse_recorded(name: &str, status: Status) -> anyhow::Result<()> {
     match status {
-        Status::Pending | Status::OutOfOrder | Status::NotCompiled => Ok(()),
+        Status::Pending | Status::OutOfOrder | Status::NotCompiled | Status::Example => Ok(()),
         Status::Applied | Status::Unpushed => Err(NesError::usage(format!(
             "{name} is already applied; history records it"
         ))

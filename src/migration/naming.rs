@@ -81,11 +81,12 @@ pub struct CheckedFolder {
     pub source: String,
 }
 
-/// Checks every folder below `dir` against the layout rules (name, unique prefix, README.md,
-/// migrate.rs, a valid DATE literal); the errors name the folder and the rule.
+/// Checks every folder below `dir` against the layout rules (name, README.md, migrate.rs,
+/// a valid DATE literal); the errors name the folder and the rule. Folders come back in
+/// prefix order, then name order where a prefix is shared.
 pub fn check_folders(dir: &Path) -> Result<Vec<CheckedFolder>, Vec<String>> {
     let mut errors = Vec::new();
-    let mut by_prefix: BTreeMap<u16, CheckedFolder> = BTreeMap::new();
+    let mut by_prefix: BTreeMap<(u16, String), CheckedFolder> = BTreeMap::new();
     let entries = match fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(_) => return Ok(Vec::new()),
@@ -137,12 +138,9 @@ pub fn check_folders(dir: &Path) -> Result<Vec<CheckedFolder>, Vec<String>> {
             path,
             source,
         };
-        if let Some(other) = by_prefix.insert(prefix, folder) {
-            errors.push(format!(
-                "migrations/{name}: prefix {prefix:03} is already used by migrations/{}; renumber one of them",
-                other.name
-            ));
-        }
+        // A shared prefix builds: whether it may stand depends on history (both applied),
+        // which the runner checks before a run and the preview reports.
+        by_prefix.insert((prefix, name), folder);
     }
     if errors.is_empty() {
         Ok(by_prefix.into_values().collect())

@@ -27,6 +27,9 @@ pub struct Migration {
     pub verify: Option<MigrationFn>,
     /// The migration declares that it deletes entities or relationships.
     pub deletes: bool,
+    /// An example (`pub const EXAMPLE: bool = true;`): runnable on a repository of
+    /// examples, never offered to one whose history holds other migrations.
+    pub example: bool,
 }
 
 impl std::fmt::Debug for Migration {
@@ -59,14 +62,11 @@ impl Registry {
                 return Err(invalid("AUTHOR and DESCRIPTION must not be empty").into());
             }
         }
-        migrations.sort_by_key(|m| m.prefix);
-        if let Some(w) = migrations.windows(2).find(|w| w[0].prefix == w[1].prefix) {
-            return Err(NesError::usage(format!(
-                "migrations {} and {} share the prefix {:03}",
-                w[0].name, w[1].name, w[0].prefix
-            ))
-            .hint("renumber one of them with the next free prefix")
-            .into());
+        // Two migrations may share a prefix once history shows both applied (the service's
+        // two 007s): the runner decides that with the ledger, see `shared_prefix_conflicts`.
+        migrations.sort_by(|a, b| (a.prefix, a.name).cmp(&(b.prefix, b.name)));
+        if let Some(w) = migrations.windows(2).find(|w| w[0].name == w[1].name) {
+            return Err(NesError::usage(format!("migration {} is registered twice", w[0].name)).into());
         }
         Ok(Self { migrations })
     }
@@ -81,8 +81,13 @@ impl Registry {
         if let Some(m) = self.migrations.iter().find(|m| m.name == name_or_prefix) {
             return Some(m);
         }
+        // A prefix names a migration only when no other migration shares it.
         let prefix: u16 = name_or_prefix.parse().ok()?;
-        self.migrations.iter().find(|m| m.prefix == prefix)
+        let mut sharing = self.migrations.iter().filter(|m| m.prefix == prefix);
+        match (sharing.next(), sharing.next()) {
+            (Some(m), None) => Some(m),
+            _ => None,
+        }
     }
 }
 
@@ -105,6 +110,7 @@ mod tests {
             check: None,
             verify: None,
             deletes: false,
+            example: false,
         }
     }
 
@@ -117,11 +123,21 @@ mod tests {
         assert!(error(vec![m("004-Bad", "2026-11-21", "a")]).contains("3-digit prefix"));
         assert!(error(vec![m("004-foo", "2026-02-30", "a")]).contains("not a valid YYYY-MM-DD"));
         assert!(error(vec![m("004-foo", "2026-11-21", " ")]).contains("must not be empty"));
-        let dup = error(vec![
-            m("004-foo", "2026-11-21", "a"),
-            m("004-bar", "2026-11-21", "a"),
-        ]);
-        assert!(dup.contains("share the prefix 004"), "{dup}");
+        let dup = error(vec![m("004-foo", "2026-11-21", "a"), m("004-foo", "2026-11-21", "a")]);
+        assert!(dup.contains("registered twice"), "{dup}");
+    }
+
+    #[test]
+    fn a_shared_prefix_is_kept_in_name_order_and_names_neither() {
+        let r = Registry::new(vec![
+            m("007-source-projects", "2026-11-21", "a"),
+            m("007-redact-family-info", "2026-11-21", "a"),
+        ])
+        .unwrap();
+        let names: Vec<&str> = r.all().iter().map(|m| m.name).collect();
+        assert_eq!(names, ["007-redact-family-info", "007-source-projects"]);
+        assert!(r.find("007").is_none());
+        assert!(r.find("007-source-projects").is_some());
     }
 
     #[test]

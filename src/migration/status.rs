@@ -23,6 +23,9 @@ pub enum Status {
     Partial,
     /// A folder on disk that this binary does not contain: rebuild.
     NotCompiled,
+    /// An example migration not applied, on a repository whose history holds other
+    /// migrations: never offered there.
+    Example,
 }
 
 impl Status {
@@ -35,6 +38,7 @@ impl Status {
             Status::OutOfOrder => "out-of-order",
             Status::Partial => "partial",
             Status::NotCompiled => "not-compiled",
+            Status::Example => "example",
         }
     }
 
@@ -69,6 +73,9 @@ pub fn statuses(registry: &Registry, folders: &[Folder], ledger: &Ledger) -> Vec
         .filter(|e| e.recorded == Recorded::Applied)
         .filter_map(|e| e.name.get(..3)?.parse::<u16>().ok())
         .max();
+    // Examples are kept out of a repository that holds real history.
+    let is_example = |name: &str| registry.all().iter().any(|m| m.example && m.name == name);
+    let real_history = ledger.entries.keys().any(|name| !is_example(name));
     let mut rows: Vec<MigrationStatus> = registry
         .all()
         .iter()
@@ -76,6 +83,7 @@ pub fn statuses(registry: &Registry, folders: &[Folder], ledger: &Ledger) -> Vec
             let entry = ledger.entries.get(m.name).cloned();
             let status = match &entry {
                 Some(e) => recorded_status(e),
+                None if m.example && real_history => Status::Example,
                 None if highest_applied.is_some_and(|h| h > m.prefix) => Status::OutOfOrder,
                 None => Status::Pending,
             };
@@ -132,4 +140,46 @@ fn recorded_status(entry: &LedgerEntry) -> Status {
         Recorded::Applied if entry.unpushed => Status::Unpushed,
         Recorded::Applied => Status::Applied,
     }
+}
+
+/// Refuses a prefix shared by migrations of which one is not applied. History decides:
+/// the service itself applied two 007s, and a repository adopting nes keeps them; a new
+/// migration must take a free prefix, so that every run has one order.
+pub fn refuse_shared_prefixes(statuses: &[MigrationStatus]) -> anyhow::Result<()> {
+    let mut by_prefix: std::collections::BTreeMap<u16, Vec<&MigrationStatus>> = Default::default();
+    for s in statuses {
+        if let Some(prefix) = s.prefix {
+            by_prefix.entry(prefix).or_default().push(s);
+        }
+    }
+    for (prefix, sharing) in by_prefix.into_iter().filter(|(_, v)| v.len() > 1) {
+        let sharing: Vec<&MigrationStatus> = sharing.into_iter().filter(|s| s.status != Status::Example).collect();
+        if sharing.len() < 2 {
+            continue;
+        }
+        let waiting: Vec<&str> = sharing
+            .iter()
+            .filter(|s| !matches!(s.status, Status::Applied | Status::Unpushed))
+            .map(|s| s.name.as_str())
+            .collect();
+        if !waiting.is_empty() {
+            let names: Vec<&str> = sharing.iter().map(|s| s.name.as_str()).collect();
+            return Err(crate::error::NesError::usage(format!(
+                "migrations {} share the prefix {prefix:03}, and {} not applied",
+                names.join(", "),
+                if waiting.len() == 1 {
+                    format!("{} is", waiting[0])
+                } else {
+                    format!("{} are", waiting.join(", "))
+                }
+            ))
+            .hint(format!(
+                "renumber {} with the next free prefix (`nes migrate create` picks one); a prefix \
+                 may be shared only by migrations history shows applied",
+                waiting.join(", ")
+            ))
+            .into());
+        }
+    }
+    Ok(())
 }

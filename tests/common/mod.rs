@@ -128,6 +128,7 @@ pub fn migration(
         check: None,
         verify: None,
         deletes: false,
+        example: false,
     }
 }
 

@@ -192,6 +192,7 @@ impl<'a> Runner<'a> {
             ))
             .into());
         }
+        status::refuse_shared_prefixes(&statuses)?;
         for drifted in super::drift::find(&statuses, &self.migrations_dir)? {
             report.warnings.push(super::drift::warning(&drifted));
         }
@@ -278,6 +279,14 @@ impl<'a> Runner<'a> {
                             skipped.reason = Some("already applied; use --force to run it again".into());
                             report.migrations.push(skipped);
                         }
+                        Status::Example => {
+                            return Err(NesError::usage(format!(
+                                "{} is an example migration, and this repository's history holds real migrations",
+                                m.name
+                            ))
+                            .hint("examples run only on a repository of examples (e.g. a fresh `database-repo/`)")
+                            .into())
+                        }
                         Status::OutOfOrder if !options.allow_out_of_order => {
                             return Err(NesError::usage(format!(
                                 "{} is numbered below an applied migration (out of order)",
@@ -289,8 +298,8 @@ impl<'a> Runner<'a> {
                         _ => selected.push(m),
                     }
                 }
-                selected.sort_by_key(|m| m.prefix);
-                selected.dedup_by_key(|m| m.prefix);
+                selected.sort_by(|a, b| (a.prefix, a.name).cmp(&(b.prefix, b.name)));
+                selected.dedup_by_key(|m| m.name);
             }
         }
         Ok(selected)
