@@ -122,7 +122,11 @@ fn check_bundle(bundle: &str, expected: &Expected) {
     let cloned = started.elapsed();
     let docs = load_docs(&repo.join("v2"));
     let loaded = started.elapsed();
-    assert_eq!(docs.len(), expected.docs, "entity + version + author + relationship files");
+    assert_eq!(
+        docs.len(),
+        expected.docs,
+        "entity + version + author + relationship files"
+    );
 
     // 1. Byte-exact canonical JSON round trip.
     let mismatched: Vec<&str> = docs
@@ -140,9 +144,14 @@ fn check_bundle(bundle: &str, expected: &Expected) {
     let round_tripped = started.elapsed();
     let all_entities: Vec<&Doc> = docs.iter().filter(|d| d.rel.starts_with("entity/")).collect();
     assert_eq!(all_entities.len(), expected.entities);
-    let (entities, unregistered): (Vec<&Doc>, Vec<&Doc>) =
-        all_entities.into_iter().partition(|d| model::entity_kind_of(&d.value).is_some());
-    assert_eq!(unregistered.len(), expected.unregistered, "entities under unregistered prefixes");
+    let (entities, unregistered): (Vec<&Doc>, Vec<&Doc>) = all_entities
+        .into_iter()
+        .partition(|d| model::entity_kind_of(&d.value).is_some());
+    assert_eq!(
+        unregistered.len(),
+        expected.unregistered,
+        "entities under unregistered prefixes"
+    );
 
     // 2. Every entity validates, and its path is its ID's path.
     let invalid: Vec<String> = entities
@@ -151,7 +160,12 @@ fn check_bundle(bundle: &str, expected: &Expected) {
             let id = entity_id_of_path(&d.rel);
             assert_eq!(id.rel_path(), d.rel);
             assert_eq!(Some(id.slug.as_str()), d.value["slug"].as_str(), "{}", d.rel);
-            assert_eq!(model::document_prefix(&d.value).as_deref(), Some(id.prefix.as_str()), "{}", d.rel);
+            assert_eq!(
+                model::document_prefix(&d.value).as_deref(),
+                Some(id.prefix.as_str()),
+                "{}",
+                d.rel
+            );
             model::validate(entity_model(&d.value), &d.value).err().map(|v| {
                 format!(
                     "{}: {}",
@@ -179,7 +193,11 @@ fn check_bundle(bundle: &str, expected: &Expected) {
             assert_only_added(&completed, &d.value, &d.rel);
             let current = d.value.get("entity_prefix").is_some();
             if current {
-                assert_eq!(completed, d.value, "{}: written by the 2026 writer, yet incomplete", d.rel);
+                assert_eq!(
+                    completed, d.value,
+                    "{}: written by the 2026 writer, yet incomplete",
+                    d.rel
+                );
             }
             current
         })
@@ -187,7 +205,10 @@ fn check_bundle(bundle: &str, expected: &Expected) {
     eprintln!("{bundle}: {current} entities in the 2026 writer's shape");
 
     // Relationships: valid, complete, at the path their content names.
-    let relationships: Vec<&Doc> = docs.iter().filter(|d| d.rel.starts_with("relationship/")).collect();
+    let relationships: Vec<&Doc> = docs
+        .iter()
+        .filter(|d| d.rel.starts_with("relationship/"))
+        .collect();
     assert_eq!(relationships.len(), expected.relationships);
     for d in &relationships {
         let id = RelationshipId::new(
@@ -212,7 +233,11 @@ fn check_bundle(bundle: &str, expected: &Expected) {
         let n: u64 = file.strip_suffix(".json").unwrap().parse().unwrap();
         versions.entry(dir.to_string()).or_default().push((n, d));
     }
-    assert_eq!(versions.len(), expected.version_dirs, "one version directory per object");
+    assert_eq!(
+        versions.len(),
+        expected.version_dirs,
+        "one version directory per object"
+    );
     entities
         .par_iter()
         .for_each(|entity| check_versions(entity, &versions));
@@ -344,13 +369,18 @@ fn registered() -> Vec<String> {
 }
 
 fn entity_id() -> impl Strategy<Value = EntityId> {
-    (prop::sample::select(registered()), slug()).prop_map(|(prefix, slug)| EntityId::new(&prefix, &slug).unwrap())
+    (prop::sample::select(registered()), slug())
+        .prop_map(|(prefix, slug)| EntityId::new(&prefix, &slug).unwrap())
 }
 
 fn object_id() -> impl Strategy<Value = ObjectId> {
     prop_oneof![
         entity_id().prop_map(ObjectId::Entity),
-        (entity_id(), entity_id(), prop::sample::select(model::relationship_types().to_vec()))
+        (
+            entity_id(),
+            entity_id(),
+            prop::sample::select(model::relationship_types().to_vec())
+        )
             .prop_map(|(s, t, ty)| ObjectId::Relationship(RelationshipId::new(s, t, &ty).unwrap())),
     ]
 }

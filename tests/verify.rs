@@ -5,8 +5,8 @@ mod common;
 
 use std::path::Path;
 
-use nes::store::model::{kind_for_prefix, schema_export::json_schema};
 use nes::store::json;
+use nes::store::model::{kind_for_prefix, schema_export::json_schema};
 use nes::verify::{verify_repo, verify_touched, Report, Rule, VerifyOptions};
 use serde_json::{json, Value};
 

@@ -49,12 +49,17 @@ pub fn exec(g: &GlobalArgs, args: Args) -> anyhow::Result<ExitCode> {
     );
     for v in &history.versions {
         let commit = v.commit.as_deref().map_or("-", |c| &c[..10]);
+        let by = match (&v.migration, &v.other_writer) {
+            (Some(m), _) => m.clone(),
+            (None, Some(w)) => format!("other writer {w}"),
+            (None, None) => "-".to_string(),
+        };
         println!(
             "version {}  {}  {}  {}  {:?}",
             v.number,
             v.date.as_deref().unwrap_or("-"),
             commit,
-            v.migration.as_deref().unwrap_or("-"),
+            by,
             v.change.as_deref().unwrap_or(""),
         );
         println!("    by {}", v.author.as_deref().unwrap_or("unknown author"));

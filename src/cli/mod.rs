@@ -13,6 +13,7 @@ mod diff;
 mod list;
 mod log;
 mod mark_applied;
+mod model;
 mod output;
 mod pending;
 mod preview;
@@ -117,6 +118,9 @@ pub enum Command {
     Diff(diff::Args),
     /// Show the version chain of one entity or relationship.
     Log(log::Args),
+    /// Show the NES model compiled in: the prefix registry and what each kind holds.
+    #[command(subcommand)]
+    Model(ModelCommand),
     /// Print a shell completion script (bash, zsh, fish, ...).
     Completions(completions::Args),
 }
@@ -147,6 +151,12 @@ pub enum MigrateCommand {
     Validate(validate::Args),
     /// Show dependencies between migrations and warn about conflicts.
     Deps(deps::Args),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModelCommand {
+    /// The prefix registry, or one kind's fields (`nes model show organization/hospital`).
+    Show(model::Args),
 }
 
 #[derive(Debug, Subcommand)]
@@ -193,6 +203,7 @@ fn dispatch(cli: Cli, builtin: Vec<Migration>) -> anyhow::Result<ExitCode> {
         Command::Db(DbCommand::Verify(args)) => db_verify::exec(g, args),
         Command::Diff(args) => diff::exec(g, args),
         Command::Log(args) => log::exec(g, args),
+        Command::Model(ModelCommand::Show(args)) => model::exec(g, args),
         Command::Completions(args) => completions::exec(args),
     }
 }

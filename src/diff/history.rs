@@ -26,6 +26,10 @@ pub struct VersionEntry {
     /// The commit that wrote this version file (hex), when history has it.
     pub commit: Option<String>,
     pub migration: Option<String>,
+    /// Who made that commit when no migration did (`Name <email>`): a queue bot, a
+    /// scraper, a maintainer's hand commit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub other_writer: Option<String>,
     /// Field changes from the previous version's snapshot (with `-p`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub changes: Option<Vec<FieldChange>>,
@@ -79,9 +83,9 @@ pub fn history(repo: &DataRepo, id: &ObjectId, with_changes: bool) -> Result<His
     let mut versions = Vec::with_capacity(files.len());
     for (i, (number, value)) in files.iter().enumerate() {
         let text = |p: &str| value.pointer(p).and_then(Value::as_str).map(str::to_string);
-        let (commit, migration) = match writers.get(&format!("{number}.json")) {
-            Some((c, m)) => (Some(c.clone()), m.clone()),
-            None => (None, None),
+        let (commit, migration, other_writer) = match writers.get(&format!("{number}.json")) {
+            Some(w) => (Some(w.commit.clone()), w.migration.clone(), w.other.clone()),
+            None => (None, None, None),
         };
         let changes = (with_changes && i > 0).then(|| {
             let before = content(&files[i - 1].1);
@@ -94,6 +98,7 @@ pub fn history(repo: &DataRepo, id: &ObjectId, with_changes: bool) -> Result<His
             change: text("/change_description"),
             commit,
             migration,
+            other_writer,
             changes,
         });
     }
@@ -116,16 +121,24 @@ fn content(version: &Value) -> Value {
     snapshot
 }
 
+/// The commit that wrote a file, and the migration that made it or else who did.
+#[derive(Clone)]
+struct Writer {
+    commit: String,
+    migration: Option<String>,
+    other: Option<String>,
+}
+
 /// For each file in `dir` at HEAD, the commit (first-parent history) that last wrote it
 /// and that commit's migration.
-fn writers(repo: &DataRepo, dir: &str) -> Result<HashMap<String, (String, Option<String>)>> {
+fn writers(repo: &DataRepo, dir: &str) -> Result<HashMap<String, Writer>> {
     let git = repo.git();
     let mut walk = git.revwalk()?;
     walk.push_head()?;
     walk.simplify_first_parent()?;
     walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::REVERSE)?;
     let mut last_dir: Option<git2::Oid> = None;
-    let mut files: HashMap<String, (git2::Oid, String, Option<String>)> = HashMap::new();
+    let mut files: HashMap<String, (git2::Oid, Writer)> = HashMap::new();
     for oid in walk {
         let commit = git.find_commit(oid?)?;
         let now = commit.tree()?.get_path(Path::new(dir)).ok().map(|e| e.id());
@@ -138,24 +151,31 @@ fn writers(repo: &DataRepo, dir: &str) -> Result<HashMap<String, (String, Option
             continue;
         };
         let mut seen = std::collections::HashSet::new();
-        let mut migration = None;
+        let mut writer: Option<Writer> = None;
         for e in tree.iter() {
             let Some(name) = e.name() else { continue };
             seen.insert(name.to_string());
             if files.get(name).map(|f| f.0) != Some(e.id()) {
-                if migration.is_none() {
-                    migration = Some(migration_of(git, &commit)?);
+                if writer.is_none() {
+                    let migration = migration_of(git, &commit)?;
+                    let author = commit.author();
+                    let other = migration.is_none().then(|| {
+                        format!(
+                            "{} <{}>",
+                            author.name().unwrap_or("?"),
+                            author.email().unwrap_or("?")
+                        )
+                    });
+                    writer = Some(Writer {
+                        commit: commit.id().to_string(),
+                        migration,
+                        other,
+                    });
                 }
-                files.insert(
-                    name.to_string(),
-                    (e.id(), commit.id().to_string(), migration.clone().flatten()),
-                );
+                files.insert(name.to_string(), (e.id(), writer.clone().expect("set above")));
             }
         }
         files.retain(|name, _| seen.contains(name));
     }
-    Ok(files
-        .into_iter()
-        .map(|(name, (_, c, m))| (name, (c, m)))
-        .collect())
+    Ok(files.into_iter().map(|(name, (_, w))| (name, w)).collect())
 }

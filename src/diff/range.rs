@@ -202,6 +202,8 @@ fn last_run(repo: &DataRepo, head: git2::Oid) -> Result<Range> {
     walk.push(head)?;
     walk.simplify_first_parent()?;
     let mut run: Option<(String, String, git2::Oid)> = None;
+    // Commits after the last run that no migration wrote (a queue bot, a scraper, a hand fix).
+    let mut others = 0;
     for oid in walk {
         let c = git.find_commit(oid?)?;
         let trailers = parse_trailers(c.message().unwrap_or(""));
@@ -216,11 +218,17 @@ fn last_run(repo: &DataRepo, head: git2::Oid) -> Result<Range> {
                     run = Some((name, String::new(), c.id()));
                     break;
                 }
+                others += 1;
             }
         }
     }
+    let later = match others {
+        0 => String::new(),
+        1 => ", and 1 later commit by another writer".to_string(),
+        n => format!(", and {n} later commits by other writers"),
+    };
     let (label, from) = match run {
-        Some((name, _, first)) => (format!("last run: {name}"), first_parent(git, first)?),
+        Some((name, _, first)) => (format!("last run: {name}{later}"), first_parent(git, first)?),
         None => ("whole history (no migration has run)".to_string(), None),
     };
     Ok(Range {
@@ -244,17 +252,24 @@ fn python_log_added(git: &git2::Repository, commit: &git2::Commit<'_>) -> Result
     if commit.parent(0).ok().map(|p| logs(&p)).transpose()?.flatten() == Some(now) {
         return Ok(None);
     }
-    // The log directory changed: name the folder whose metadata this commit added.
+    // The log directory changed: name the folder whose metadata this commit added. A run
+    // of the Python tool added one; a commit adding several is an import by another writer
+    // (the 2026 sample brings five logs with the data of a queue bot and a scraper), and
+    // no migration wrote it.
     let Ok(dir) = git.find_tree(now) else {
         return Ok(None);
     };
+    let mut added = None;
     for entry in dir.iter() {
         let Some(name) = entry.name() else { continue };
         if adds(commit, &format!("{PYTHON_LOGS_DIR}/{name}/metadata.json"))? {
-            return Ok(Some(name.to_string()));
+            if added.is_some() {
+                return Ok(None);
+            }
+            added = Some(name.to_string());
         }
     }
-    Ok(None)
+    Ok(added)
 }
 
 /// The migration that wrote `commit`: its `Nes-Migration` trailer, or the Python log it

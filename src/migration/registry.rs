@@ -123,7 +123,10 @@ mod tests {
         assert!(error(vec![m("004-Bad", "2026-11-21", "a")]).contains("3-digit prefix"));
         assert!(error(vec![m("004-foo", "2026-02-30", "a")]).contains("not a valid YYYY-MM-DD"));
         assert!(error(vec![m("004-foo", "2026-11-21", " ")]).contains("must not be empty"));
-        let dup = error(vec![m("004-foo", "2026-11-21", "a"), m("004-foo", "2026-11-21", "a")]);
+        let dup = error(vec![
+            m("004-foo", "2026-11-21", "a"),
+            m("004-foo", "2026-11-21", "a"),
+        ]);
         assert!(dup.contains("registered twice"), "{dup}");
     }
 

@@ -153,7 +153,10 @@ pub fn refuse_shared_prefixes(statuses: &[MigrationStatus]) -> anyhow::Result<()
         }
     }
     for (prefix, sharing) in by_prefix.into_iter().filter(|(_, v)| v.len() > 1) {
-        let sharing: Vec<&MigrationStatus> = sharing.into_iter().filter(|s| s.status != Status::Example).collect();
+        let sharing: Vec<&MigrationStatus> = sharing
+            .into_iter()
+            .filter(|s| s.status != Status::Example)
+            .collect();
         if sharing.len() < 2 {
             continue;
         }

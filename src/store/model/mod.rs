@@ -9,6 +9,7 @@
 
 mod complete;
 mod computed;
+pub mod describe;
 pub mod load;
 mod references;
 pub mod schema_export;
