@@ -5,6 +5,7 @@ use crate::error::{ExitCode, NesError};
 use crate::migration::preview;
 use crate::migration::registry::Registry;
 use crate::migration::runner::{RunOptions, Target};
+use crate::migration::status::Status;
 
 /// Dry-run migrations and report what they would change, as a pull-request comment
 /// (markdown) or JSON. Nothing in the data repository changes.
@@ -50,6 +51,15 @@ pub fn exec(g: &GlobalArgs, registry: &Registry, args: Args) -> anyhow::Result<E
                 .filter(|n| registry.find(n).is_some()),
         );
         clashes = preview::duplicate_prefixes(&g.migrations_dir, base)?;
+        // History decides: migrations it shows applied may share a prefix (the service's
+        // two 007s); a clash with any other is the pull request's to fix.
+        let statuses = runner.statuses(&repo)?;
+        let applied = |name: &str| {
+            statuses
+                .iter()
+                .any(|s| s.name == name && matches!(s.status, Status::Applied | Status::Unpushed))
+        };
+        clashes.retain(|(a, b)| !(applied(a) && applied(b)));
     } else if names.is_empty() {
         return Err(NesError::usage("name the migrations to preview, or pass --changed-since REF").into());
     }
@@ -64,7 +74,8 @@ pub fn exec(g: &GlobalArgs, registry: &Registry, args: Args) -> anyhow::Result<E
         continue_on_failure: true,
         ..RunOptions::default()
     };
-    let mut report = if names.is_empty() {
+    // A clash stops every run (`nes migrate run` refuses it too): report it alone.
+    let mut report = if names.is_empty() || !clashes.is_empty() {
         crate::migration::runner::RunReport {
             schema_version: crate::migration::runner::SCHEMA_VERSION,
             dry_run: true,
