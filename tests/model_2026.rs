@@ -59,7 +59,9 @@ impl Db {
     }
 
     fn head(&self) -> String {
-        common::git(self.root(), &["rev-parse", "HEAD"]).trim().to_string()
+        common::git(self.root(), &["rev-parse", "HEAD"])
+            .trim()
+            .to_string()
     }
 }
 
@@ -124,10 +126,20 @@ fn four_levels(ctx: &mut Context) -> Result<()> {
         "A test office.",
     )?;
     for office in [OFFICE, NEW_OFFICE] {
-        ctx.create_relationship(office, COMMISSION, "SUPERVISES", json!({}), "Supervised by the commission.")?;
+        ctx.create_relationship(
+            office,
+            COMMISSION,
+            "SUPERVISES",
+            json!({}),
+            "Supervised by the commission.",
+        )?;
     }
     let listed = ctx.list_entities("organization/government/commission", None, &[])?;
-    ensure!(listed.len() == 109, "108 commission entities and the new one, got {}", listed.len());
+    ensure!(
+        listed.len() == 109,
+        "108 commission entities and the new one, got {}",
+        listed.len()
+    );
     let districts = ctx.list_entities("organization/government/commission/district", None, &[])?;
     ensure!(districts.len() == 78);
     ensure!(ctx.relationships_of(COMMISSION)?.len() == 2);
@@ -143,12 +155,17 @@ fn a_migration_reads_patches_and_creates_four_level_entities_and_relationships()
     let m = &report.migrations[0];
     assert_eq!(m.status, Outcome::Completed, "{:?}", m.error);
 
-    let created = db.read("v2/entity/organization/government/commission/district/district-election-office-test.json");
-    assert_eq!(created["entity_prefix"], "organization/government/commission/district");
+    let created =
+        db.read("v2/entity/organization/government/commission/district/district-election-office-test.json");
+    assert_eq!(
+        created["entity_prefix"],
+        "organization/government/commission/district"
+    );
     assert_eq!(created["sub_type"], "government_body", "GovernmentBody fixes it");
     assert_eq!(created["type"], "organization");
     assert_eq!(created["address"], Value::Null, "every declared field is written");
-    let patched = db.read("v2/entity/organization/government/commission/district/district-election-office-achham.json");
+    let patched =
+        db.read("v2/entity/organization/government/commission/district/district-election-office-achham.json");
     assert_eq!(patched["government_type"], "federal");
     assert_eq!(patched["version_summary"]["version_number"], 2);
     let v2 = db.read("v2/version/entity/organization/government/commission/district/district-election-office-achham/2.json");
@@ -168,10 +185,19 @@ fn a_migration_reads_patches_and_creates_four_level_entities_and_relationships()
 
     // nes log and nes diff name the 4-level entity and the migration.
     let log = nes_cmd(db.root(), &["log", OFFICE]);
-    assert!(log.contains("version 2") && log.contains("011-four-levels"), "{log}");
-    assert!(log.contains("other writer NES sample"), "version 1 came from the import: {log}");
+    assert!(
+        log.contains("version 2") && log.contains("011-four-levels"),
+        "{log}"
+    );
+    assert!(
+        log.contains("other writer NES sample"),
+        "version 1 came from the import: {log}"
+    );
     let diff = nes_cmd(db.root(), &["diff", "--stat"]);
-    assert!(diff.contains("entity/organization/government/commission/district"), "{diff}");
+    assert!(
+        diff.contains("entity/organization/government/commission/district"),
+        "{diff}"
+    );
 }
 
 /// Updates a district file the 2025 writer wrote (its identifiers have no `name`).
@@ -191,7 +217,12 @@ fn an_update_of_a_legacy_file_writes_the_whole_model_and_an_unchanged_file_stays
     let report = Runner::new(&registry, &db.migrations)
         .run(&db.repo, &Target::AllPending, &options())
         .unwrap();
-    assert_eq!(report.migrations[0].status, Outcome::Completed, "{:?}", report.migrations[0].error);
+    assert_eq!(
+        report.migrations[0].status,
+        Outcome::Completed,
+        "{:?}",
+        report.migrations[0].error
+    );
     let after = db.read(rel);
     // As the 2026 service writes it: `entity_prefix: null` for a legacy type/sub_type
     // entity, and every key the model gained since (the identifiers' `name`).
@@ -203,7 +234,10 @@ fn an_update_of_a_legacy_file_writes_the_whole_model_and_an_unchanged_file_stays
     }
     assert_eq!(report.migrations[0].stats.entities_updated, 1);
     // Nothing else was rewritten.
-    let changed = common::git(db.root(), &["diff", "--name-only", "HEAD~1", "HEAD", "--", "v2/entity"]);
+    let changed = common::git(
+        db.root(),
+        &["diff", "--name-only", "HEAD~1", "HEAD", "--", "v2/entity"],
+    );
     assert_eq!(changed.trim(), rel);
 }
 
@@ -255,7 +289,10 @@ fn two_pending_migrations_with_one_prefix_are_refused_and_nothing_is_written() {
             .run(&db.repo, &Target::AllPending, &options)
             .unwrap_err();
         let text = format!("{err:#}");
-        assert!(text.contains("011-first, 011-second share the prefix 011"), "{text}");
+        assert!(
+            text.contains("011-first, 011-second share the prefix 011"),
+            "{text}"
+        );
         assert_eq!(nes::error::exit_code(&err), nes::error::ExitCode::Usage);
     }
     assert_eq!(db.head(), head);
@@ -270,6 +307,10 @@ fn nes_cmd(db: &Path, args: &[&str]) -> String {
         .args(args)
         .output()
         .unwrap();
-    assert!(out.status.success(), "nes {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "nes {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }

@@ -2,7 +2,7 @@
 
 mod common;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::Path;
 use std::time::Instant;
 
@@ -383,6 +383,54 @@ fn object_id() -> impl Strategy<Value = ObjectId> {
         )
             .prop_map(|(s, t, ty)| ObjectId::Relationship(RelationshipId::new(s, t, &ty).unwrap())),
     ]
+}
+
+#[test]
+fn the_registry_has_prefixes_of_every_depth() {
+    let depths: BTreeSet<usize> = registered().iter().map(|p| p.split('/').count()).collect();
+    assert_eq!(depths, (1..=model::model().max_prefix_depth).collect());
+}
+
+proptest! {
+    #[test]
+    fn every_registered_prefix_makes_ids_of_its_kind(prefix in prop::sample::select(registered()), slug in slug()) {
+        let text = format!("entity:{prefix}/{slug}");
+        let id = EntityId::parse(&text).unwrap();
+        prop_assert_eq!(&id.prefix, &prefix);
+        prop_assert_eq!(id.kind().name.as_str(), model::kind_for_prefix(&prefix).unwrap().name.as_str());
+        prop_assert_eq!(id.to_string(), text);
+        prop_assert_eq!(id.rel_path(), format!("entity/{prefix}/{slug}.json"));
+    }
+
+    #[test]
+    fn unregistered_and_too_deep_prefixes_are_refused_with_the_rule(
+        segments in prop::collection::vec("[a-z_]{1,12}", 1..8),
+        slug in slug(),
+    ) {
+        let prefix = segments.join("/");
+        prop_assume!(!registered().contains(&prefix));
+        let err = EntityId::parse(&format!("entity:{prefix}/{slug}")).unwrap_err().to_string();
+        if segments.len() > 4 {
+            prop_assert!(err.contains("segments; at most 4 (ids.max_prefix_depth)"), "{}", err);
+        } else {
+            prop_assert!(err.contains("is not registered"), "{}", err);
+        }
+    }
+
+    #[test]
+    fn a_registered_prefix_one_segment_deeper_is_not_registered(
+        prefix in prop::sample::select(registered()),
+        extra in "[a-z]{3,10}",
+        slug in slug(),
+    ) {
+        let deeper = format!("{prefix}/{extra}");
+        prop_assume!(!registered().contains(&deeper));
+        let too_deep = format!("entity:{deeper}/{slug}");
+        prop_assert!(EntityId::parse(&too_deep).is_err());
+        // Without the slug, the extra segment is the slug: still a valid ID of `prefix`.
+        let shallower = format!("entity:{prefix}/{extra}");
+        prop_assert!(EntityId::parse(&shallower).is_ok());
+    }
 }
 
 /// A path that stays inside `v2/`: relative, no `..`, no backslash, no empty segment.

@@ -225,7 +225,11 @@ fn schema_rejects_computed_fields_in_entity_files() {
         .collect();
     assert_eq!(schema.len(), 1, "{:#?}", report.violations);
     assert_eq!(schema[0].path, rel);
-    assert!(schema[0].message.contains("'id'"), "{}", schema[0].message);
+    assert!(
+        schema[0].message.contains("unknown field `id`"),
+        "{}",
+        schema[0].message
+    );
 }
 
 #[test]

@@ -153,9 +153,10 @@ pub fn refuse_shared_prefixes(statuses: &[MigrationStatus]) -> anyhow::Result<()
         }
     }
     for (prefix, sharing) in by_prefix.into_iter().filter(|(_, v)| v.len() > 1) {
+        // Folders this binary lacks are warned about as such; examples are not offered.
         let sharing: Vec<&MigrationStatus> = sharing
             .into_iter()
-            .filter(|s| s.status != Status::Example)
+            .filter(|s| !matches!(s.status, Status::Example | Status::NotCompiled))
             .collect();
         if sharing.len() < 2 {
             continue;

@@ -22,7 +22,9 @@ mod evolve;
 mod paths;
 pub use evolve::{BulkOutcome, MoveOutcome};
 
-use document::{lookup, merge_patch, name_strings, normalise_name, own_fields, same_content};
+use document::{
+    decided_sub_type, lookup, merge_patch, name_strings, normalise_name, own_fields, same_content,
+};
 use paths::{entity_path, kind_key, listed_entity_id, listing_dir, prefix_of, relationship_endpoints};
 
 /// An author as embedded in versions: `{id, name, slug}`.
@@ -723,29 +725,5 @@ impl Publication {
             self.cache.clear();
         }
         self.cache.insert(path, doc);
-    }
-}
-
-/// The `sub_type` the ID decides, if it decides one: the kind's fixed value; for an update
-/// the stored value; for a new entity under a two-segment prefix whose second segment is a
-/// subtype (`location/ward`), that segment; else the kind's default (`None`: the caller's
-/// value, validated by the model, or `null`).
-fn decided_sub_type(id: &EntityId, kind: &KindDef, old: Option<&Value>) -> Option<Value> {
-    let field = kind.field("sub_type");
-    if let Some(f) = field.filter(|f| f.fixed) {
-        return f.default.clone().map(Value::String);
-    }
-    if let Some(old) = old {
-        return Some(old.get("sub_type").cloned().unwrap_or(Value::Null));
-    }
-    let subtypes = model::model().enum_values("EntitySubType").unwrap_or(&[]);
-    match id.prefix.split('/').collect::<Vec<_>>()[..] {
-        [_, sub] if subtypes.iter().any(|s| s == sub) => Some(json!(sub)),
-        [_] => Some(
-            field
-                .and_then(|f| f.default.clone())
-                .map_or(Value::Null, Value::String),
-        ),
-        _ => None,
     }
 }

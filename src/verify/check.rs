@@ -190,9 +190,11 @@ impl<'a> Checker<'a> {
             .as_deref()
             .and_then(model::kind_for_prefix)
             .or_else(|| text(doc, "type").and_then(model::kind_for_prefix));
+        // An unregistered prefix is reported once, as the path's problem; a malformed
+        // reference once, by the reference rule.
+        let reference_paths: Vec<String> = model::references(doc).into_iter().map(|(at, _)| at).collect();
         let mut problems = model_problems(kind, doc, "entity", &|v| {
-            // An unregistered prefix is reported once, as the path's problem.
-            path_id.is_err() && v.message.contains("is not registered")
+            (path_id.is_err() && v.message.contains("is not registered")) || reference_paths.contains(&v.path)
         });
         match &path_id {
             Err(e) => {
@@ -251,7 +253,10 @@ impl<'a> Checker<'a> {
                 summary_matches(file, doc, &id.to_string());
             }
         }
-        let problems = model_problems(Some(model::relationship_kind()), doc, "relationship", &|_| false);
+        let reference_paths: Vec<String> = model::references(doc).into_iter().map(|(at, _)| at).collect();
+        let problems = model_problems(Some(model::relationship_kind()), doc, "relationship", &|v| {
+            reference_paths.contains(&v.path)
+        });
         if !problems.is_empty() {
             file.push(Rule::Schema, problems.join("; "));
         }

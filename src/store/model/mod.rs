@@ -17,7 +17,7 @@ pub mod schema_export;
 mod tests;
 mod validate;
 
-use std::sync::LazyLock;
+use std::sync::OnceLock;
 
 use serde_json::Value;
 
@@ -33,15 +33,31 @@ pub const SOURCE_PATH: &str = "model/nes.toml";
 /// The description compiled into this binary.
 pub const SOURCE: &str = include_str!("../../../model/nes.toml");
 
-static MODEL: LazyLock<Description> = LazyLock::new(|| match load::load(SOURCE) {
-    Ok(model) => model,
-    // build.rs loads the same text with the same code and stops the build on an error.
-    Err(errors) => panic!("{SOURCE_PATH} is invalid: {}", errors[0]),
-});
+static MODEL: OnceLock<Description> = OnceLock::new();
 
-/// The NES model this binary was built with.
+/// The NES model this binary was built with (or the one [`install`]ed).
 pub fn model() -> &'static Description {
-    &MODEL
+    MODEL.get_or_init(|| match load::load(SOURCE) {
+        Ok(model) => model,
+        // build.rs loads the same text with the same code and stops the build on an error.
+        Err(errors) => panic!("{SOURCE_PATH} is invalid: {}", errors[0]),
+    })
+}
+
+/// Uses this description instead of the compiled-in one for the rest of the process; only
+/// before anything has read the model. For tests of a model edit, which then run every
+/// layer (IDs, publication, verify) on the edited model without a rebuild.
+pub fn install(text: &str) -> Result<(), String> {
+    let description = load::load(text).map_err(|errors| {
+        errors
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ")
+    })?;
+    MODEL
+        .set(description)
+        .map_err(|_| "the model was already read; install it first".to_string())
 }
 
 /// The kind registered for an entity prefix (`organization/hospital`).

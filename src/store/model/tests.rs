@@ -2,6 +2,7 @@
 
 use serde_json::{json, Value};
 
+use super::load;
 use super::*;
 
 fn kind(prefix: &str) -> &'static KindDef {
@@ -398,4 +399,74 @@ fn references_of_a_person() {
             "personal_details.address.location_id",
         ]
     );
+}
+
+/// The shipped description with `from` replaced by `to` (once), loaded: the errors.
+fn load_edited(from: &str, to: &str) -> Vec<String> {
+    assert!(SOURCE.contains(from), "`{from}` is in model/nes.toml");
+    let text = SOURCE.replacen(from, to, 1);
+    match load::load(&text) {
+        Ok(_) => Vec::new(),
+        Err(errors) => errors.iter().map(ToString::to_string).collect(),
+    }
+}
+
+#[test]
+fn a_broken_description_names_the_entry() {
+    let cases = [
+        (
+            "beds = \"int\"",
+            "beds = \"integer\"",
+            "kinds.Hospital.fields.beds: unknown type `integer`",
+        ),
+        (
+            "\"organization/hospital\" = \"Hospital\"",
+            "\"organization/hospital\" = \"Hospitals\"",
+            "prefixes.\"organization/hospital\": unknown kind `Hospitals`",
+        ),
+        (
+            "\"organization/hospital\" = \"Hospital\"",
+            "\"organization/a/b/c/d\" = \"Hospital\"",
+            "prefixes.\"organization/a/b/c/d\": 5 segments; ids.max_prefix_depth allows 4",
+        ),
+        (
+            "\"organization/hospital\" = \"Hospital\"",
+            "\"person/hospital\" = \"Hospital\"",
+            "kind `Hospital` holds `organization` documents, but the prefix starts with `person`",
+        ),
+        (
+            "\"organization/hospital\" = \"Hospital\"",
+            "\"organization/Hospital\" = \"Hospital\"",
+            "segment `Hospital`",
+        ),
+        (
+            "extends = \"Organization\"",
+            "extends = \"Organisation\"",
+            ".extends: unknown kind `Organisation`",
+        ),
+        (
+            "checks = [\"en_or_ne\"]",
+            "checks = [\"en_or_nee\"]",
+            "kinds.Name.checks: unknown check `en_or_nee`",
+        ),
+        (
+            "stage = { type = \"ProjectStage\", default = \"unknown\" }",
+            "stage = { type = \"ProjectStage\", default = \"someday\" }",
+            "kinds.Project.fields.stage: default `someday` is not a value of enums.ProjectStage",
+        ),
+        ("max_prefix_depth = 4", "max_prefix_depth = four", "expected"),
+        (
+            "slug_charset = \"a-z0-9-\"",
+            "slug_charset = \"a-z0-9./-\"",
+            "ids.slug_charset",
+        ),
+    ];
+    for (from, to, want) in cases {
+        let errors = load_edited(from, to);
+        assert!(
+            errors.iter().any(|e| e.contains(want)),
+            "{to}: expected `{want}` in {errors:?}"
+        );
+    }
+    assert_eq!(load_edited("[prefixes]", "[prefixes]"), Vec::<String>::new());
 }
