@@ -605,6 +605,16 @@ impl Loader {
                 );
             }
         }
+        let mut inner = &ty;
+        while let Type::List(t) = inner {
+            inner = t;
+        }
+        if let Type::EntityRef(Some(of)) = inner {
+            let types = enum_index.get("EntityType").map(|&i| &enums[i].values);
+            if types.is_some_and(|t| !t.contains(of)) {
+                self.fail(entry, format!("entity_id:{of}: `{of}` is not in enums.EntityType"));
+            }
+        }
         if full.max_length.is_some() && !matches!(ty, Type::Str | Type::NonEmptyStr) {
             self.fail(entry, "max_length applies to string fields only");
         }

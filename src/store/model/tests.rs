@@ -456,6 +456,11 @@ fn a_broken_description_names_the_entry() {
         ),
         ("max_prefix_depth = 4", "max_prefix_depth = four", "expected"),
         (
+            "parent = \"entity_id:location\"",
+            "parent = \"entity_id:place\"",
+            "kinds.Location.fields.parent: entity_id:place: `place` is not in enums.EntityType",
+        ),
+        (
             "slug_charset = \"a-z0-9-\"",
             "slug_charset = \"a-z0-9./-\"",
             "ids.slug_charset",
