@@ -192,9 +192,10 @@ impl<'a> Checker<'a> {
             .or_else(|| text(doc, "type").and_then(model::kind_for_prefix));
         // An unregistered prefix is reported once, as the path's problem; a malformed
         // reference once, by the reference rule.
-        let reference_paths: Vec<String> = model::references(doc).into_iter().map(|(at, _)| at).collect();
+        let references = model::references(doc);
         let mut problems = model_problems(kind, doc, "entity", &|v| {
-            (path_id.is_err() && v.message.contains("is not registered")) || reference_paths.contains(&v.path)
+            (path_id.is_err() && v.message.contains("is not registered"))
+                || references.iter().any(|(at, _)| *at == v.path)
         });
         match &path_id {
             Err(e) => {
@@ -221,15 +222,17 @@ impl<'a> Checker<'a> {
         if !problems.is_empty() {
             file.push(Rule::Schema, problems.join("; "));
         }
-        let mut names = vec!["entity".to_string()];
-        if let Some(prefix) = &claimed_prefix {
-            let segments: Vec<&str> = prefix.split('/').collect();
-            for depth in 1..=segments.len() {
-                names.insert(0, format!("entity-{}", segments[..depth].join("-")));
+        if !self.schemas.is_empty() {
+            let mut names = vec!["entity".to_string()];
+            if let Some(prefix) = &claimed_prefix {
+                let segments: Vec<&str> = prefix.split('/').collect();
+                for depth in 1..=segments.len() {
+                    names.insert(0, format!("entity-{}", segments[..depth].join("-")));
+                }
             }
+            self.schema(file, &names, doc);
         }
-        self.schema(file, &names, doc);
-        self.references(file, doc);
+        self.check_references(file, &references);
         file.object_facts(doc);
     }
 
@@ -253,15 +256,15 @@ impl<'a> Checker<'a> {
                 summary_matches(file, doc, &id.to_string());
             }
         }
-        let reference_paths: Vec<String> = model::references(doc).into_iter().map(|(at, _)| at).collect();
+        let references = model::references(doc);
         let problems = model_problems(Some(model::relationship_kind()), doc, "relationship", &|v| {
-            reference_paths.contains(&v.path)
+            references.iter().any(|(at, _)| *at == v.path)
         });
         if !problems.is_empty() {
             file.push(Rule::Schema, problems.join("; "));
         }
         self.schema(file, &["relationship".to_string()], doc);
-        self.references(file, doc);
+        self.check_references(file, &references);
         file.object_facts(doc);
     }
 
@@ -337,9 +340,9 @@ impl<'a> Checker<'a> {
     }
 
     /// Outgoing entity references of an entity or relationship document.
-    fn references(&self, file: &mut File, doc: &Value) {
-        for (at, target) in model::references(doc) {
-            self.reference(file, &at, &target);
+    fn check_references(&self, file: &mut File, references: &[(String, String)]) {
+        for (at, target) in references {
+            self.reference(file, at, target);
         }
     }
 

@@ -68,6 +68,11 @@ impl Schemas {
         Ok(Self { validators })
     }
 
+    /// Whether the repository has no schemas of its own (the usual case).
+    pub fn is_empty(&self) -> bool {
+        self.validators.is_empty()
+    }
+
     /// Validates `doc` against the first of `names` that exists; a message listing the
     /// errors, or `None` when valid (or when no schema applies).
     pub fn check(&self, names: &[String], doc: &Value) -> Option<String> {

@@ -612,7 +612,10 @@ impl Loader {
         if let Type::EntityRef(Some(of)) = inner {
             let types = enum_index.get("EntityType").map(|&i| &enums[i].values);
             if types.is_some_and(|t| !t.contains(of)) {
-                self.fail(entry, format!("entity_id:{of}: `{of}` is not in enums.EntityType"));
+                self.fail(
+                    entry,
+                    format!("entity_id:{of}: `{of}` is not in enums.EntityType"),
+                );
             }
         }
         if full.max_length.is_some() && !matches!(ty, Type::Str | Type::NonEmptyStr) {
