@@ -17,15 +17,15 @@ use super::model::{self, KindDef};
 use super::{json as canonical, slug};
 use crate::stats::Stats;
 
+mod catalog;
 mod document;
 mod evolve;
 mod paths;
+mod query;
 pub use evolve::{BulkOutcome, MoveOutcome};
 
-use document::{
-    decided_sub_type, lookup, merge_patch, name_strings, normalise_name, own_fields, same_content,
-};
-use paths::{entity_path, kind_key, listed_entity_id, listing_dir, prefix_of, relationship_endpoints};
+use document::{decided_sub_type, merge_patch, own_fields, same_content};
+use paths::{entity_path, kind_key, relationship_endpoints};
 
 /// An author as embedded in versions: `{id, name, slug}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -132,6 +132,7 @@ pub struct Publication {
     journal: Journal,
     access: Access,
     cache: HashMap<String, Value>,
+    catalog: catalog::Catalog,
 }
 
 impl Publication {
@@ -149,6 +150,7 @@ impl Publication {
             journal: Journal::default(),
             access: Access::default(),
             cache: HashMap::new(),
+            catalog: catalog::Catalog::default(),
         }
     }
 
@@ -326,54 +328,6 @@ impl Publication {
         let id = EntityId::parse(id)?;
         self.access.reads.insert(id.to_string());
         Ok(self.backend.exists(&entity_path(&id))?)
-    }
-
-    /// Entities whose prefix starts with `prefix[/sub_type]` (whole segments, as the
-    /// service's search: `"organization"` takes in every organization, `"location"` with
-    /// `Some("ward")` the wards, `"organization/government"` the commissions below it), whose
-    /// fields equal the given values; a filter key is a dotted path (`"parent"`,
-    /// `"names.0.en.full"`). Files under a prefix the model does not register are skipped,
-    /// as the service skips them.
-    pub fn list_entities(
-        &mut self,
-        prefix: &str,
-        sub_type: Option<&str>,
-        filters: &[(&str, Value)],
-    ) -> Result<Vec<Entity>> {
-        let dir = listing_dir(&prefix_of(prefix, sub_type))?;
-        self.access
-            .listings
-            .insert(format!("entity:{}", dir.trim_start_matches("v2/entity/")));
-        let mut out = Vec::new();
-        for path in self.backend.list_json(&dir)? {
-            let Some(id) = listed_entity_id(&path) else {
-                continue;
-            };
-            let doc = self.read_doc(&path)?.expect("listed file exists");
-            if filters.iter().all(|(key, want)| lookup(&doc, key) == Some(want)) {
-                out.push(Entity { id, doc });
-            }
-        }
-        Ok(out)
-    }
-
-    /// Entities under a prefix (as [`Self::list_entities`]) whose English or Nepali names
-    /// (misspelled names included) match `name` exactly or after normalisation (case,
-    /// spacing and punctuation ignored).
-    pub fn find_entities_by_name(&mut self, prefix: &str, name: &str) -> Result<Vec<Entity>> {
-        let wanted = normalise_name(name);
-        let mut exact = Vec::new();
-        let mut loose = Vec::new();
-        for entity in self.list_entities(prefix, None, &[])? {
-            let names = name_strings(&entity.doc);
-            if names.contains(&name) {
-                exact.push(entity);
-            } else if names.iter().any(|n| normalise_name(n) == wanted) {
-                loose.push(entity);
-            }
-        }
-        exact.extend(loose);
-        Ok(exact)
     }
 
     // ---- relationships ---------------------------------------------------------------
@@ -628,6 +582,7 @@ impl Publication {
             (object_path.clone(), Some(object_bytes)),
             (version_path, Some(version_bytes)),
         ])?;
+        self.catalog.wrote(&object_path, &doc);
         self.remember(object_path, doc);
 
         let counts = self.by_kind.entry(kind).or_default();
@@ -672,6 +627,7 @@ impl Publication {
         let path = repo_path(&id.rel_path());
         self.write_unit(vec![(path.clone(), None)])?;
         self.cache.remove(&path);
+        self.catalog.removed(&path);
         self.by_kind.entry(kind_key(id)).or_default().deleted += 1;
         match id {
             ObjectId::Entity(_) => self.stats.entities_deleted += 1,
@@ -704,7 +660,7 @@ impl Publication {
     }
 
     fn read_doc(&mut self, path: &str) -> Result<Option<Value>> {
-        if let Some(doc) = self.cache.get(path) {
+        if let Some(doc) = self.cache.get(path).or_else(|| self.catalog.get(path)) {
             return Ok(Some(doc.clone()));
         }
         let Some(bytes) = self

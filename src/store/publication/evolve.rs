@@ -10,10 +10,8 @@ use anyhow::{bail, Context as _, Result};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{
-    entity_path, listed_entity_id, listing_dir, prefix_of, relationship_endpoints, same_content, Entity,
-    Publication,
-};
+use super::paths::{listed_entity_id, listing_dir, prefix_of};
+use super::{entity_path, relationship_endpoints, same_content, Entity, Publication};
 use crate::store::id::{EntityId, ObjectId, RelationshipId};
 use crate::store::layout::repo_path;
 use crate::store::model;

@@ -1,0 +1,126 @@
+//! Queries over the entities: listings by prefix and look-ups by name, tag and external
+//! identifier, answered from the run's catalog (`catalog.rs`): each document is read and
+//! parsed once per run, and the run's own writes are seen at once.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Context as _, Result};
+use rayon::prelude::*;
+use serde_json::Value;
+
+use super::catalog::Query;
+use super::document::lookup;
+use super::paths::{listed_entity_id, listing_dir, prefix_of};
+use super::{canonical, Entity, Publication};
+
+impl Publication {
+    /// Entities whose prefix starts with `prefix[/sub_type]` (whole segments, as the
+    /// service's search: `"organization"` takes in every organization, `"location"` with
+    /// `Some("ward")` the wards, `"organization/government"` the commissions below it), whose
+    /// fields equal the given values; a filter key is a dotted path (`"parent"`,
+    /// `"names.0.en.full"`). Sorted by ID. Files under a prefix the model does not register
+    /// are skipped, as the service skips them.
+    ///
+    /// Cost: the first query of an entity type reads and parses its documents once (on
+    /// every core); later ones copy the matching documents out of memory.
+    pub fn list_entities(
+        &mut self,
+        prefix: &str,
+        sub_type: Option<&str>,
+        filters: &[(&str, Value)],
+    ) -> Result<Vec<Entity>> {
+        let (entity_type, dir) = self.listing(&prefix_of(prefix, sub_type))?;
+        self.load_type(&entity_type)?;
+        Ok(self
+            .catalog
+            .below(&dir)
+            .filter(|(_, doc)| filters.iter().all(|(key, want)| lookup(doc, key) == Some(want)))
+            .filter_map(|(path, doc)| {
+                Some(Entity {
+                    id: listed_entity_id(path)?,
+                    doc: doc.clone(),
+                })
+            })
+            .collect())
+    }
+
+    /// Entities under a prefix (as [`Self::list_entities`]) with a name (any language, any
+    /// name part, misspelled names included) equal to `name`, then those equal after
+    /// normalisation (Unicode NFC, lowercase, whitespace, ASCII punctuation, dashes and the
+    /// danda `।` ignored: `"Kathmandu-10 "` finds `"kathmandu 10"`); each group sorted by ID.
+    ///
+    /// Cost: the first look-up of an entity type indexes its names (one read of its
+    /// documents); later ones are a hash look-up each.
+    pub fn find_entities_by_name(&mut self, prefix: &str, name: &str) -> Result<Vec<Entity>> {
+        self.find(prefix, Query::Name(name))
+    }
+
+    /// Entities under a prefix whose `tags` hold `tag` (string tags; a project's tag objects
+    /// are not indexed), sorted by ID. Cost as [`Self::find_entities_by_name`].
+    pub fn find_entities_by_tag(&mut self, prefix: &str, tag: &str) -> Result<Vec<Entity>> {
+        self.find(prefix, Query::Tag(tag))
+    }
+
+    /// Entities under a prefix with an external identifier whose `value` is `value` (a
+    /// Wikidata ID, a website, a registration number), sorted by ID. Cost as
+    /// [`Self::find_entities_by_name`].
+    pub fn find_entities_by_identifier(&mut self, prefix: &str, value: &str) -> Result<Vec<Entity>> {
+        self.find(prefix, Query::Identifier(value))
+    }
+
+    fn find(&mut self, prefix: &str, query: Query<'_>) -> Result<Vec<Entity>> {
+        let (entity_type, dir) = self.listing(prefix)?;
+        if !self.catalog.indexed(&entity_type) {
+            self.load_type(&entity_type)?;
+        }
+        let paths = self.catalog.find(&entity_type, &dir, query);
+        let mut out = Vec::with_capacity(paths.len());
+        for path in paths {
+            let (Some(id), Some(doc)) = (listed_entity_id(&path), self.read_doc(&path)?) else {
+                continue;
+            };
+            out.push(Entity { id, doc });
+        }
+        Ok(out)
+    }
+
+    /// The entity type and directory a prefix lists, recorded as a listing of the run.
+    fn listing(&mut self, prefix: &str) -> Result<(String, String)> {
+        let dir = listing_dir(prefix)?;
+        self.access
+            .listings
+            .insert(format!("entity:{}", dir.trim_start_matches("v2/entity/")));
+        let entity_type = prefix.split('/').next().unwrap_or_default().to_string();
+        Ok((entity_type, dir))
+    }
+
+    /// Holds every document of `entity_type` in the catalog: read in turn (through the
+    /// backend, which sees the run's pending writes), parsed on every core.
+    fn load_type(&mut self, entity_type: &str) -> Result<()> {
+        if self.catalog.holds(entity_type) {
+            return Ok(());
+        }
+        let mut files = Vec::new();
+        for path in self.backend.list_json(&format!("v2/entity/{entity_type}"))? {
+            if listed_entity_id(&path).is_none() {
+                continue;
+            }
+            let bytes = self
+                .backend
+                .read(&path)
+                .with_context(|| format!("reading {path}"))?
+                .with_context(|| format!("{path} was listed but is gone"))?;
+            files.push((path, bytes));
+        }
+        let docs: BTreeMap<String, Value> = files
+            .into_par_iter()
+            .map(|(path, bytes)| {
+                let doc =
+                    canonical::from_slice(&bytes).with_context(|| format!("{path} is not valid JSON"))?;
+                Ok((path, doc))
+            })
+            .collect::<Result<_>>()?;
+        self.catalog.load(entity_type, docs);
+        Ok(())
+    }
+}
