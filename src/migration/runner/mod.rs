@@ -297,6 +297,8 @@ impl<'a> Runner<'a> {
                         .hint("see `nes migrate list`; a folder added after the build needs `cargo build`")
                     })?;
                     match status_of(m.name) {
+                        // Replayed as the run started (nes's unpushed batches under a moved remote).
+                        _ if report.migrations.iter().any(|r| r.name == m.name) => {}
                         Status::Applied | Status::Unpushed if !options.force => {
                             let mut skipped = MigrationReport::new(m.name, Outcome::Skipped);
                             skipped.reason = Some("already applied; use --force to run it again".into());
