@@ -101,6 +101,20 @@ pub fn run_summary(report: &RunReport, color: bool, verbose: bool) {
     for w in &report.warnings {
         warn(w, color);
     }
+    if let Some(l) = report
+        .landing
+        .as_ref()
+        .filter(|l| l.start == "fast-forward" || l.start == "replayed")
+    {
+        let from = l.started_from.as_deref().unwrap_or_default();
+        println!(
+            "started from {}/{} at {} ({})",
+            l.remote,
+            l.branch,
+            &from[..12.min(from.len())],
+            l.start
+        );
+    }
     if report.migrations.is_empty() {
         println!("nothing to run: no pending migrations");
         return;
@@ -122,16 +136,6 @@ pub fn run_summary(report: &RunReport, color: bool, verbose: bool) {
         }
     }
     if let Some(l) = &report.landing {
-        if l.start == "fast-forward" || l.start == "replayed" {
-            let from = l.started_from.as_deref().unwrap_or_default();
-            println!(
-                "started from {}/{} at {} ({})",
-                l.remote,
-                l.branch,
-                &from[..12.min(from.len())],
-                l.start
-            );
-        }
         if report.push.is_none() && !l.applied_elsewhere.is_empty() {
             println!(
                 "nothing pushed: another run applied {} on {}/{} first",

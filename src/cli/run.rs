@@ -166,7 +166,7 @@ fn rejection(report: &RunReport) -> String {
     };
     format!(
         "the push to {remote} was rejected {} time(s): another writer pushed first each time. {remote} is {head}; \
-         not pushed: {not_pushed} (the commits are kept here, on top of {remote}). Run `nes migrate run` again \
+         not pushed: {not_pushed} (its commits are kept here). Run `nes migrate run` again \
          (it runs them again on the remote's head), or raise --push-retries",
         landing.push_attempts
     )
