@@ -28,6 +28,11 @@ struct World {
 
 impl World {
     fn new() -> Self {
+        Self::with_applied(&["000", "001", "002"])
+    }
+
+    /// A world where only `applied` ran (and were pushed) before the test.
+    fn with_applied(applied: &[&str]) -> Self {
         let dir = TempDir::new().unwrap();
         git(
             dir.path(),
@@ -45,7 +50,7 @@ impl World {
         let remote_str = world.remote.to_str().unwrap();
         ok(&world.nes(&["db", "init", "--remote", remote_str], None));
         common::set_identity(&world.db);
-        for name in ["000", "001", "002"] {
+        for name in applied {
             ok(&world.nes(&["migrate", "run", name, "-q"], None));
         }
         git(world.dir.path(), &["clone", "--quiet", remote_str, "other"]);
@@ -390,4 +395,45 @@ fn push_retries_zero_keeps_the_commits_at_the_first_rejection() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(w.remote_git(&["rev-parse", "main"]).trim(), theirs);
     assert!(String::from_utf8_lossy(&out.stderr).contains("rejected 1 time(s)"));
+}
+
+#[test]
+fn a_replay_that_fails_on_the_new_head_pushes_nothing_of_it_and_says_why() {
+    let w = World::with_applied(&["000", "001"]);
+    // A maintainer removes the city the party of 002 gives as its address.
+    git(
+        &w.other,
+        &[
+            "rm",
+            "--quiet",
+            "v2/entity/location/metropolitan_city/kathmandu-metropolitan-city.json",
+        ],
+    );
+    let theirs = w.other_commits("Maintainer <m@example.org>", "Remove a city");
+
+    let out = w.nes(&["migrate", "run", "--all", "--json"], Some(&w.push_once()));
+    assert_eq!(out.status.code(), Some(1));
+    let report = json(&out);
+    let migrations = report["migrations"].as_array().unwrap();
+    assert_eq!(migrations.len(), 2, "{report}");
+    assert_eq!(migrations[0]["name"], "002-example-relationships");
+    assert_eq!(migrations[0]["status"], "failed", "{report}");
+    assert_eq!(migrations[0]["replays"], 1);
+    assert_eq!(migrations[1]["name"], UPDATE);
+    assert_eq!(migrations[1]["status"], "skipped");
+    assert!(
+        migrations[1]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("002-example-relationships failed there first"),
+        "{report}"
+    );
+    assert!(report.get("push").is_none(), "{report}");
+    assert_eq!(w.remote_git(&["rev-parse", "main"]).trim(), theirs);
+    assert_eq!(git(&w.db, &["rev-parse", "HEAD"]).trim(), theirs);
+    assert_eq!(
+        git(&w.db, &["status", "--porcelain"]),
+        "",
+        "working tree restored"
+    );
 }

@@ -191,8 +191,19 @@ impl<'a> Runner<'a> {
         let migrations = self.replayable(repo, &ours)?;
         sync::move_to(repo, head, options.push_timeout)?;
         let ledger = read_ledger(repo)?;
+        let mut failed: Option<&str> = None;
         for m in migrations {
             let previous = report.migrations.iter().position(|r| r.name == m.name);
+            if let Some(before) = failed {
+                // Its commits were left behind with the others: say so rather than list them.
+                let mut skipped = MigrationReport::new(m.name, Outcome::Skipped);
+                skipped.reason = Some(format!(
+                    "not run again on {}: {before} failed there first; nothing of it is pushed",
+                    up.display()
+                ));
+                replace(report, previous, skipped);
+                continue;
+            }
             if let Some(entry) = ledger.get(m.name).filter(|e| e.recorded == Recorded::Applied) {
                 let new = match (entry.commits.last(), since) {
                     (Some(last), Some(since)) => !sync::contains(repo, since, git2::Oid::from_str(last)?)?,
@@ -221,11 +232,10 @@ impl<'a> Runner<'a> {
                 up.display(),
                 sync::describe_oid(repo, head)
             ));
-            let failed = result.status == Outcome::Failed;
-            replace(report, previous, result);
-            if failed && !options.continue_on_failure {
-                break;
+            if result.status == Outcome::Failed && !options.continue_on_failure {
+                failed = Some(m.name);
             }
+            replace(report, previous, result);
         }
         Ok(())
     }
