@@ -437,3 +437,20 @@ fn a_replay_that_fails_on_the_new_head_pushes_nothing_of_it_and_says_why() {
         "working tree restored"
     );
 }
+
+#[test]
+fn unpushed_batches_of_an_earlier_run_are_pushed_by_the_next_run() {
+    let w = World::new();
+    ok(&w.nes(&["migrate", "run", UPDATE, "--no-push", "-q"], None));
+    let local = git(&w.db, &["rev-parse", "HEAD"]);
+    assert_ne!(w.remote_git(&["rev-parse", "main"]), local);
+
+    // Nothing is pending, but the branch is ahead with nes's own batches.
+    let out = w.nes(&["migrate", "run", "--all", "--json"], None);
+    ok(&out);
+    let report = json(&out);
+    assert_eq!(report["landing"]["start"], "ahead", "{report}");
+    assert_eq!(report["push"]["outcome"], "pushed", "{report}");
+    assert_eq!(w.remote_git(&["rev-parse", "main"]), local);
+    assert_eq!(w.runs_on_remote(UPDATE).len(), 1);
+}

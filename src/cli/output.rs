@@ -117,7 +117,6 @@ pub fn run_summary(report: &RunReport, color: bool, verbose: bool) {
     }
     if report.migrations.is_empty() {
         println!("nothing to run: no pending migrations");
-        return;
     }
     for m in &report.migrations {
         migration_summary(m, report.dry_run, color);

@@ -237,7 +237,10 @@ impl<'a> Runner<'a> {
                 break;
             }
         }
-        if committed && options.push {
+        // nes's commits the remote lacks from an earlier run (killed before its push, or
+        // `--no-push`) land with this one, or alone.
+        let ahead = report.landing.as_ref().is_some_and(|l| l.start == "ahead");
+        if (committed || ahead) && options.push {
             match &upstream {
                 Some(up) => self.land(repo, up, &signature, options, &mut report)?,
                 None => {
@@ -249,7 +252,8 @@ impl<'a> Runner<'a> {
         // The parent records the data commit the remote has: not one a rejected push left
         // behind, and none when other runs applied everything first.
         let rejected = matches!(report.push, Some(PushOutcome::Rejected { .. }));
-        let landed = report.migrations.iter().any(|m| !m.commits.is_empty());
+        let landed = report.migrations.iter().any(|m| !m.commits.is_empty())
+            || (ahead && matches!(report.push, Some(PushOutcome::Pushed { .. })));
         if landed && !rejected && options.update_submodule {
             let message = submodule_message(&report);
             report.submodule_commit =
