@@ -44,9 +44,11 @@ fn stable(text: &[u8]) -> String {
     for word in text.split_inclusive(|c: char| c.is_whitespace() || c == '|' || c == '(') {
         let core = word.trim_end_matches(|c: char| c.is_whitespace() || c == '|' || c == '(');
         let rest = &word[core.len()..];
-        let seconds = core
+        // `checked in 0.04s:` ends a clause with a colon.
+        let number = core.trim_end_matches(':');
+        let seconds = number
             .strip_suffix("ms")
-            .or_else(|| core.strip_suffix('s'))
+            .or_else(|| number.strip_suffix('s'))
             .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit() || c == '.'));
         let commit = core.len() >= 7
             && core.chars().all(|c| c.is_ascii_hexdigit())

@@ -132,3 +132,58 @@ fn push_failure_carries_git_stderr() {
     let err = push(&repo, None, TIMEOUT).unwrap_err();
     assert!(err.to_string().contains("does-not-exist.git"), "{err}");
 }
+
+#[test]
+fn sync_fetches_the_branch_names_local_commits_and_moves_without_losing_changes() {
+    use nes::git::sync::{self, Upstream};
+    let tmp = tempfile::tempdir().unwrap();
+    let (remote, repo) = setup(tmp.path());
+    let up = Upstream::resolve(&repo, None).unwrap().unwrap();
+    assert_eq!(up.display(), "origin/main");
+    assert_eq!(
+        sync::fetch(&repo, &up, TIMEOUT).unwrap(),
+        None,
+        "the remote has no branch yet"
+    );
+    assert!(matches!(
+        push(&repo, None, TIMEOUT).unwrap(),
+        PushOutcome::Pushed { .. }
+    ));
+    let base = repo.head().unwrap();
+
+    // A hand commit and a batch here; someone else's commit there.
+    write(repo.root(), "hand.txt", "hand\n");
+    git(repo.root(), &["add", "hand.txt"]);
+    git(repo.root(), &["commit", "-qm", "hand"]);
+    run(&repo, "001-a", 2);
+    let other = tmp.path().join("other");
+    git(tmp.path(), &["clone", "-q", remote.to_str().unwrap(), "other"]);
+    common::set_identity(&other);
+    write(&other, "theirs.txt", "theirs\n");
+    git(&other, &["add", "theirs.txt"]);
+    git(&other, &["commit", "-qm", "theirs"]);
+    git(&other, &["push", "-q", "origin", "main"]);
+
+    let theirs = sync::fetch(&repo, &up, TIMEOUT).unwrap().unwrap();
+    assert_eq!(theirs.to_string(), git(&other, &["rev-parse", "HEAD"]).trim());
+    let ours = sync::local_only(&repo, theirs).unwrap();
+    assert_eq!(ours.len(), 2);
+    assert!(!ours[0].is_nes() && ours[0].described.contains("\"hand\""));
+    assert!(ours[1].is_replayable_batch());
+    assert!(sync::contains(&repo, repo.head().unwrap(), base).unwrap());
+    assert!(!sync::contains(&repo, repo.head().unwrap(), theirs).unwrap());
+
+    // A local change to a path the move would touch is kept: the move refuses.
+    write(repo.root(), "hand.txt", "edited\n");
+    assert!(sync::move_to(&repo, theirs, TIMEOUT).is_err());
+    assert_eq!(
+        std::fs::read_to_string(repo.root().join("hand.txt")).unwrap(),
+        "edited\n"
+    );
+    git(repo.root(), &["checkout", "--", "hand.txt"]);
+    sync::move_to(&repo, theirs, TIMEOUT).unwrap();
+    assert_eq!(repo.head().unwrap(), theirs);
+    assert!(repo.root().join("theirs.txt").is_file());
+    assert!(!repo.root().join("hand.txt").exists());
+    assert_clean_and_sound(repo.root());
+}

@@ -1,5 +1,6 @@
 //! The GitHub workflows' steps, run here as scripts: persistence against a local bare
-//! remote and a parent repository holding the data repository as a submodule, and the
+//! remote and a parent repository holding the data repository as a submodule (with other
+//! writers pushing to both while the run is on), and the
 //! comment half of the preview pipeline (checking the artifact, creating or updating the
 //! one comment) against a stand-in for the GitHub CLI.
 
@@ -7,7 +8,7 @@ mod common;
 
 use common::git;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use tempfile::TempDir;
@@ -16,10 +17,11 @@ fn manifest() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-#[test]
-fn the_persistence_steps_apply_push_and_update_the_submodule_pointer() {
-    let tmp = TempDir::new().unwrap();
-    let root = tmp.path();
+/// The data repository's bare remote `data.git` (seeded by `nes db init` and a first push),
+/// the tool repository `tool` holding it as the submodule `database-repo` with its own bare
+/// remote `tool.git`, and the workflow's first step run: the submodule checked out on `main`.
+/// Returns the tool repository.
+fn persistence_setup(root: &Path) -> PathBuf {
     // The data repository's remote, seeded by `nes db init` and a first push.
     git(
         root,
@@ -70,6 +72,15 @@ fn the_persistence_steps_apply_push_and_update_the_submodule_pointer() {
         .status()
         .unwrap();
     assert!(ensure.success());
+    tool
+}
+
+#[test]
+fn the_persistence_steps_apply_push_and_update_the_submodule_pointer() {
+    let tmp = TempDir::new().unwrap();
+    let root = tmp.path();
+    let tool = persistence_setup(root);
+    let nes = env!("CARGO_BIN_EXE_nes");
     let summary = root.join("summary.md");
     let out = Command::new(manifest().join("scripts/persist.sh"))
         .current_dir(&tool)
@@ -118,6 +129,82 @@ fn the_persistence_steps_apply_push_and_update_the_submodule_pointer() {
         .unwrap();
     assert!(again.success());
     assert_eq!(git(&root.join("data.git"), &["rev-parse", "main"]), data_head);
+}
+
+/// While the run is on, the queue bot pushes to the data repository and a pull request is
+/// merged into the tool repository: the run replays on the data remote's new head, and the
+/// pointer commit, rebased on the tool's new `main`, records the data commit the remote has.
+#[test]
+fn the_persistence_steps_land_on_top_of_other_writers() {
+    let tmp = TempDir::new().unwrap();
+    let root = tmp.path();
+    let tool = persistence_setup(root);
+    let nes = env!("CARGO_BIN_EXE_nes");
+    for (remote, clone) in [("data.git", "data-bot"), ("tool.git", "tool-dev")] {
+        git(root, &["clone", "--quiet", remote, clone]);
+        common::set_identity(&root.join(clone));
+    }
+    std::fs::write(root.join("data-bot/edits.txt"), "community edit\n").unwrap();
+    git(&root.join("data-bot"), &["add", "edits.txt"]);
+    git(
+        &root.join("data-bot"),
+        &["commit", "--quiet", "-m", "Queue: community edit"],
+    );
+    let bot = git(&root.join("data-bot"), &["rev-parse", "HEAD"]);
+    std::fs::write(root.join("tool-dev/NOTES.md"), "merged\n").unwrap();
+    git(&root.join("tool-dev"), &["add", "NOTES.md"]);
+    git(
+        &root.join("tool-dev"),
+        &["commit", "--quiet", "-m", "Merge a pull request"],
+    );
+    let merged = git(&root.join("tool-dev"), &["rev-parse", "HEAD"]);
+    // Both push once, at the run's first push.
+    let hook = format!(
+        "if [ \"$NES_HOOK_COUNT\" = 1 ]; then git -C '{}' push --quiet origin main && git -C '{}' push --quiet origin main; fi",
+        root.join("data-bot").display(),
+        root.join("tool-dev").display()
+    );
+    let out = Command::new(manifest().join("scripts/persist.sh"))
+        .current_dir(&tool)
+        .env("NES_MIGRATIONS_DIR", manifest().join("migrations"))
+        .env("NES_GIT_AUTHOR", "nes-bot <bot@example.org>")
+        .env("NES_HOOK_BEFORE_PUSH", &hook)
+        .arg(nes)
+        .arg("database-repo")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "persist.sh: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("attempt 2"), "{stdout}");
+
+    let data = root.join("data.git");
+    git(&data, &["merge-base", "--is-ancestor", bot.trim(), "main"]);
+    let on_top = git(&data, &["log", "--format=%s", &format!("{}..main", bot.trim())]);
+    assert!(
+        on_top.lines().all(|s| s.starts_with("Migration: "))
+            && on_top.contains("Migration: 000-example-migration"),
+        "{on_top}"
+    );
+    let tool_remote = root.join("tool.git");
+    git(
+        &tool_remote,
+        &["merge-base", "--is-ancestor", merged.trim(), "main"],
+    );
+    assert_eq!(
+        git(&tool_remote, &["rev-parse", "main:database-repo"]),
+        git(&data, &["rev-parse", "main"]),
+        "the pointer records the data commit that was pushed"
+    );
+    assert_eq!(
+        git(&tool_remote, &["show", "main:NOTES.md"]),
+        "merged\n",
+        "the merged pull request is kept"
+    );
 }
 
 /// A stand-in for the GitHub CLI, driven by files in its folder: `artifact/` is what

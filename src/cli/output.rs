@@ -101,9 +101,22 @@ pub fn run_summary(report: &RunReport, color: bool, verbose: bool) {
     for w in &report.warnings {
         warn(w, color);
     }
+    if let Some(l) = report
+        .landing
+        .as_ref()
+        .filter(|l| l.start == "fast-forward" || l.start == "replayed")
+    {
+        let from = l.started_from.as_deref().unwrap_or_default();
+        println!(
+            "started from {}/{} at {} ({})",
+            l.remote,
+            l.branch,
+            &from[..12.min(from.len())],
+            l.start
+        );
+    }
     if report.migrations.is_empty() {
         println!("nothing to run: no pending migrations");
-        return;
     }
     for m in &report.migrations {
         migration_summary(m, report.dry_run, color);
@@ -121,7 +134,21 @@ pub fn run_summary(report: &RunReport, color: bool, verbose: bool) {
             }
         }
     }
+    if let Some(l) = &report.landing {
+        if report.push.is_none() && !l.applied_elsewhere.is_empty() {
+            println!(
+                "nothing pushed: another run applied {} on {}/{} first",
+                l.applied_elsewhere.join(", "),
+                l.remote,
+                l.branch
+            );
+        }
+    }
+    let attempts = report.landing.as_ref().map_or(1, |l| l.push_attempts);
     match &report.push {
+        Some(PushOutcome::Pushed { remote, branch }) if attempts > 1 => println!(
+            "pushed {branch} to {remote} (attempt {attempts}: the remote had moved, the migrations ran again on its head)"
+        ),
         Some(PushOutcome::Pushed { remote, branch }) => println!("pushed {branch} to {remote}"),
         Some(PushOutcome::NoRemote) => println!("not pushed: the data repository has no remote"),
         Some(PushOutcome::Rejected { remote, .. }) => println!("push to {remote} REJECTED (see below)"),

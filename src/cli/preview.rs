@@ -81,6 +81,7 @@ pub fn exec(g: &GlobalArgs, registry: &Registry, args: Args) -> anyhow::Result<E
             dry_run: true,
             migrations: Vec::new(),
             push: None,
+            landing: None,
             submodule_commit: None,
             warnings: runner.warnings()?,
         }

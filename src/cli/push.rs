@@ -41,7 +41,10 @@ pub fn exec(g: &GlobalArgs, args: Args) -> anyhow::Result<ExitCode> {
         }
         PushOutcome::Rejected { remote, detail, .. } => {
             output::warn(
-                &format!("{remote} rejected the push: {detail}. Integrate its commits (e.g. `git -C {} pull --rebase`), then retry", g.db_repo.display()),
+                &format!(
+                    "{remote} rejected the push: {detail}. Run `nes migrate run`: it starts from the remote's head and runs nes's unpushed migrations again on it (commits of your own: integrate them with `git -C {} pull --rebase` first)",
+                    g.db_repo.display()
+                ),
                 g.color_stderr(),
             );
             ExitCode::Failure

@@ -6,12 +6,15 @@ use super::{output, read_repo, runner, GlobalArgs, ReadRepo};
 use crate::error::ExitCode;
 use crate::git::repo::DataRepo;
 use crate::migration::registry::Registry;
-use crate::migration::runner::{RunOptions, Target, DEFAULT_BATCH_SIZE};
+use crate::migration::runner::{RunOptions, RunReport, Target, DEFAULT_BATCH_SIZE, DEFAULT_PUSH_RETRIES};
 
 /// Run migrations and commit their changes to the data repository.
 ///
 /// Creates the data repository when it does not exist yet. Without --dry-run, each
 /// migration's changes are committed in batches and the branch is pushed to its remote.
+/// A run that pushes first fetches the remote branch and starts from its head; when the
+/// push is rejected because another writer pushed meanwhile, the migrations are run again
+/// on the new head and pushed again (never a rebase of data commits, never a force push).
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The migration to run: full name (`004-foo`) or prefix (`004`).
@@ -47,9 +50,15 @@ pub struct Args {
     /// Remote to push to (default: the branch's upstream, else origin).
     #[arg(long, value_name = "NAME")]
     pub remote: Option<String>,
-    /// Seconds to wait for the push.
+    /// Seconds to wait for each fetch and push.
     #[arg(long, default_value_t = 300, value_name = "SECONDS")]
     pub push_timeout: u64,
+    /// When the push is rejected because another writer pushed first: how many times to
+    /// fetch, run the migrations again on the remote's new head (or drop one another run
+    /// applied there first) and push again. 0 keeps the commits and stops at the first
+    /// rejection.
+    #[arg(long, default_value_t = DEFAULT_PUSH_RETRIES, value_name = "N")]
+    pub push_retries: u32,
     /// Remove a lock left behind by a run that died.
     #[arg(long)]
     pub break_lock: bool,
@@ -99,6 +108,7 @@ pub fn exec(g: &GlobalArgs, registry: &Registry, args: Args) -> anyhow::Result<E
         push: !args.no_push,
         remote: args.remote,
         push_timeout: Duration::from_secs(args.push_timeout),
+        push_retries: args.push_retries,
         break_lock: args.break_lock,
         update_submodule: args.update_submodule,
         no_verify: args.no_verify,
@@ -125,15 +135,39 @@ pub fn exec(g: &GlobalArgs, registry: &Registry, args: Args) -> anyhow::Result<E
     }
     let rejected = matches!(report.push, Some(crate::git::push::PushOutcome::Rejected { .. }));
     if rejected {
-        output::warn(
-            "the push was rejected: the remote has commits this repository does not; your commits are kept. \
-             Integrate the remote's commits, then run `nes migrate push`",
-            color,
-        );
+        output::warn(&rejection(&report), color);
     }
     Ok(if report.failed() || rejected {
         ExitCode::Failure
     } else {
         ExitCode::Success
     })
+}
+
+/// The final word on a push the remote kept rejecting: what the remote has, what was not
+/// pushed, and what to do.
+fn rejection(report: &RunReport) -> String {
+    let Some(landing) = &report.landing else {
+        return "the push was rejected: the remote has commits this repository does not; your commits are kept. \
+                Integrate the remote's commits, then run `nes migrate push`"
+            .into();
+    };
+    let remote = format!("{}/{}", landing.remote, landing.branch);
+    let head = landing
+        .remote_head
+        .as_deref()
+        .map_or("no such branch".to_string(), |h| {
+            format!("at {}", &h[..12.min(h.len())])
+        });
+    let not_pushed = if landing.not_pushed.is_empty() {
+        "nothing".to_string()
+    } else {
+        landing.not_pushed.join(", ")
+    };
+    format!(
+        "the push to {remote} was rejected {} time(s): another writer pushed first each time. {remote} is {head}; \
+         not pushed: {not_pushed} (its commits are kept here). Run `nes migrate run` again \
+         (it runs them again on the remote's head), or raise --push-retries",
+        landing.push_attempts
+    )
 }

@@ -1,5 +1,6 @@
 //! Git persistence of the data repository: opening and creating it, batch commits,
-//! the ledger read from history, the run lock, push and crash recovery (the porcelain),
+//! the ledger read from history, the run lock, push, sharing the branch with other writers
+//! and crash recovery (the porcelain),
 //! over [`plumbing`], which writes git's objects, packs and index and knows nothing of runs.
 //!
 //! The porcelain must not know of migration code, the document model or the command line:
@@ -19,3 +20,4 @@ mod refs;
 pub mod repo;
 pub mod revert;
 pub mod submodule;
+pub mod sync;

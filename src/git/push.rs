@@ -78,7 +78,7 @@ pub fn push(repo: &DataRepo, remote: Option<&str>, timeout: Duration) -> Result<
 
 /// The remote to push to: `explicit`, else the branch's configured remote, else `origin`,
 /// else the only remote; `None` when there is none at all.
-fn choose_remote(repo: &DataRepo, explicit: Option<&str>, branch: &str) -> Result<Option<String>> {
+pub(super) fn choose_remote(repo: &DataRepo, explicit: Option<&str>, branch: &str) -> Result<Option<String>> {
     let git = repo.git();
     let remotes: Vec<String> = git.remotes()?.iter().flatten().map(str::to_string).collect();
     if let Some(name) = explicit {
@@ -124,14 +124,14 @@ fn rejection(stdout: &str) -> Option<String> {
 }
 
 /// What a finished git command said.
-struct GitOutput {
-    success: bool,
-    stdout: String,
-    stderr: String,
+pub(super) struct GitOutput {
+    pub success: bool,
+    pub stdout: String,
+    pub stderr: String,
 }
 
 /// Runs git in the repository without ever prompting, killed after `timeout`.
-fn run_git(repo: &DataRepo, args: &[&str], timeout: Duration) -> Result<GitOutput> {
+pub(super) fn run_git(repo: &DataRepo, args: &[&str], timeout: Duration) -> Result<GitOutput> {
     let mut command = Command::new("git");
     // Its own process group, so a timeout also stops the ssh or credential helper it started.
     #[cfg(unix)]

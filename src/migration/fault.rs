@@ -1,4 +1,5 @@
-//! Fault injection for crash-safety tests: `NES_FAULT=<point>` stops the process there.
+//! Fault injection for crash-safety tests: `NES_FAULT=<point>` stops the process there;
+//! `NES_HOOK_<POINT>` runs a command there instead (see [`hook`]).
 //!
 //! Points: `during-migration` (after `migrate` wrote its files), `before-commit`,
 //! `between-batches` (after the first batch commit), `before-push`, and
@@ -17,6 +18,39 @@ pub fn point(name: &str) {
     }
     if wanted == name {
         eprintln!("nes: fault injection: aborting at {name}");
+        std::process::abort();
+    }
+}
+
+/// Runs the shell command in `NES_HOOK_<POINT>` (the point's name upper-cased, `-` as `_`,
+/// e.g. `NES_HOOK_BEFORE_PUSH`) when the run reaches `name`, for tests that need another
+/// writer to act at an exact moment of a run rather than by timing. The command sees
+/// `NES_HOOK_COUNT`, how many times this process has reached the point (1 first). A command
+/// that fails aborts the process, as a fault does: the test then sees it.
+pub fn hook(name: &str) {
+    let var = format!("NES_HOOK_{}", name.to_uppercase().replace('-', "_"));
+    let Some(command) = std::env::var_os(&var) else {
+        return;
+    };
+    static COUNTS: std::sync::Mutex<Vec<(String, u32)>> = std::sync::Mutex::new(Vec::new());
+    let count = {
+        let mut counts = COUNTS.lock().unwrap_or_else(|e| e.into_inner());
+        let index = counts.iter().position(|(n, _)| n == name).unwrap_or_else(|| {
+            counts.push((name.to_string(), 0));
+            counts.len() - 1
+        });
+        counts[index].1 += 1;
+        counts[index].1
+    };
+    // The hook's own `nes`, if it runs one, must not run the hook again.
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(&command)
+        .env("NES_HOOK_COUNT", count.to_string())
+        .env_remove(&var)
+        .status();
+    if !status.as_ref().is_ok_and(|s| s.success()) {
+        eprintln!("nes: test hook {var} failed ({status:?}); aborting");
         std::process::abort();
     }
 }

@@ -22,7 +22,7 @@ use super::registry::{Migration, Registry};
 use super::status::{self, MigrationStatus, Status};
 use crate::error::NesError;
 use crate::git::ledger::read_ledger;
-use crate::git::push::push;
+use crate::git::push::{push, PushOutcome};
 use crate::git::repo::DataRepo;
 use crate::git::{lock, preflight, recovery};
 use crate::store::backend::{Backend, Overlay};
@@ -30,12 +30,14 @@ use crate::store::backend::{Backend, Overlay};
 mod apply;
 mod execute;
 mod guard;
+mod land;
 mod plan;
 mod records;
 mod report;
 
 use execute::progress_bar;
 use guard::guard;
+pub use land::{Landing, DEFAULT_PUSH_RETRIES};
 pub use records::{default_author, new_run_id};
 use records::{write_python_log, write_run_record};
 use report::{changed_files, submodule_message};
@@ -67,6 +69,9 @@ pub struct RunOptions {
     pub push: bool,
     pub remote: Option<String>,
     pub push_timeout: Duration,
+    /// When a push is rejected because the remote moved: how many times to run the
+    /// migrations again on its new head and push again.
+    pub push_retries: u32,
     pub break_lock: bool,
     /// Commit the data repository's new HEAD in the parent repository it is a submodule of.
     pub update_submodule: bool,
@@ -94,6 +99,7 @@ impl Default for RunOptions {
             push: true,
             remote: None,
             push_timeout: Duration::from_secs(300),
+            push_retries: DEFAULT_PUSH_RETRIES,
             break_lock: false,
             update_submodule: false,
             no_verify: false,
@@ -171,16 +177,26 @@ impl<'a> Runner<'a> {
                 .into());
             }
         }
-        // Read under the lock: another run may have just finished.
-        let statuses = self.statuses(repo)?;
         let mut report = RunReport {
             schema_version: SCHEMA_VERSION,
             dry_run: options.dry_run,
             migrations: Vec::new(),
             push: None,
+            landing: None,
             submodule_commit: None,
             warnings: self.warnings()?,
         };
+        let (signature, identity_warning) = repo.signature(options.git_author.as_deref())?;
+        report.warnings.extend(identity_warning);
+        // A run that pushes starts from the remote's head, so what is pending is what is
+        // pending there, and the push lands on top of other writers' commits.
+        let upstream = if options.push && !options.dry_run {
+            self.start_from_remote(repo, &signature, options, &mut report)?
+        } else {
+            None
+        };
+        // Read under the lock: another run may have just finished.
+        let statuses = self.statuses(repo)?;
         if let Some(partial) = statuses.iter().find(|s| s.status == Status::Partial) {
             return Err(NesError::failed(format!(
                 "migration {} is partially applied: some of its batch commits are missing from history",
@@ -200,11 +216,10 @@ impl<'a> Runner<'a> {
         if !options.dry_run && !selected.is_empty() {
             repo.ensure_clean()?;
         }
-        let (signature, identity_warning) = repo.signature(options.git_author.as_deref())?;
-        report.warnings.extend(identity_warning);
 
         let mut overlay: Option<Box<dyn Backend>> = None;
-        let mut committed = false;
+        // Replays of nes's unpushed commits when the run started count as committed.
+        let mut committed = report.migrations.iter().any(|m| !m.commits.is_empty());
         for migration in selected {
             let result = if options.dry_run {
                 let backend = overlay
@@ -223,11 +238,24 @@ impl<'a> Runner<'a> {
                 break;
             }
         }
-        if committed && options.push {
-            fault::point("before-push");
-            report.push = Some(push(repo, options.remote.as_deref(), options.push_timeout)?);
+        // nes's commits the remote lacks from an earlier run (killed before its push, or
+        // `--no-push`) land with this one, or alone.
+        let ahead = report.landing.as_ref().is_some_and(|l| l.start == "ahead");
+        if (committed || ahead) && options.push {
+            match &upstream {
+                Some(up) => self.land(repo, up, &signature, options, &mut report)?,
+                None => {
+                    fault::point("before-push");
+                    report.push = Some(push(repo, options.remote.as_deref(), options.push_timeout)?);
+                }
+            }
         }
-        if committed && options.update_submodule {
+        // The parent records the data commit the remote has: not one a rejected push left
+        // behind, and none when other runs applied everything first.
+        let rejected = matches!(report.push, Some(PushOutcome::Rejected { .. }));
+        let landed = report.migrations.iter().any(|m| !m.commits.is_empty())
+            || (ahead && matches!(report.push, Some(PushOutcome::Pushed { .. })));
+        if landed && !rejected && options.update_submodule {
             let message = submodule_message(&report);
             report.submodule_commit =
                 crate::git::submodule::commit_pointer(repo.root(), &message, &signature)?
@@ -274,6 +302,8 @@ impl<'a> Runner<'a> {
                         .hint("see `nes migrate list`; a folder added after the build needs `cargo build`")
                     })?;
                     match status_of(m.name) {
+                        // Replayed as the run started (nes's unpushed batches under a moved remote).
+                        _ if report.migrations.iter().any(|r| r.name == m.name) => {}
                         Status::Applied | Status::Unpushed if !options.force => {
                             let mut skipped = MigrationReport::new(m.name, Outcome::Skipped);
                             skipped.reason = Some("already applied; use --force to run it again".into());

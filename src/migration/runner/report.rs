@@ -50,6 +50,9 @@ pub struct MigrationReport {
     pub run_id: Option<String>,
     /// Commits made (hex), oldest first.
     pub commits: Vec<String>,
+    /// How many times it was run again on the remote's new head after a rejected push.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub replays: u32,
     /// Files added, changed or deleted (sorted by path).
     pub files: Vec<FileReport>,
     /// IDs read, listed and written, for dependency analysis.
@@ -91,6 +94,7 @@ impl MigrationReport {
             error: Vec::new(),
             run_id: None,
             commits: Vec::new(),
+            replays: 0,
             files: Vec::new(),
             access: Access::default(),
             phases: Vec::new(),
@@ -107,6 +111,9 @@ pub struct RunReport {
     pub migrations: Vec<MigrationReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub push: Option<PushOutcome>,
+    /// How the run met its remote: where it started, pushes tried, what others applied first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub landing: Option<super::Landing>,
     /// The parent repository's commit of the new submodule pointer (`--update-submodule`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub submodule_commit: Option<String>,
@@ -118,6 +125,10 @@ impl RunReport {
     pub fn failed(&self) -> bool {
         self.migrations.iter().any(|m| m.status == Outcome::Failed)
     }
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// The parent repository's commit message for a new submodule pointer.
