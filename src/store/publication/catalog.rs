@@ -3,10 +3,11 @@
 //! and kept up to date with the run's own writes.
 //!
 //! Memory: the documents of the type last queried (another type's replace them; its
-//! indexes stay), plus for every indexed entity its path and index keys (about 200-400
-//! bytes with a few names; docs/benchmarks.md has the figures).
+//! indexes stay), plus for every indexed entity its path (one allocation, shared by its
+//! postings) and its keys (docs/benchmarks.md has the figures).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use serde_json::Value;
 
@@ -49,12 +50,13 @@ impl Keys {
 }
 
 /// Paths by key, sorted: results keep the listing order, so migrations stay reproducible.
-type Postings = HashMap<String, BTreeSet<String>>;
+/// Every posting shares its entity's one path allocation.
+type Postings = HashMap<String, BTreeSet<Arc<str>>>;
 
 /// The indexes of one entity type.
 #[derive(Debug, Default)]
 struct TypeIndex {
-    keys: HashMap<String, Keys>,
+    keys: HashMap<Arc<str>, Keys>,
     names: Postings,
     loose: Postings,
     tags: Postings,
@@ -64,6 +66,7 @@ struct TypeIndex {
 impl TypeIndex {
     fn insert(&mut self, path: &str, doc: &Value) {
         let keys = Keys::of(doc);
+        let path: Arc<str> = Arc::from(path);
         for (postings, list) in [
             (&mut self.names, &keys.names),
             (&mut self.loose, &keys.loose),
@@ -71,10 +74,10 @@ impl TypeIndex {
             (&mut self.identifiers, &keys.identifiers),
         ] {
             for key in list {
-                postings.entry(key.clone()).or_default().insert(path.to_string());
+                postings.entry(key.clone()).or_default().insert(path.clone());
             }
         }
-        self.keys.insert(path.to_string(), keys);
+        self.keys.insert(path, keys);
     }
 
     fn remove(&mut self, path: &str) {
@@ -168,25 +171,25 @@ impl Catalog {
         let Some(index) = self.indexes.get(entity_type) else {
             return Vec::new();
         };
-        let below = |path: &&String| path.starts_with(&format!("{dir}/"));
+        let under = format!("{dir}/");
         let hits = |postings: &Postings, key: &str| -> Vec<String> {
             postings
                 .get(key)
                 .into_iter()
                 .flatten()
-                .filter(below)
-                .cloned()
+                .filter(|p| p.starts_with(&under))
+                .map(|p| p.to_string())
                 .collect()
         };
         match query {
             Query::Name(name) => {
                 let mut out = hits(&index.names, name);
-                let exact: BTreeSet<String> = out.iter().cloned().collect();
-                out.extend(
-                    hits(&index.loose, &normalise_name(name))
-                        .into_iter()
-                        .filter(|p| !exact.contains(p)),
-                );
+                let exact: BTreeSet<&String> = out.iter().collect();
+                let loose: Vec<String> = hits(&index.loose, &normalise_name(name))
+                    .into_iter()
+                    .filter(|p| !exact.contains(p))
+                    .collect();
+                out.extend(loose);
                 out
             }
             Query::Tag(tag) => hits(&index.tags, tag),
