@@ -22,7 +22,9 @@ mod document;
 mod evolve;
 mod paths;
 mod query;
+mod shared_doc;
 pub use evolve::{BulkOutcome, MoveOutcome};
+pub use shared_doc::Doc;
 
 use document::{decided_sub_type, merge_patch, own_fields, same_content};
 use paths::{entity_path, kind_key, relationship_endpoints};
@@ -49,11 +51,12 @@ impl AuthorRef {
     }
 }
 
-/// An entity as stored: its ID and its document (without computed fields).
+/// An entity as stored: its ID and its document (without computed fields), shared with
+/// the run's catalog until changed ([`Doc`] reads and writes as a `Value`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entity {
     pub id: EntityId,
-    pub doc: Value,
+    pub doc: Doc,
 }
 
 impl Entity {
@@ -320,7 +323,11 @@ impl Publication {
     pub fn get_entity(&mut self, id: &str) -> Result<Option<Entity>> {
         let id = EntityId::parse(id)?;
         self.access.reads.insert(id.to_string());
-        Ok(self.read_doc(&entity_path(&id))?.map(|doc| Entity { id, doc }))
+        let path = entity_path(&id);
+        if let Some(doc) = self.catalog.shared(&path) {
+            return Ok(Some(Entity { id, doc }));
+        }
+        Ok(self.read_doc(&path)?.map(|doc| Entity { id, doc: doc.into() }))
     }
 
     /// Whether an entity exists.

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::document::{name_strings, normalise_name};
+use super::Doc;
 
 /// The index keys of one document, kept to take it out of the indexes again.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -114,8 +115,9 @@ pub(super) enum Query<'a> {
 /// The run's catalog of entities (see the module docs).
 #[derive(Debug, Default)]
 pub(super) struct Catalog {
-    /// The type whose documents are held, and they, by path (sorted: the listing order).
-    loaded: Option<(String, BTreeMap<String, Value>)>,
+    /// The type whose documents are held, and they, by path (sorted: the listing order),
+    /// shared with the entities queries return.
+    loaded: Option<(String, BTreeMap<String, Arc<Value>>)>,
     indexes: HashMap<String, TypeIndex>,
 }
 
@@ -140,6 +142,7 @@ impl Catalog {
             }
             self.indexes.insert(entity_type.to_string(), index);
         }
+        let docs = docs.into_iter().map(|(p, d)| (p, Arc::new(d))).collect();
         self.loaded = Some((entity_type.to_string(), docs));
     }
 
@@ -150,7 +153,7 @@ impl Catalog {
 
     /// The held documents whose path lies below `dir` (`v2/entity/location/ward`), in
     /// path order.
-    pub(super) fn below<'a>(&'a self, dir: &str) -> impl Iterator<Item = (&'a String, &'a Value)> + 'a {
+    pub(super) fn below<'a>(&'a self, dir: &str) -> impl Iterator<Item = (&'a String, &'a Arc<Value>)> + 'a {
         let start = format!("{dir}/");
         let docs = self.loaded.as_ref().map(|(_, docs)| docs);
         docs.into_iter()
@@ -163,7 +166,12 @@ impl Catalog {
 
     /// A held document.
     pub(super) fn get(&self, path: &str) -> Option<&Value> {
-        self.loaded.as_ref()?.1.get(path)
+        self.loaded.as_ref()?.1.get(path).map(|d| &**d)
+    }
+
+    /// A held document, shared.
+    pub(super) fn shared(&self, path: &str) -> Option<Doc> {
+        self.loaded.as_ref()?.1.get(path).map(Doc::shared)
     }
 
     /// Paths of `entity_type` below `dir` matching `query`, in the order the query defines.
@@ -206,7 +214,7 @@ impl Catalog {
         }
         if let Some((t, docs)) = &mut self.loaded {
             if t == entity_type {
-                docs.insert(path.to_string(), doc.clone());
+                docs.insert(path.to_string(), Arc::new(doc.clone()));
             }
         }
     }

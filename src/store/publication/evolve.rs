@@ -53,23 +53,23 @@ impl Publication {
     /// As with [`Self::put_entity`], fields identical to the stored ones write nothing,
     /// so re-running the same bulk update is a no-op. Updates count as
     /// `entities_updated`. An error from `f` stops the run and names the entity.
-    pub fn update_each(
+    pub fn update_each<V: Into<Value>>(
         &mut self,
         entity_type: &str,
         sub_type: Option<&str>,
         change: &str,
-        f: impl FnMut(&Entity) -> Result<Option<Value>>,
+        f: impl FnMut(&Entity) -> Result<Option<V>>,
     ) -> Result<BulkOutcome> {
         self.update_each_of(&[(entity_type, sub_type)], change, f)
     }
 
     /// [`Self::update_each`] over several `(type, subtype)` kinds in one pass; an entity
     /// matched by two kinds (`location` and `location/ward`) is offered once.
-    pub fn update_each_of(
+    pub fn update_each_of<V: Into<Value>>(
         &mut self,
         kinds: &[(&str, Option<&str>)],
         change: &str,
-        mut f: impl FnMut(&Entity) -> Result<Option<Value>>,
+        mut f: impl FnMut(&Entity) -> Result<Option<V>>,
     ) -> Result<BulkOutcome> {
         let mut paths = BTreeSet::new();
         for &(entity_type, sub_type) in kinds {
@@ -85,15 +85,19 @@ impl Publication {
                 continue;
             };
             self.access.reads.insert(id.to_string());
-            let doc = self
-                .read_doc(&path)?
-                .with_context(|| format!("{path} was listed but is gone"))?;
+            let doc = match self.catalog.shared(&path) {
+                Some(doc) => doc,
+                None => self
+                    .read_doc(&path)?
+                    .with_context(|| format!("{path} was listed but is gone"))?
+                    .into(),
+            };
             outcome.seen += 1;
             let entity = Entity { id, doc };
             let fields = f(&entity).with_context(|| format!("bulk update of {}", entity.id))?;
             let updated = match fields {
                 Some(fields) => self
-                    .replace_if_changed(entity.id.clone(), fields, entity.doc, change)
+                    .replace_if_changed(entity.id.clone(), fields.into(), entity.doc.into_value(), change)
                     .with_context(|| format!("bulk update of {}", entity.id))?,
                 None => false,
             };

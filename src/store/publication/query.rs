@@ -11,7 +11,7 @@ use serde_json::Value;
 use super::catalog::Query;
 use super::document::lookup;
 use super::paths::{listed_entity_id, listing_dir, prefix_of};
-use super::{canonical, Entity, Publication};
+use super::{canonical, Doc, Entity, Publication};
 
 impl Publication {
     /// Entities whose prefix starts with `prefix[/sub_type]` (whole segments, as the
@@ -22,7 +22,7 @@ impl Publication {
     /// are skipped, as the service skips them.
     ///
     /// Cost: the first query of an entity type reads and parses its documents once (on
-    /// every core); later ones copy the matching documents out of memory.
+    /// every core); later ones share them (an entity's [`Doc`] is copied only when changed).
     pub fn list_entities(
         &mut self,
         prefix: &str,
@@ -38,7 +38,7 @@ impl Publication {
             .filter_map(|(path, doc)| {
                 Some(Entity {
                     id: listed_entity_id(path)?,
-                    doc: doc.clone(),
+                    doc: Doc::shared(doc),
                 })
             })
             .collect())
@@ -76,10 +76,14 @@ impl Publication {
         let paths = self.catalog.find(&entity_type, &dir, query);
         let mut out = Vec::with_capacity(paths.len());
         for path in paths {
-            let (Some(id), Some(doc)) = (listed_entity_id(&path), self.read_doc(&path)?) else {
+            let Some(id) = listed_entity_id(&path) else {
                 continue;
             };
-            out.push(Entity { id, doc });
+            if let Some(doc) = self.catalog.shared(&path) {
+                out.push(Entity { id, doc });
+            } else if let Some(doc) = self.read_doc(&path)? {
+                out.push(Entity { id, doc: doc.into() });
+            }
         }
         Ok(out)
     }
