@@ -165,6 +165,33 @@ fn queries_see_the_runs_writes_and_keep_the_listing_order() {
         ids(p.list_entities("person", None, &[]).unwrap()),
         ["entity:person/ram-bahadur-thapa", "entity:person/sita-sharma-2"]
     );
+    // Indexes of a prefix and of a prefix above it both follow a write.
+    assert_eq!(
+        ids(p
+            .find_entities_by_name("location/province", "Sita Sharma")
+            .unwrap()),
+        ["entity:location/province/bagmati"]
+    );
+    assert_eq!(
+        ids(p.find_entities_by_name("location", "Sita Sharma").unwrap()),
+        ["entity:location/province/bagmati"]
+    );
+    p.patch_entity(
+        "entity:location/province/bagmati",
+        json!({"names": [{"kind": "PRIMARY", "en": {"full": "Bagmati"}}]}),
+        "u",
+    )
+    .unwrap();
+    for prefix in ["location", "location/province"] {
+        assert!(
+            p.find_entities_by_name(prefix, "Sita Sharma").unwrap().is_empty(),
+            "{prefix}"
+        );
+        assert_eq!(
+            ids(p.find_entities_by_name(prefix, "bagmati").unwrap()),
+            ["entity:location/province/bagmati"]
+        );
+    }
     // A prefix no registered prefix starts with is refused.
     let err = p
         .find_entities_by_name("organization/club", "x")

@@ -1,9 +1,9 @@
-//! What a run has read of the entities, for queries at memory speed: the documents of one
-//! entity type parsed once, and indexes by name, tag and identifier, built on first use
+//! What a run has read of the entities, for queries at memory speed: the documents below
+//! one prefix parsed once, and indexes by name, tag and identifier, built on first use
 //! and kept up to date with the run's own writes.
 //!
-//! Memory: the documents of the type last queried (another type's replace them; its
-//! indexes stay), plus for every indexed entity its path (one allocation, shared by its
+//! Memory: the documents of the prefix last queried (another prefix's replace them, unless
+//! it lies below; the indexes stay), plus for every indexed entity its path (one allocation, shared by its
 //! postings) and its keys (docs/benchmarks.md has the figures).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -115,40 +115,49 @@ pub(super) enum Query<'a> {
 /// The run's catalog of entities (see the module docs).
 #[derive(Debug, Default)]
 pub(super) struct Catalog {
-    /// The type whose documents are held, and they, by path (sorted: the listing order),
-    /// shared with the entities queries return.
+    /// The directory whose documents are held (`v2/entity/location`), and they, by path
+    /// (sorted: the listing order), shared with the entities queries return.
     loaded: Option<(String, BTreeMap<String, Arc<Value>>)>,
+    /// Indexes by the directory they cover; a write updates every one covering it.
     indexes: HashMap<String, TypeIndex>,
 }
 
-/// The entity type of a `v2/entity/<type>/…` path.
-fn type_of(path: &str) -> Option<&str> {
-    path.strip_prefix("v2/entity/")?.split('/').next()
+/// Whether the directory `outer` is `inner` or holds it (whole segments).
+fn covers(outer: &str, inner: &str) -> bool {
+    inner == outer
+        || inner
+            .strip_prefix(outer)
+            .is_some_and(|rest| rest.starts_with('/'))
 }
 
 impl Catalog {
-    /// Whether the documents of `entity_type` are held.
-    pub(super) fn holds(&self, entity_type: &str) -> bool {
-        self.loaded.as_ref().is_some_and(|(t, _)| t == entity_type)
+    /// Whether the documents below `dir` are held (from `dir` or a directory above it).
+    pub(super) fn holds(&self, dir: &str) -> bool {
+        self.loaded.as_ref().is_some_and(|(held, _)| covers(held, dir))
     }
 
-    /// Holds these documents of `entity_type` (all of them, read by the caller), dropping
-    /// another type's; indexes them if the type has no index yet.
-    pub(super) fn load(&mut self, entity_type: &str, docs: BTreeMap<String, Value>) {
-        if !self.indexes.contains_key(entity_type) {
+    /// Holds these documents, every one below `dir` (read by the caller), dropping those
+    /// held before; indexes them unless an index already covers `dir`.
+    pub(super) fn load(&mut self, dir: &str, docs: BTreeMap<String, Value>) {
+        if self.index_for(dir).is_none() {
             let mut index = TypeIndex::default();
             for (path, doc) in &docs {
                 index.insert(path, doc);
             }
-            self.indexes.insert(entity_type.to_string(), index);
+            self.indexes.insert(dir.to_string(), index);
         }
         let docs = docs.into_iter().map(|(p, d)| (p, Arc::new(d))).collect();
-        self.loaded = Some((entity_type.to_string(), docs));
+        self.loaded = Some((dir.to_string(), docs));
     }
 
-    /// Whether `entity_type` is indexed.
-    pub(super) fn indexed(&self, entity_type: &str) -> bool {
-        self.indexes.contains_key(entity_type)
+    /// The directory of an index covering `dir`, if any.
+    fn index_for(&self, dir: &str) -> Option<&str> {
+        self.indexes.keys().find(|d| covers(d, dir)).map(String::as_str)
+    }
+
+    /// Whether an index covers `dir`.
+    pub(super) fn indexed(&self, dir: &str) -> bool {
+        self.index_for(dir).is_some()
     }
 
     /// The held documents whose path lies below `dir` (`v2/entity/location/ward`), in
@@ -174,9 +183,9 @@ impl Catalog {
         self.loaded.as_ref()?.1.get(path).map(Doc::shared)
     }
 
-    /// Paths of `entity_type` below `dir` matching `query`, in the order the query defines.
-    pub(super) fn find(&self, entity_type: &str, dir: &str, query: Query<'_>) -> Vec<String> {
-        let Some(index) = self.indexes.get(entity_type) else {
+    /// Paths below `dir` matching `query`, in the order the query defines.
+    pub(super) fn find(&self, dir: &str, query: Query<'_>) -> Vec<String> {
+        let Some(index) = self.index_for(dir).and_then(|d| self.indexes.get(d)) else {
             return Vec::new();
         };
         let under = format!("{dir}/");
@@ -207,13 +216,14 @@ impl Catalog {
 
     /// The run wrote `doc` at `path`: held documents and indexes follow.
     pub(super) fn wrote(&mut self, path: &str, doc: &Value) {
-        let Some(entity_type) = type_of(path) else { return };
-        if let Some(index) = self.indexes.get_mut(entity_type) {
-            index.remove(path);
-            index.insert(path, doc);
+        for (dir, index) in &mut self.indexes {
+            if covers(dir, path) {
+                index.remove(path);
+                index.insert(path, doc);
+            }
         }
-        if let Some((t, docs)) = &mut self.loaded {
-            if t == entity_type {
+        if let Some((dir, docs)) = &mut self.loaded {
+            if covers(dir, path) {
                 docs.insert(path.to_string(), Arc::new(doc.clone()));
             }
         }
@@ -221,12 +231,13 @@ impl Catalog {
 
     /// The run removed the file at `path`.
     pub(super) fn removed(&mut self, path: &str) {
-        let Some(entity_type) = type_of(path) else { return };
-        if let Some(index) = self.indexes.get_mut(entity_type) {
-            index.remove(path);
+        for (dir, index) in &mut self.indexes {
+            if covers(dir, path) {
+                index.remove(path);
+            }
         }
-        if let Some((t, docs)) = &mut self.loaded {
-            if t == entity_type {
+        if let Some((dir, docs)) = &mut self.loaded {
+            if covers(dir, path) {
                 docs.remove(path);
             }
         }

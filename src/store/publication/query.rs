@@ -21,16 +21,16 @@ impl Publication {
     /// `"names.0.en.full"`). Sorted by ID. Files under a prefix the model does not register
     /// are skipped, as the service skips them.
     ///
-    /// Cost: the first query of an entity type reads and parses its documents once (on
-    /// every core); later ones share them (an entity's [`Doc`] is copied only when changed).
+    /// Cost: the first query of a prefix reads and parses its documents once (on every
+    /// core); later ones share them (an entity's [`Doc`] is copied only when changed).
     pub fn list_entities(
         &mut self,
         prefix: &str,
         sub_type: Option<&str>,
         filters: &[(&str, Value)],
     ) -> Result<Vec<Entity>> {
-        let (entity_type, dir) = self.listing(&prefix_of(prefix, sub_type))?;
-        self.load_type(&entity_type)?;
+        let dir = self.listing(&prefix_of(prefix, sub_type))?;
+        self.load(&dir)?;
         Ok(self
             .catalog
             .below(&dir)
@@ -49,8 +49,9 @@ impl Publication {
     /// normalisation (Unicode NFC, lowercase, whitespace, ASCII punctuation, dashes and the
     /// danda `।` ignored: `"Kathmandu-10 "` finds `"kathmandu 10"`); each group sorted by ID.
     ///
-    /// Cost: the first look-up of an entity type indexes its names (one read of its
-    /// documents); later ones are a hash look-up each.
+    /// Cost: the first look-up under a prefix indexes its names (one read of its
+    /// documents, unless a wider prefix is indexed already); later ones are a hash
+    /// look-up each.
     pub fn find_entities_by_name(&mut self, prefix: &str, name: &str) -> Result<Vec<Entity>> {
         self.find(prefix, Query::Name(name))
     }
@@ -69,11 +70,11 @@ impl Publication {
     }
 
     fn find(&mut self, prefix: &str, query: Query<'_>) -> Result<Vec<Entity>> {
-        let (entity_type, dir) = self.listing(prefix)?;
-        if !self.catalog.indexed(&entity_type) {
-            self.load_type(&entity_type)?;
+        let dir = self.listing(prefix)?;
+        if !self.catalog.indexed(&dir) {
+            self.load(&dir)?;
         }
-        let paths = self.catalog.find(&entity_type, &dir, query);
+        let paths = self.catalog.find(&dir, query);
         let mut out = Vec::with_capacity(paths.len());
         for path in paths {
             let Some(id) = listed_entity_id(&path) else {
@@ -88,24 +89,23 @@ impl Publication {
         Ok(out)
     }
 
-    /// The entity type and directory a prefix lists, recorded as a listing of the run.
-    fn listing(&mut self, prefix: &str) -> Result<(String, String)> {
+    /// The directory a prefix lists, recorded as a listing of the run.
+    fn listing(&mut self, prefix: &str) -> Result<String> {
         let dir = listing_dir(prefix)?;
         self.access
             .listings
             .insert(format!("entity:{}", dir.trim_start_matches("v2/entity/")));
-        let entity_type = prefix.split('/').next().unwrap_or_default().to_string();
-        Ok((entity_type, dir))
+        Ok(dir)
     }
 
-    /// Holds every document of `entity_type` in the catalog: read in turn (through the
-    /// backend, which sees the run's pending writes), parsed on every core.
-    fn load_type(&mut self, entity_type: &str) -> Result<()> {
-        if self.catalog.holds(entity_type) {
+    /// Holds every document below `dir` in the catalog: read in turn (through the backend,
+    /// which sees the run's pending writes), parsed on every core.
+    fn load(&mut self, dir: &str) -> Result<()> {
+        if self.catalog.holds(dir) {
             return Ok(());
         }
         let mut files = Vec::new();
-        for path in self.backend.list_json(&format!("v2/entity/{entity_type}"))? {
+        for path in self.backend.list_json(dir)? {
             if listed_entity_id(&path).is_none() {
                 continue;
             }
@@ -124,7 +124,7 @@ impl Publication {
                 Ok((path, doc))
             })
             .collect::<Result<_>>()?;
-        self.catalog.load(entity_type, docs);
+        self.catalog.load(dir, docs);
         Ok(())
     }
 }
