@@ -52,7 +52,9 @@ impl Keys {
 
 /// Paths by key, sorted: results keep the listing order, so migrations stay reproducible.
 /// Every posting shares its entity's one path allocation.
-type Postings = HashMap<String, BTreeSet<Arc<str>>>;
+/// A sorted `Vec`, not a set: most keys have one or two paths, and a B-tree node per key
+/// tripled the index's memory.
+type Postings = HashMap<String, Vec<Arc<str>>>;
 
 /// The indexes of one entity type.
 #[derive(Debug, Default)]
@@ -75,7 +77,10 @@ impl TypeIndex {
             (&mut self.identifiers, &keys.identifiers),
         ] {
             for key in list {
-                postings.entry(key.clone()).or_default().insert(path.clone());
+                let paths = postings.entry(key.clone()).or_default();
+                if let Err(at) = paths.binary_search(&path) {
+                    paths.insert(at, path.clone());
+                }
             }
         }
         self.keys.insert(path, keys);
@@ -93,7 +98,9 @@ impl TypeIndex {
         ] {
             for key in list {
                 if let Some(paths) = postings.get_mut(key) {
-                    paths.remove(path);
+                    if let Ok(at) = paths.binary_search_by(|p| (**p).cmp(path)) {
+                        paths.remove(at);
+                    }
                     if paths.is_empty() {
                         postings.remove(key);
                     }
