@@ -11,5 +11,6 @@ pub mod journal;
 pub mod json;
 pub mod layout;
 pub mod model;
+pub mod nepali;
 pub mod publication;
 pub mod slug;
