@@ -12,6 +12,10 @@ pub use crate::store::nepali::{
 };
 pub use crate::store::publication::{Entity, PutOutcome, Relationship};
 pub use crate::store::slug::{text_to_slug, validate_slug};
+pub use crate::store::values::{
+    Address, Attribution, Contact, ContactType, Identifier, IdentifierScheme, LangText, Name, NameKind,
+    NameParts, PartySymbol, Picture, PictureType, Provenance, TextValue,
+};
 
 /// The result type of `migrate`, `check` and `verify`: any error converts through `?`.
 pub type Result<T = (), E = anyhow::Error> = std::result::Result<T, E>;

@@ -14,3 +14,4 @@ pub mod model;
 pub mod nepali;
 pub mod publication;
 pub mod slug;
+pub mod values;
