@@ -225,7 +225,7 @@ mod tests {
         assert_eq!(check_folders(root).unwrap().len(), 1);
 
         type Files<'a> = &'a [(&'a str, &'a str)];
-        let cases: [(&str, Files, &str); 5] = [
+        let cases: [(&str, Files, &str); 4] = [
             (
                 "001-Bad_Name",
                 &[("migrate.rs", GOOD), ("README.md", "x")],
@@ -241,12 +241,15 @@ mod tests {
                 ],
                 "not a valid YYYY-MM-DD",
             ),
-            (
-                "000-same-prefix",
-                &[("migrate.rs", GOOD), ("README.md", "x")],
-                "prefix 000 is already used",
-            ),
         ];
+        // A shared prefix builds, in name order: history decides whether it may stand.
+        let tmp = tempfile::tempdir().unwrap();
+        for name in ["007-source-projects", "007-redact-family-info"] {
+            folder(tmp.path(), name, &[("migrate.rs", GOOD), ("README.md", "x")]);
+        }
+        let names: Vec<String> = check_folders(tmp.path()).unwrap().into_iter().map(|f| f.name).collect();
+        assert_eq!(names, ["007-redact-family-info", "007-source-projects"]);
+
         for (name, files, rule) in cases {
             let tmp = tempfile::tempdir().unwrap();
             folder(
