@@ -247,7 +247,11 @@ mod tests {
         for name in ["007-source-projects", "007-redact-family-info"] {
             folder(tmp.path(), name, &[("migrate.rs", GOOD), ("README.md", "x")]);
         }
-        let names: Vec<String> = check_folders(tmp.path()).unwrap().into_iter().map(|f| f.name).collect();
+        let names: Vec<String> = check_folders(tmp.path())
+            .unwrap()
+            .into_iter()
+            .map(|f| f.name)
+            .collect();
         assert_eq!(names, ["007-redact-family-info", "007-source-projects"]);
 
         for (name, files, rule) in cases {

@@ -106,6 +106,30 @@ pub(super) fn normalise_name(name: &str) -> String {
         .collect()
 }
 
+/// The `sub_type` the ID decides, if it decides one: the kind's fixed value; for an update
+/// the stored value; for a new entity under a two-segment prefix whose second segment is a
+/// subtype (`location/ward`), that segment; else the kind's default (`None`: the caller's
+/// value, validated by the model, or `null`).
+pub(super) fn decided_sub_type(id: &EntityId, kind: &KindDef, old: Option<&Value>) -> Option<Value> {
+    let field = kind.field("sub_type");
+    if let Some(f) = field.filter(|f| f.fixed) {
+        return f.default.clone().map(Value::String);
+    }
+    if let Some(old) = old {
+        return Some(old.get("sub_type").cloned().unwrap_or(Value::Null));
+    }
+    let subtypes = model::model().enum_values("EntitySubType").unwrap_or(&[]);
+    match id.prefix.split('/').collect::<Vec<_>>()[..] {
+        [_, sub] if subtypes.iter().any(|s| s == sub) => Some(json!(sub)),
+        [_] => Some(
+            field
+                .and_then(|f| f.default.clone())
+                .map_or(Value::Null, Value::String),
+        ),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -132,29 +156,5 @@ mod tests {
         let doc = json!({"names": [{"en": {"full": "A"}}]});
         assert_eq!(lookup(&doc, "names.0.en.full"), Some(&json!("A")));
         assert_eq!(lookup(&doc, "names.1"), None);
-    }
-}
-
-/// The `sub_type` the ID decides, if it decides one: the kind's fixed value; for an update
-/// the stored value; for a new entity under a two-segment prefix whose second segment is a
-/// subtype (`location/ward`), that segment; else the kind's default (`None`: the caller's
-/// value, validated by the model, or `null`).
-pub(super) fn decided_sub_type(id: &EntityId, kind: &KindDef, old: Option<&Value>) -> Option<Value> {
-    let field = kind.field("sub_type");
-    if let Some(f) = field.filter(|f| f.fixed) {
-        return f.default.clone().map(Value::String);
-    }
-    if let Some(old) = old {
-        return Some(old.get("sub_type").cloned().unwrap_or(Value::Null));
-    }
-    let subtypes = model::model().enum_values("EntitySubType").unwrap_or(&[]);
-    match id.prefix.split('/').collect::<Vec<_>>()[..] {
-        [_, sub] if subtypes.iter().any(|s| s == sub) => Some(json!(sub)),
-        [_] => Some(
-            field
-                .and_then(|f| f.default.clone())
-                .map_or(Value::Null, Value::String),
-        ),
-        _ => None,
     }
 }
