@@ -18,8 +18,8 @@ pub enum Calendar {
     /// The official calendar (the `nes` table): what new data should carry.
     #[default]
     Official,
-    /// The Python service's converter (`nepali-date-utils` 0.3.1): one day early on some
-    /// months of 2081 to 2083, e.g. Kartik and Mangsir 2082.
+    /// The Python service's converter (`nepali-date-utils` 0.3.1): one day off in some
+    /// months of 2081 to 2083 (early in Kartik and Mangsir 2082, among others).
     Service,
 }
 
