@@ -149,3 +149,62 @@ fn the_worked_example_is_the_tested_port() {
         "the guide's port differs from tests/port_008.rs: copy it again"
     );
 }
+
+/// The builders example of the guide, as it is there (the guide's block is checked to be
+/// this code), builds values of the model's kinds.
+#[test]
+fn the_builders_example_builds_model_values() {
+    use nes::prelude::*;
+
+    // LangText: a text per language, each with its provenance
+    // (Human, Llm, TranslationService, Imported).
+    let symbol = LangText::new()
+        .en("Soil in the palm", Provenance::TranslationService)
+        .ne("अंजुलीमा रहेको माटो", Provenance::Imported);
+    let label = LangText::human("Nepal Election Commission", "नेपाल निर्वाचन आयोग"); // both Human
+
+    let fields = json!({
+        "names": [
+            Name::primary("Shram Sanskriti Party", "श्रम संस्कृति पार्टी"),   // PRIMARY, `full` in en and ne
+            Name::new(NameKind::Alternate).en("Labour Culture Party"),      // one language only
+        ],
+        "address": Address::described(symbol.clone()),                      // address.description2
+        "identifiers": [Identifier::other(label.clone(), "204")],          // scheme "other", named
+        "contacts": [Contact::new(ContactType::Phone, "+97715914591")],
+        "pictures": [Picture::new(PictureType::Thumb, "https://example.org/s.png", "Election symbol")],
+        "attributions": [Attribution::new(label.clone(), LangText::human("Registered Parties (2082)", "दर्ता भएका दलहरू (२०८२)"))],
+        "symbol": PartySymbol::named(symbol),                               // symbol.name
+    });
+
+    let valid = |kind: &str, value: &serde_json::Value| {
+        let def = model().kind(kind).unwrap();
+        assert_eq!(nes::store::model::validate(def, value), Ok(()), "{kind}: {value}");
+    };
+    valid("Name", &fields["names"][0]);
+    valid("Name", &fields["names"][1]);
+    valid("Address", &fields["address"]);
+    valid("ExternalIdentifier", &fields["identifiers"][0]);
+    valid("Contact", &fields["contacts"][0]);
+    valid("EntityPicture", &fields["pictures"][0]);
+    valid("Attribution", &fields["attributions"][0]);
+    valid("PartySymbol", &fields["symbol"]);
+    assert_eq!(fields["address"]["description2"]["ne"]["provenance"], "imported");
+    assert_eq!(fields["identifiers"][0]["scheme"], "other");
+}
+
+#[test]
+fn the_guide_shows_the_builders_example_as_tested() {
+    let text = guide();
+    let example = section(&text, "### Typed builders for nested values");
+    let code = example
+        .split("```rust\n")
+        .nth(1)
+        .and_then(|r| r.split("```").next())
+        .unwrap();
+    let test = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/guide.rs")).unwrap();
+    let trimmed = |s: &str| s.lines().map(str::trim).collect::<Vec<_>>().join("\n");
+    assert!(
+        trimmed(&test).contains(&trimmed(code)),
+        "the guide's builders example differs from tests/guide.rs"
+    );
+}
