@@ -1,9 +1,10 @@
-//! The `v1` folder checksum: stable, sensitive to every file, blind only to CRLF in text.
+//! The folder checksum (`v2`, and `v1` for older records): stable, sensitive to every file
+//! but the top-level README (v2), blind only to CRLF in text.
 
 use std::fs;
 use std::path::Path;
 
-use nes::migration::checksum::folder_checksum;
+use nes::migration::checksum::{checksum_like, folder_checksum, folder_checksum_v1};
 use tempfile::TempDir;
 
 fn folder(files: &[(&str, &[u8])]) -> TempDir {
@@ -31,8 +32,8 @@ fn format_and_stability() {
     let a = folder(MIGRATION);
     let b = folder(MIGRATION);
     let first = sum(a.path());
-    assert!(first.starts_with("v1:sha256:"), "{first}");
-    let hex = &first["v1:sha256:".len()..];
+    assert!(first.starts_with("v2:sha256:"), "{first}");
+    let hex = &first["v2:sha256:".len()..];
     assert_eq!(hex.len(), 64);
     assert!(hex
         .bytes()
@@ -94,11 +95,37 @@ fn binary_crlf_and_lf_differ() {
 #[test]
 fn empty_folder_has_a_checksum() {
     let dir = folder(&[]);
-    assert!(sum(dir.path()).starts_with("v1:sha256:"));
+    assert!(sum(dir.path()).starts_with("v2:sha256:"));
 }
 
 #[test]
 fn missing_folder_is_an_error() {
     let dir = folder(&[]);
     assert!(folder_checksum(&dir.path().join("nope")).is_err());
+}
+
+#[test]
+fn v2_leaves_out_the_top_readme_only_and_v1_keeps_it() {
+    let dir = folder(MIGRATION);
+    let (v2, v1) = (sum(dir.path()), folder_checksum_v1(dir.path()).unwrap());
+    assert!(v1.starts_with("v1:sha256:"));
+    fs::write(dir.path().join("README.md"), "# 001\n").unwrap();
+    assert_eq!(sum(dir.path()), v2);
+    assert_ne!(folder_checksum_v1(dir.path()).unwrap(), v1);
+    // A README below the top is a source like any other.
+    fs::write(dir.path().join("data/README.md"), "columns\n").unwrap();
+    assert_ne!(sum(dir.path()), v2);
+    // A differently spelled name is not the README.
+    let other = folder(MIGRATION);
+    fs::write(other.path().join("readme.md"), "x").unwrap();
+    assert_ne!(sum(other.path()), v2);
+}
+
+#[test]
+fn checksum_like_answers_in_the_recorded_format() {
+    let dir = folder(MIGRATION);
+    let (v2, v1) = (sum(dir.path()), folder_checksum_v1(dir.path()).unwrap());
+    assert_eq!(checksum_like(&v2, dir.path()).unwrap(), Some(v2.clone()));
+    assert_eq!(checksum_like(&v1, dir.path()).unwrap(), Some(v1));
+    assert_eq!(checksum_like("v9:blake3:00", dir.path()).unwrap(), None);
 }

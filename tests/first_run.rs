@@ -42,7 +42,8 @@ fn stable(text: &[u8]) -> String {
     let text = String::from_utf8_lossy(text);
     let mut out = String::new();
     for word in text.split_inclusive(|c: char| c.is_whitespace() || c == '|' || c == '(') {
-        let core = word.trim_end_matches(|c: char| c.is_whitespace() || c == '|' || c == '(');
+        // `:` too: `nes db verify` prints "checked in 0.01s: no violations".
+        let core = word.trim_end_matches(|c: char| c.is_whitespace() || c == '|' || c == '(' || c == ':');
         let rest = &word[core.len()..];
         // `checked in 0.04s:` ends a clause with a colon.
         let number = core.trim_end_matches(':');

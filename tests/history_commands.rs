@@ -86,7 +86,7 @@ fn mark_applied_records_a_baseline_that_run_skips() {
     assert!(row["ledger"]["checksum"]
         .as_str()
         .unwrap()
-        .starts_with("v1:sha256:"));
+        .starts_with("v2:sha256:"));
     assert_eq!(git(&db, &["rev-parse", "HEAD^{tree}"]), head, "an empty commit");
     let message = git(&db, &["log", "-1", "--format=%B"]);
     for line in [

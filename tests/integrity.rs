@@ -72,6 +72,81 @@ fn validate_reports_an_edited_migration_but_not_a_crlf_checkout() {
     );
 }
 
+/// A run records a `v2` checksum, which leaves the README out: fixing a typo there is no
+/// drift, while an edit of a source still is. A commit recorded with a `v1` checksum (older
+/// nes) is compared in v1, which covered the README, so there the same typo fix is drift.
+#[test]
+fn the_readme_is_outside_the_v2_checksum_and_inside_v1() {
+    let dir = TempDir::new().unwrap();
+    let migrations = dir.path().join("migrations");
+    let example = migrations.join("000-example-migration");
+    copy_dir(
+        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("migrations/000-example-migration"),
+        &example,
+    );
+    let run = nes(dir.path(), &migrations, &["migrate", "run", "000", "--no-push"]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let db = dir.path().join("database-repo");
+    let message = common::git(&db, &["log", "-1", "--format=%B"]);
+    let recorded = message
+        .lines()
+        .find_map(|l| l.strip_prefix("Nes-Checksum: "))
+        .expect("a checksum trailer")
+        .to_string();
+    assert!(recorded.starts_with("v2:sha256:"), "{recorded}");
+    let v1 = nes::migration::checksum::folder_checksum_v1(&example).unwrap();
+
+    let readme = example.join("README.md");
+    let text = std::fs::read_to_string(&readme).unwrap();
+    std::fs::write(&readme, format!("{text}\nA typo fixed after the run.\n")).unwrap();
+    let out = nes(dir.path(), &migrations, &["migrate", "validate"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+
+    // The same commit as an older nes wrote it, with the v1 value of the unedited folder.
+    let msg = dir.path().join("msg");
+    std::fs::write(&msg, message.replace(&recorded, &v1)).unwrap();
+    common::git(
+        &db,
+        &["commit", "--amend", "--quiet", "-F", msg.to_str().unwrap()],
+    );
+    let out = nes(dir.path(), &migrations, &["migrate", "validate", "--json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["drift"][0]["recorded"], v1.as_str());
+    assert!(doc["drift"][0]["current"]
+        .as_str()
+        .unwrap()
+        .starts_with("v1:sha256:"));
+    std::fs::write(&readme, &text).unwrap();
+    assert!(nes(dir.path(), &migrations, &["migrate", "validate"])
+        .status
+        .success());
+
+    // Back to the v2 record: a source edit is drift.
+    std::fs::write(&msg, &message).unwrap();
+    common::git(
+        &db,
+        &["commit", "--amend", "--quiet", "-F", msg.to_str().unwrap()],
+    );
+    assert!(nes(dir.path(), &migrations, &["migrate", "validate"])
+        .status
+        .success());
+    let csv = example.join("locations.csv");
+    let data = std::fs::read_to_string(&csv).unwrap();
+    std::fs::write(&csv, data.replace("Bagmati Province", "Bagmati")).unwrap();
+    assert_eq!(
+        nes(dir.path(), &migrations, &["migrate", "validate"])
+            .status
+            .code(),
+        Some(1)
+    );
+}
+
 fn province(ctx: &mut Context, slug: &str) -> Result<()> {
     let names = json!([{"kind": "PRIMARY", "en": {"full": slug}}]);
     ctx.put_entity(

@@ -2,6 +2,8 @@
 //! migration that links people to organizations.
 
 use nes::prelude::*;
+// A crate from migrations/Cargo.toml (see the contributor guide, "Using a crate in a migration").
+use nes_migrations::regex::Regex;
 
 pub const AUTHOR: &str = "nes maintainers";
 pub const DATE: &str = "2026-11-21";
@@ -31,6 +33,10 @@ pub fn migrate(ctx: &mut Context) -> Result<()> {
     ctx.put_entity(PARTY, party, CHANGE)?;
 
     let rows: Vec<Membership> = ctx.read_csv_as("memberships.csv")?;
+    let iso_date = Regex::new(r"^\d{4}-\d{2}-\d{2}$")?;
+    if let Some(bad) = rows.iter().find(|r| !iso_date.is_match(&r.since)) {
+        bail!("memberships.csv: `since` of {} is {:?}, not YYYY-MM-DD", bad.person_slug, bad.since);
+    }
     for row in &rows {
         let person = format!("entity:person/{}", row.person_slug);
         let names = json!([{ "kind": "PRIMARY", "en": { "full": row.name_en }, "ne": { "full": row.name_ne } }]);

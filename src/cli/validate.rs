@@ -9,7 +9,9 @@ use crate::migration::runner::SCHEMA_VERSION;
 /// Check applied migrations for drift: a folder edited after the migration ran.
 ///
 /// Compares the checksum recorded in each applied migration's commit trailers with the
-/// folder now (CRLF and LF text count as the same). Exits 1 when any migration drifted.
+/// folder now (CRLF and LF text count as the same). The code and every source count; the
+/// folder's top-level README.md does not (checksums recorded as `v1` by older runs still
+/// cover it). Exits 1 when any migration drifted.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Print one JSON document.

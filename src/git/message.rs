@@ -29,7 +29,7 @@ pub struct CommitMeta {
     pub stats: Stats,
     pub duration: Duration,
     pub run_id: String,
-    /// `v1:sha256:<hex>`.
+    /// `v2:sha256:<hex>` (older commits: `v1:…`), see `migration::checksum`.
     pub checksum: String,
 }
 

@@ -6,7 +6,7 @@ use std::path::Path;
 use anyhow::Result;
 use serde::Serialize;
 
-use super::checksum::folder_checksum;
+use super::checksum::{checksum_like, folder_checksum};
 use super::status::MigrationStatus;
 
 /// An applied migration whose folder no longer matches what ran.
@@ -21,7 +21,9 @@ pub struct Drift {
     pub commit: String,
 }
 
-/// Checks every applied migration with a recorded checksum and a folder on disk.
+/// Checks every applied migration with a recorded checksum and a folder on disk. For a `v2`
+/// checksum (runs since issue 34) an edit of the top-level README.md is no drift; for a
+/// `v1` one it still is, since v1 covered the README.
 /// Migrations recorded by the original tool or by `mark-applied` have no checksum to compare.
 pub fn find(statuses: &[MigrationStatus], migrations_dir: &Path) -> Result<Vec<Drift>> {
     let mut out = Vec::new();
@@ -32,7 +34,12 @@ pub fn find(statuses: &[MigrationStatus], migrations_dir: &Path) -> Result<Vec<D
         if entry.baseline || !dir.is_dir() {
             continue;
         }
-        let current = folder_checksum(&dir)?;
+        // A recorded value is compared with the folder's checksum in the same format; one
+        // in a format nes does not know cannot match, and shows as the current v2.
+        let current = match checksum_like(recorded, &dir)? {
+            Some(current) => current,
+            None => folder_checksum(&dir)?,
+        };
         if &current != recorded {
             out.push(Drift {
                 name: row.name.clone(),

@@ -11,5 +11,7 @@ pub mod journal;
 pub mod json;
 pub mod layout;
 pub mod model;
+pub mod nepali;
 pub mod publication;
 pub mod slug;
+pub mod values;
