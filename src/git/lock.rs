@@ -161,15 +161,15 @@ fn stale_error(repo: &DataRepo, path: &std::path::Path, holder: &LockHolder) -> 
             "run {} of {} was interrupted ({} of {} batches committed); its process is no longer \
              running and left a stale run lock: {}",
             run.run_id,
-            run.migration,
+            run.name(),
             run.committed_batches,
             run.planned_batches,
             holder.describe()
         ))
         .hint(format!(
-            "resolve it with `nes migrate repair {}` (it takes over the stale lock; \
+            "resolve it with `{}` (it takes over the stale lock; \
              `nes migrate status` shows the state)",
-            run.migration
+            run.repair_command()
         ));
     }
     NesError::usage(format!(
