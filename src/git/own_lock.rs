@@ -112,7 +112,7 @@ impl OwnLock {
             .with_context(|| format!("cannot move {} to {}", self.lock.display(), target.display()))?;
         self.held = false;
         fault::step(|| format!("unlink lock record {}", self.record.display()));
-        remove(&self.record)
+        remove_record(&self.record)
     }
 
     /// Removes the lock, then its record.
@@ -121,7 +121,7 @@ impl OwnLock {
         remove(&self.lock)?;
         self.held = false;
         fault::step(|| format!("unlink lock record {}", self.record.display()));
-        remove(&self.record)
+        remove_record(&self.record)
     }
 }
 
@@ -129,7 +129,7 @@ impl Drop for OwnLock {
     fn drop(&mut self) {
         if self.held {
             let _ = fs::remove_file(&self.lock);
-            let _ = fs::remove_file(&self.record);
+            let _ = remove_record(&self.record);
         }
     }
 }
@@ -186,6 +186,16 @@ pub fn stale_locks(dirs: &LockDirs) -> Vec<PathBuf> {
             dirs.lock_of(&record).filter(|lock| same_file(&record, lock))
         })
         .collect()
+}
+
+/// Removes `record`, and the records' directory when that leaves it empty: a run leaves
+/// nothing behind.
+fn remove_record(record: &Path) -> Result<()> {
+    remove(record)?;
+    if let Some(dir) = record.parent() {
+        let _ = fs::remove_dir(dir);
+    }
+    Ok(())
 }
 
 fn remove(path: &Path) -> Result<()> {
