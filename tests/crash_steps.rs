@@ -173,7 +173,15 @@ fn crash_at(template: &Template, n: usize, total_batches: usize) -> (TempDir, Pa
         .lines()
         .filter(|s| s.starts_with(&format!("Migration: {EXAMPLE} (Batch ")))
         .count();
-    let state = example_status(&status(&db));
+    let doc = status(&db);
+    let state = example_status(&doc);
+    if !doc["interrupted"].is_null() {
+        assert_eq!(
+            doc["recovery"]["command"],
+            format!("nes migrate repair {EXAMPLE}"),
+            "step {n}: status names the command: {doc}"
+        );
+    }
     if committed < total_batches {
         assert_ne!(
             state, "applied",
@@ -322,4 +330,81 @@ fn a_stop_at_any_step_of_the_commit_phase_is_recovered() {
             });
         }
     });
+}
+
+/// A run record that is lost, cut short, or only in its temporary file after a crash, is
+/// never read as a run of "": the temporary file stands in for it when whole, else the run's
+/// commits name the migration, and repair rolls it back (no plan to complete it from).
+#[test]
+fn a_lost_or_truncated_run_record_is_never_a_run_of_nothing() {
+    let template = Template::new();
+    let (_dir, db) = template.copy();
+    assert!(run(&db, None).status.success());
+    let want = outcome(&db);
+    for damage in ["lost", "truncated", "only-tmp"] {
+        let case = format!("run record {damage}");
+        let (_dir, db) = template.copy();
+        let out = run(&db, Some("between-batches"));
+        assert_eq!(out.status.code(), None, "{case}: {}", text(&out));
+        let record = db.join(".git/nes/run.json");
+        let bytes = std::fs::read(&record).unwrap();
+        match damage {
+            "lost" => std::fs::remove_file(&record).unwrap(),
+            "truncated" => std::fs::write(&record, &bytes[..bytes.len() / 2]).unwrap(),
+            _ => std::fs::rename(&record, db.join(".git/nes/run.json.tmp")).unwrap(),
+        }
+        let doc = status(&db);
+        assert_eq!(doc["interrupted"]["migration"], EXAMPLE, "{case}: {doc}");
+        assert_ne!(doc["interrupted"]["run_id"], "", "{case}: {doc}");
+        assert_eq!(example_status(&doc), "partial", "{case}");
+        let expected_state = if damage == "only-tmp" {
+            "partial"
+        } else {
+            "record-lost"
+        };
+        assert_eq!(doc["recovery"]["state"], expected_state, "{case}: {doc}");
+        let refused = run(&db, None);
+        assert_eq!(refused.status.code(), Some(1), "{case}: {}", text(&refused));
+        assert!(
+            String::from_utf8_lossy(&refused.stderr).contains(&format!("nes migrate repair {EXAMPLE}")),
+            "{case}: {}",
+            text(&refused)
+        );
+        let repair = nes(&db, &["migrate", "repair", EXAMPLE], None);
+        assert!(repair.status.success(), "{case}: {}", text(&repair));
+        let said = if damage == "only-tmp" {
+            "completed"
+        } else {
+            "rolled back"
+        };
+        assert!(
+            String::from_utf8_lossy(&repair.stdout).contains(said),
+            "{case}: {}",
+            text(&repair)
+        );
+        assert_clean(&db, &case);
+        assert!(run(&db, None).status.success(), "{case}");
+        assert_eq!(outcome(&db), want, "{case}");
+        assert_clean(&db, &case);
+    }
+}
+
+/// A `<branch>.lock` nes cannot prove its own (another git process may hold it) still
+/// refuses, naming the exact command to run once no git process is running.
+#[test]
+fn a_lock_of_another_git_process_is_refused_with_the_command_that_removes_it() {
+    let template = Template::new();
+    let (_dir, db) = template.copy();
+    let lock = db.join(".git/refs/heads/main.lock");
+    std::fs::write(&lock, b"").unwrap();
+    let doc = status(&db);
+    assert_eq!(doc["recovery"]["state"], "foreign-lock", "{doc}");
+    let out = run(&db, None);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(&format!("rm '{}'", lock.display())),
+        "{}",
+        text(&out)
+    );
+    assert!(lock.exists(), "not nes's to remove");
 }

@@ -36,7 +36,8 @@ impl LockHolder {
         }
     }
 
-    fn describe(&self) -> String {
+    /// Pid, host, start and command, for messages.
+    pub fn describe(&self) -> String {
         format!(
             "pid {} on {}, started {} ({})",
             self.pid, self.host, self.started_at, self.command
@@ -119,6 +120,14 @@ pub fn acquire(repo: &DataRepo, break_lock: bool) -> Result<RunLock> {
         "could not take the lock {} (it kept being replaced); try again",
         path.display()
     )
+}
+
+/// The holder of the run lock when it is a live process (or one this host cannot check):
+/// `None` when no run lock is there or its holder is gone. Takes no lock, for `status`.
+pub fn live_holder(repo: &DataRepo) -> Option<LockHolder> {
+    let mut file = File::open(lock_path(repo).ok()?).ok()?;
+    let holder = read_holder(&mut file)?;
+    (!dead_here(&holder)).then_some(holder)
 }
 
 /// The holder recorded in the lock file; `None` when empty or unreadable.

@@ -7,6 +7,7 @@
 
 pub mod change;
 pub mod commit;
+pub mod crash_state;
 pub mod index;
 pub mod ledger;
 pub mod lock;

@@ -101,6 +101,16 @@ pub fn clear_leftovers(repo: &DataRepo) -> Result<Vec<String>> {
     Ok(said)
 }
 
+/// Whether a stopped run left a record or files under `.git/nes` that [`clear_leftovers`]
+/// would remove (besides lock files, see [`stale_locks`]).
+pub fn has_leftovers(repo: &DataRepo) -> Result<bool> {
+    let nes = repo.git_dir().join("nes");
+    Ok((pre_run_commit(repo)?.is_none() && run_record::exists(repo))
+        || nes.join("spill").exists()
+        || nes.join("index.new").exists()
+        || nes.join("locks").exists())
+}
+
 /// The lock files a stopped nes left (nothing is removed: `status` takes no lock).
 pub fn stale_locks(repo: &DataRepo) -> Vec<PathBuf> {
     own_lock::stale_locks(&LockDirs::of(repo.git()))

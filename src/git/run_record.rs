@@ -92,11 +92,11 @@ impl Journal {
 
 /// `<gitdir>/nes/run.json`.
 pub(super) fn path(repo: &DataRepo) -> Result<PathBuf> {
-    Ok(repo.nes_dir()?.join("run.json"))
+    Ok(repo.git_dir().join("nes").join("run.json"))
 }
 
 fn tmp_path(repo: &DataRepo) -> Result<PathBuf> {
-    Ok(repo.nes_dir()?.join("run.json.tmp"))
+    Ok(repo.git_dir().join("nes").join("run.json.tmp"))
 }
 
 /// The record: `run.json`, else a complete `run.json.tmp` (a crash before its rename);
@@ -121,6 +121,7 @@ pub(super) fn read(repo: &DataRepo) -> Result<Option<Journal>> {
 /// Writes the record atomically and durably: a crash at any instant leaves the old record
 /// or the new one, each whole.
 pub(super) fn write(repo: &DataRepo, journal: &Journal) -> Result<()> {
+    repo.nes_dir()?;
     let path = path(repo)?;
     let tmp = tmp_path(repo)?;
     fault::step(|| format!("create {}", tmp.display()));
