@@ -58,7 +58,8 @@ pub fn finish_run(repo: &DataRepo) -> Result<()> {
 
 /// Removes what a crashed run left that no interrupted run needs: nes's own stale lock files
 /// (a `<ref>.lock` or `index.lock` proved nes's, see [`super::own_lock`]), a run record
-/// without its pre-run ref, the blob spill and a half-built index. Returns a line per
+/// without its pre-run ref, the blob spill, a half-built index and a half-written ledger
+/// cache (a `status` racing this loses only its cache write, which it ignores). Returns a line per
 /// removal, to be said. Call it only holding the run lock (no nes runs).
 pub fn clear_leftovers(repo: &DataRepo) -> Result<Vec<String>> {
     let mut said: Vec<String> = own_lock::clear_stale(&LockDirs::of(repo.git()))?
@@ -87,6 +88,7 @@ pub fn clear_leftovers(repo: &DataRepo) -> Result<Vec<String>> {
     for (leftover, what) in [
         ("spill", "the blob spill"),
         ("index.new", "a half-built git index"),
+        ("ledger-cache.json.tmp", "a half-written ledger cache"),
     ] {
         let path = nes.join(leftover);
         let removed = if path.is_dir() {
@@ -108,6 +110,7 @@ pub fn has_leftovers(repo: &DataRepo) -> Result<bool> {
     Ok((pre_run_commit(repo)?.is_none() && run_record::exists(repo))
         || nes.join("spill").exists()
         || nes.join("index.new").exists()
+        || nes.join("ledger-cache.json.tmp").exists()
         || nes.join("locks").exists())
 }
 
