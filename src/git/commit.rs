@@ -26,6 +26,7 @@ use super::plumbing::object_id::{blob_id, object_id};
 use super::plumbing::pack_file::{EncodedEntry, PackWriter, RawObject};
 use super::plumbing::tree_delta::TreeDelta;
 use super::plumbing::tree_edit::TreeEditor;
+use super::ref_update::Expect;
 use super::repo::DataRepo;
 use crate::error::NesError;
 
@@ -257,7 +258,8 @@ pub(crate) fn move_branch(
     new: git2::Oid,
     log: &str,
 ) -> Result<()> {
-    super::ref_update::update(git, branch, old, new, log)
+    let expect = old.map_or(Expect::Absent, Expect::At);
+    super::ref_update::update(git, branch, expect, new, log)
         .with_context(|| format!("cannot move {branch} to the new commit (did another process change it?)"))
 }
 

@@ -30,7 +30,7 @@ pub fn record_pre_run(repo: &DataRepo, run_id: &str, migration: &str) -> Result<
     ref_update::update(
         repo.git(),
         PRE_RUN_REF,
-        None,
+        ref_update::Expect::Any,
         head,
         &format!("nes: pre-run of {migration} ({run_id})"),
     )

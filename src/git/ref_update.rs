@@ -12,16 +12,20 @@ use anyhow::{Context as _, Result};
 use super::own_lock::{LockDirs, OwnLock};
 use crate::fault;
 
-/// Points `name` at `new`, provided it points at `old` (`None`: whatever it points at, or
-/// nothing). Appends `log` to the ref's reflog as git would (and to HEAD's when HEAD is
-/// this branch).
-pub fn update(
-    git: &git2::Repository,
-    name: &str,
-    old: Option<git2::Oid>,
-    new: git2::Oid,
-    log: &str,
-) -> Result<()> {
+/// Where a ref must be for [`update`] to move it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    /// Wherever it is, or nowhere.
+    Any,
+    /// Nowhere: it must not exist yet (an unborn branch).
+    Absent,
+    /// At this commit.
+    At(git2::Oid),
+}
+
+/// Points `name` at `new`, provided it is where `expect` says (else fails, moving nothing).
+/// Appends `log` to the ref's reflog as git would (and to HEAD's when HEAD is this branch).
+pub fn update(git: &git2::Repository, name: &str, expect: Expect, new: git2::Oid, log: &str) -> Result<()> {
     let dirs = LockDirs::of(git);
     let file = ref_file(&dirs, name);
     if let Some(parent) = file.parent() {
@@ -29,12 +33,18 @@ pub fn update(
     }
     let lock = OwnLock::acquire(&dirs, lock_path(&file), format!("{new}\n").as_bytes())?;
     let current = current(git, name)?;
-    if old.is_some_and(|old| current != Some(old)) {
+    let expected = match expect {
+        Expect::Any => current,
+        Expect::Absent => None,
+        Expect::At(old) => Some(old),
+    };
+    if current != expected {
         lock.release()?;
+        let show = |oid: Option<git2::Oid>| oid.map_or("nothing".to_string(), |o| o.to_string());
         anyhow::bail!(
             "{name} is at {}, not at {} as expected",
-            current.map_or("nothing".into(), |c| c.to_string()),
-            old.map(|o| o.to_string()).unwrap_or_default()
+            show(current),
+            show(expected)
         );
     }
     lock.commit(&file)?;
