@@ -408,3 +408,25 @@ fn a_lock_of_another_git_process_is_refused_with_the_command_that_removes_it() {
     );
     assert!(lock.exists(), "not nes's to remove");
 }
+
+/// A pack nes was writing when it was stopped (`tmp_nes_*`, as named while a run builds its
+/// batches) is its own: status names it, and the next run removes it and says so.
+#[test]
+fn a_half_written_pack_is_removed_by_the_next_run() {
+    let template = Template::new();
+    let (_dir, db) = template.copy();
+    let tmp = db.join(".git/objects/pack/tmp_nes_4242_0.pack");
+    std::fs::create_dir_all(tmp.parent().unwrap()).unwrap();
+    std::fs::write(&tmp, b"PACK").unwrap();
+    let doc = status(&db);
+    assert_eq!(doc["recovery"]["state"], "leftovers", "{doc}");
+    let out = run(&db, None);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("removed a half-written pack"),
+        "{}",
+        text(&out)
+    );
+    assert!(!tmp.exists());
+    assert_clean(&db, "a half-written pack");
+}

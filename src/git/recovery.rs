@@ -58,8 +58,9 @@ pub fn finish_run(repo: &DataRepo) -> Result<()> {
 
 /// Removes what a crashed run left that no interrupted run needs: nes's own stale lock files
 /// (a `<ref>.lock` or `index.lock` proved nes's, see [`super::own_lock`]), a run record
-/// without its pre-run ref, the blob spill, a half-built index and a half-written ledger
-/// cache (a `status` racing this loses only its cache write, which it ignores). Returns a line per
+/// without its pre-run ref, the blob spill, a half-built index, a half-written pack and a
+/// half-written ledger cache (a `status` racing this loses only its cache write, which it
+/// ignores). Returns a line per
 /// removal, to be said. Call it only holding the run lock (no nes runs).
 pub fn clear_leftovers(repo: &DataRepo) -> Result<Vec<String>> {
     let mut said: Vec<String> = own_lock::clear_stale(&LockDirs::of(repo.git()))?
@@ -100,7 +101,29 @@ pub fn clear_leftovers(repo: &DataRepo) -> Result<Vec<String>> {
             said.push(format!("removed {what} of a stopped run ({})", path.display()));
         }
     }
+    // Only a run writes a pack, and none runs.
+    for pack in half_written_packs(repo) {
+        if fs::remove_file(&pack).is_ok() {
+            said.push(format!(
+                "removed a half-written pack of a stopped run ({})",
+                pack.display()
+            ));
+        }
+    }
     Ok(said)
+}
+
+/// The packs nes was writing (`tmp_nes_<pid>_<n>.*`; git names its own `tmp_pack_*`).
+fn half_written_packs(repo: &DataRepo) -> Vec<PathBuf> {
+    let packs = repo.git().commondir().join("objects").join("pack");
+    let Ok(entries) = fs::read_dir(&packs) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("tmp_nes_"))
+        .map(|e| e.path())
+        .collect()
 }
 
 /// Whether a stopped run left a record or files under `.git/nes` that [`clear_leftovers`]
@@ -111,7 +134,8 @@ pub fn has_leftovers(repo: &DataRepo) -> Result<bool> {
         || nes.join("spill").exists()
         || nes.join("index.new").exists()
         || nes.join("ledger-cache.json.tmp").exists()
-        || nes.join("locks").exists())
+        || nes.join("locks").exists()
+        || !half_written_packs(repo).is_empty())
 }
 
 /// The lock files a stopped nes left (nothing is removed: `status` takes no lock).
