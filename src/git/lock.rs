@@ -62,6 +62,9 @@ impl Drop for RunLock {
     fn drop(&mut self) {
         // Remove the file while still holding the OS lock, so no one can take a lock on a
         // file that is about to disappear; `acquire` re-checks the path after locking anyway.
+        if let Some(git_dir) = self.path.parent().and_then(|nes| nes.parent()) {
+            super::own_lock::remove_records_dir(git_dir);
+        }
         let _ = fs::remove_file(&self.path);
         let _ = self.file.unlock();
     }
