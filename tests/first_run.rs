@@ -44,9 +44,12 @@ fn stable(text: &[u8]) -> String {
     for word in text.split_inclusive(|c: char| c.is_whitespace() || c == '|' || c == '(') {
         let core = word.trim_end_matches(|c: char| c.is_whitespace() || c == '|' || c == '(');
         let rest = &word[core.len()..];
+        // "0.02s:" as `db verify` prints it is a duration too.
+        let colon = if core.ends_with(':') { ":" } else { "" };
         let seconds = core
+            .trim_end_matches(':')
             .strip_suffix("ms")
-            .or_else(|| core.strip_suffix('s'))
+            .or_else(|| core.trim_end_matches(':').strip_suffix('s'))
             .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit() || c == '.'));
         let commit = core.len() >= 7
             && core.chars().all(|c| c.is_ascii_hexdigit())
@@ -56,6 +59,7 @@ fn stable(text: &[u8]) -> String {
             .filter(|(_, b)| b.len() >= 7 && b.chars().all(|c| c.is_ascii_hexdigit()));
         if seconds {
             out.push_str("<time>");
+            out.push_str(colon);
         } else if commit {
             out.push_str("<commit>");
         } else if let Some((start, _)) = range_end {
