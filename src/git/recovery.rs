@@ -387,15 +387,45 @@ fn complete(repo: &DataRepo, pre_run: git2::Oid, signature: &git2::Signature<'_>
     sync_index(repo, batches.iter().flatten(), &blob_ids)
 }
 
-/// Hard-resets branch, index and working tree to `pre_run`.
+/// Returns working tree, branch and index to `pre_run`, in that order, as `git reset --hard`
+/// does but with the branch and the index written through nes's own locks (libgit2's reset
+/// left lock files a killed rollback could not get past). Killed part-way, the pre-run ref
+/// is still there and the rollback runs again.
 fn rollback(repo: &DataRepo, pre_run: git2::Oid) -> Result<()> {
     let git = repo.git();
-    let target = git.find_object(pre_run, Some(git2::ObjectType::Commit))?;
+    let target = git.find_commit(pre_run)?;
+    let tree = target.tree()?;
     let mut checkout = git2::build::CheckoutBuilder::new();
-    checkout.force();
-    git.reset(&target, git2::ResetType::Hard, Some(&mut checkout))
-        .with_context(|| format!("cannot reset the data repository to {pre_run}"))?;
-    Ok(())
+    checkout.force().update_index(false);
+    git.checkout_tree(target.as_object(), Some(&mut checkout))
+        .with_context(|| format!("cannot check out {pre_run} in the data repository"))?;
+    let branch = format!("refs/heads/{}", repo.branch()?);
+    ref_update::update(
+        git,
+        &branch,
+        ref_update::Expect::Any,
+        pre_run,
+        &format!("reset: moving to {pre_run}"),
+    )
+    .with_context(|| format!("cannot reset the data repository to {pre_run}"))?;
+    // The index entries that differ from the pre-run tree, rewritten from the working tree.
+    let index = git.index()?;
+    let diff = git.diff_tree_to_index(Some(&tree), Some(&index), None)?;
+    let mut changes = Vec::new();
+    let mut known = BlobIds::new();
+    for delta in diff.deltas() {
+        let old = delta.old_file();
+        let Some(path) = old.path().or(delta.new_file().path()).and_then(|p| p.to_str()) else {
+            continue;
+        };
+        if old.exists() && is_file_mode(i32::from(old.mode())) {
+            known.insert(path.to_string(), old.id());
+            changes.push(FileChange::Write(path.to_string()));
+        } else {
+            changes.push(FileChange::Delete(path.to_string()));
+        }
+    }
+    sync_index(repo, &changes, &known).context("cannot reset the git index")
 }
 
 /// Deletes untracked, non-ignored files and the directories they leave empty: the run
