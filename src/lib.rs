@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod diff;
 pub mod error;
+pub mod fault;
 pub mod git;
 pub mod memory;
 pub mod migration;

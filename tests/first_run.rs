@@ -45,11 +45,9 @@ fn stable(text: &[u8]) -> String {
         // `:` too: `nes db verify` prints "checked in 0.01s: no violations".
         let core = word.trim_end_matches(|c: char| c.is_whitespace() || c == '|' || c == '(' || c == ':');
         let rest = &word[core.len()..];
-        // `checked in 0.04s:` ends a clause with a colon.
-        let number = core.trim_end_matches(':');
-        let seconds = number
+        let seconds = core
             .strip_suffix("ms")
-            .or_else(|| number.strip_suffix('s'))
+            .or_else(|| core.strip_suffix('s'))
             .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit() || c == '.'));
         let commit = core.len() >= 7
             && core.chars().all(|c| c.is_ascii_hexdigit())

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-/// What each module may name besides itself; the shared leaves (`error`, `stats`, `memory`)
-/// only where they are used.
+/// What each module may name besides itself; the shared leaves (`error`, `stats`, `memory`,
+/// `fault`) only where they are used.
 fn allowed() -> BTreeMap<&'static str, &'static [&'static str]> {
     BTreeMap::from([
         (
@@ -25,12 +25,14 @@ fn allowed() -> BTreeMap<&'static str, &'static [&'static str]> {
         ),
         (
             "migration",
-            &["diff", "verify", "store", "git", "error", "stats", "memory"][..],
+            &[
+                "diff", "verify", "store", "git", "error", "stats", "memory", "fault",
+            ][..],
         ),
         ("diff", &["store", "git", "error"][..]),
         ("verify", &["store", "error"][..]),
         ("store", &["git", "stats", "error"][..]),
-        ("git", &["error", "stats"][..]),
+        ("git", &["error", "stats", "fault"][..]),
     ])
 }
 

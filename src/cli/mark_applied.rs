@@ -43,6 +43,9 @@ pub fn exec(g: &GlobalArgs, registry: &Registry, args: Args) -> anyhow::Result<E
         })?;
     let repo = open_repo(&g.db_repo)?;
     let _lock = lock::acquire(&repo, false)?;
+    for removed in recovery::clear_leftovers(&repo)? {
+        eprintln!("note: {removed}");
+    }
     refuse_interrupted(&repo)?;
     let status = runner
         .statuses(&repo)?
@@ -69,15 +72,11 @@ pub fn exec(g: &GlobalArgs, registry: &Registry, args: Args) -> anyhow::Result<E
 /// An interrupted run must be repaired first: its batches may be what is missing.
 fn refuse_interrupted(repo: &DataRepo) -> anyhow::Result<()> {
     match recovery::interrupted(repo)? {
-        Some(run) => Err(NesError::failed(format!(
-            "run {} of {} was interrupted",
-            run.run_id, run.migration
-        ))
-        .hint(format!(
-            "resolve it first with `nes migrate repair {}`",
-            run.migration
-        ))
-        .into()),
+        Some(run) => Err(
+            NesError::failed(format!("run {} of {} was interrupted", run.run_id, run.name()))
+                .hint(format!("resolve it first with `{}`", run.repair_command()))
+                .into(),
+        ),
         None => Ok(()),
     }
 }

@@ -29,15 +29,16 @@ pub fn exec(g: &GlobalArgs, registry: &Registry, args: Args) -> anyhow::Result<E
         .map_or_else(|| args.name.clone(), |m| m.name.to_string());
     let repo = open_repo(&g.db_repo)?;
     let _lock = lock::acquire(&repo, false)?;
+    for removed in recovery::clear_leftovers(&repo)? {
+        eprintln!("note: {removed}");
+    }
     if let Some(run) = recovery::interrupted(&repo)? {
         return Err(crate::error::NesError::failed(format!(
             "run {} of {} was interrupted",
-            run.run_id, run.migration
+            run.run_id,
+            run.name()
         ))
-        .hint(format!(
-            "resolve it first with `nes migrate repair {}`",
-            run.migration
-        ))
+        .hint(format!("resolve it first with `{}`", run.repair_command()))
         .into());
     }
     let (signature, warning) = repo.signature(args.git_author.as_deref())?;

@@ -2,6 +2,7 @@
 
 use super::{output, read_repo, runner, GlobalArgs};
 use crate::error::ExitCode;
+use crate::git::crash_state::{crash_state, CrashState};
 use crate::git::recovery;
 use crate::migration::registry::Registry;
 use crate::migration::runner::SCHEMA_VERSION;
@@ -18,17 +19,21 @@ pub fn exec(g: &GlobalArgs, registry: &Registry, args: Args) -> anyhow::Result<E
     let repo = read_repo(g)?;
     let rows = runner.statuses(&repo)?;
     let interrupted = recovery::interrupted(&repo)?;
+    let recovery = crash_state(&repo)?;
     if args.json {
         #[derive(serde::Serialize)]
         struct Doc<'a> {
             schema_version: u32,
             migrations: &'a [crate::migration::status::MigrationStatus],
             interrupted: Option<recovery::Interrupted>,
+            /// What a stopped run left and the command that recovers it.
+            recovery: Option<CrashState>,
         }
         output::json(&Doc {
             schema_version: SCHEMA_VERSION,
             migrations: &rows,
             interrupted,
+            recovery,
         })?;
         return Ok(ExitCode::Success);
     }
@@ -56,12 +61,11 @@ pub fn exec(g: &GlobalArgs, registry: &Registry, args: Args) -> anyhow::Result<E
             recorded
         );
     }
-    if let Some(run) = interrupted {
+    if let Some(state) = recovery {
         output::warn(
             &format!(
-                "run {} of {} was interrupted after {} of {} batch commits; resolve it with \
-                 `nes migrate repair {}`",
-                run.run_id, run.migration, run.committed_batches, run.planned_batches, run.migration
+                "state {}: {}; recover with `{}`",
+                state.state, state.detail, state.command
             ),
             g.color_stderr(),
         );

@@ -26,6 +26,7 @@ use super::plumbing::object_id::{blob_id, object_id};
 use super::plumbing::pack_file::{EncodedEntry, PackWriter, RawObject};
 use super::plumbing::tree_delta::TreeDelta;
 use super::plumbing::tree_edit::TreeEditor;
+use super::ref_update::Expect;
 use super::repo::DataRepo;
 use crate::error::NesError;
 
@@ -167,6 +168,7 @@ pub fn prepare_batches(
         on_built(number, total);
     }
     drop(editor);
+    crate::fault::step(|| format!("write, sync and rename the pack of {} into place", meta.migration));
     let pack = pack
         .into_inner()
         .finish()
@@ -247,7 +249,8 @@ pub fn commit_one(
 }
 
 /// Moves `branch` (a full ref name) from `old` to `new`; fails without moving it when the
-/// branch is no longer at `old`, so a concurrent writer is never overwritten.
+/// branch is no longer at `old`, so a concurrent writer is never overwritten. Written by
+/// [`super::ref_update`], whose lock a crash never leaves unprovable.
 pub(crate) fn move_branch(
     git: &git2::Repository,
     branch: &str,
@@ -255,12 +258,9 @@ pub(crate) fn move_branch(
     new: git2::Oid,
     log: &str,
 ) -> Result<()> {
-    match old {
-        Some(old) => git.reference_matching(branch, new, true, old, log),
-        None => git.reference(branch, new, false, log),
-    }
-    .with_context(|| format!("cannot move {branch} to the new commit (did another process change it?)"))?;
-    Ok(())
+    let expect = old.map_or(Expect::Absent, Expect::At);
+    super::ref_update::update(git, branch, expect, new, log)
+        .with_context(|| format!("cannot move {branch} to the new commit (did another process change it?)"))
 }
 
 /// What git itself writes to the reflog for a commit.

@@ -9,14 +9,15 @@
 
 use std::collections::HashMap;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context as _, Result};
 
 use super::change::{file_mode, last_change_per_path, FileChange};
+use super::own_lock::{LockDirs, OwnLock};
 use super::plumbing::index_file::{self, Unsupported, Update};
 use super::repo::DataRepo;
-use crate::error::NesError;
+use crate::fault;
 
 /// Blob id of each path a run committed as written, filled in while committing.
 pub type BlobIds = HashMap<String, git2::Oid>;
@@ -106,7 +107,7 @@ fn stream(repo: &DataRepo, updates: &[(&str, Option<git2::IndexEntry>)]) -> Resu
         .iter()
         .map(|(path, entry)| (path.as_bytes().to_vec(), entry.as_ref().map(raw_entry)))
         .collect();
-    let (lock, file) = IndexLock::acquire(repo.git_dir().join("index.lock"))?;
+    let (lock, file) = IndexLock::acquire(repo)?;
     index_file::rewrite(&repo.git_dir().join("index"), &updates, file)?;
     lock.commit(&repo.git_dir().join("index"))
 }
@@ -193,7 +194,7 @@ fn entry_with_stat(path: &str, id: git2::Oid, metadata: &fs::Metadata) -> git2::
 /// pass, so every insertion is an append. It is built beside the real one and renamed over
 /// it, while holding `index.lock` as git does.
 fn rebuild(repo: &DataRepo, old: &git2::Index, updates: Vec<(&str, Option<git2::IndexEntry>)>) -> Result<()> {
-    let (_lock, _) = IndexLock::acquire(repo.git_dir().join("index.lock"))?;
+    let (lock, _) = IndexLock::acquire(repo)?;
     let staged = repo.nes_dir()?.join("index.new");
     let _ = fs::remove_file(&staged);
     let result = (|| -> Result<()> {
@@ -220,47 +221,37 @@ fn rebuild(repo: &DataRepo, old: &git2::Index, updates: Vec<(&str, Option<git2::
             }
         }
         new.write().context("cannot write the new git index")?;
+        fault::step(|| format!("rename {} to the git index", staged.display()));
         fs::rename(&staged, repo.git_dir().join("index")).context("cannot replace the git index")?;
         Ok(())
     })();
     if result.is_err() {
         let _ = fs::remove_file(&staged);
     }
-    result
+    result.and(lock.release())
 }
 
-/// `index.lock`, created exclusively as git does, removed on drop unless committed.
-struct IndexLock(PathBuf);
+/// `index.lock`, created exclusively as git does (as an [`OwnLock`], which a crash never
+/// leaves unprovable), removed on drop unless committed.
+struct IndexLock(OwnLock);
 
 impl IndexLock {
-    fn acquire(path: PathBuf) -> Result<(Self, fs::File)> {
-        match fs::OpenOptions::new().write(true).create_new(true).open(&path) {
-            Ok(file) => Ok((Self(path), file)),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(NesError::busy(format!(
-                "{} exists: another git process is using the data repository's index",
-                path.display()
-            ))
-            .hint("wait for it to finish; if no git process is running, delete that file")
-            .into()),
-            Err(e) => Err(e).with_context(|| format!("cannot create {}", path.display())),
-        }
+    fn acquire(repo: &DataRepo) -> Result<(Self, fs::File)> {
+        let lock = OwnLock::acquire(&LockDirs::of(repo.git()), repo.git_dir().join("index.lock"), b"")?;
+        let file = fs::OpenOptions::new()
+            .write(true)
+            .open(lock.path())
+            .with_context(|| format!("cannot open {}", lock.path().display()))?;
+        Ok((Self(lock), file))
     }
-}
 
-impl IndexLock {
     /// Renames the written lock file over `index`, releasing the lock.
-    fn commit(mut self, index: &Path) -> Result<()> {
-        fs::rename(&self.0, index).context("cannot replace the git index")?;
-        // Renamed: nothing left for drop to remove.
-        self.0 = PathBuf::new();
-        Ok(())
+    fn commit(self, index: &Path) -> Result<()> {
+        self.0.commit(index).context("cannot replace the git index")
     }
-}
 
-impl Drop for IndexLock {
-    fn drop(&mut self) {
-        if !self.0.as_os_str().is_empty() {
-            let _ = fs::remove_file(&self.0);
-        }
+    /// Removes the lock, unused.
+    fn release(self) -> Result<()> {
+        self.0.release()
     }
 }

@@ -170,8 +170,14 @@ fn save_cache(path: &std::path::Path, cache: &LedgerCache) {
     let written = path
         .parent()
         .is_some_and(|dir| std::fs::create_dir_all(dir).is_ok())
-        && serde_json::to_vec(cache).is_ok_and(|bytes| std::fs::write(&tmp, bytes).is_ok())
-        && std::fs::rename(&tmp, path).is_ok();
+        && serde_json::to_vec(cache).is_ok_and(|bytes| {
+            crate::fault::step(|| format!("create {}", tmp.display()));
+            std::fs::write(&tmp, bytes).is_ok()
+        })
+        && {
+            crate::fault::step(|| format!("rename {} to {}", tmp.display(), path.display()));
+            std::fs::rename(&tmp, path).is_ok()
+        };
     if !written {
         let _ = std::fs::remove_file(&tmp);
     }

@@ -36,7 +36,8 @@ impl LockHolder {
         }
     }
 
-    fn describe(&self) -> String {
+    /// Pid, host, start and command, for messages.
+    pub fn describe(&self) -> String {
         format!(
             "pid {} on {}, started {} ({})",
             self.pid, self.host, self.started_at, self.command
@@ -61,6 +62,9 @@ impl Drop for RunLock {
     fn drop(&mut self) {
         // Remove the file while still holding the OS lock, so no one can take a lock on a
         // file that is about to disappear; `acquire` re-checks the path after locking anyway.
+        if let Some(git_dir) = self.path.parent().and_then(|nes| nes.parent()) {
+            super::own_lock::remove_records_dir(git_dir);
+        }
         let _ = fs::remove_file(&self.path);
         let _ = self.file.unlock();
     }
@@ -121,6 +125,14 @@ pub fn acquire(repo: &DataRepo, break_lock: bool) -> Result<RunLock> {
     )
 }
 
+/// The holder of the run lock when it is a live process (or one this host cannot check):
+/// `None` when no run lock is there or its holder is gone. Takes no lock, for `status`.
+pub fn live_holder(repo: &DataRepo) -> Option<LockHolder> {
+    let mut file = File::open(lock_path(repo).ok()?).ok()?;
+    let holder = read_holder(&mut file)?;
+    (!dead_here(&holder)).then_some(holder)
+}
+
 /// The holder recorded in the lock file; `None` when empty or unreadable.
 fn read_holder(file: &mut File) -> Option<LockHolder> {
     let mut text = String::new();
@@ -161,15 +173,15 @@ fn stale_error(repo: &DataRepo, path: &std::path::Path, holder: &LockHolder) -> 
             "run {} of {} was interrupted ({} of {} batches committed); its process is no longer \
              running and left a stale run lock: {}",
             run.run_id,
-            run.migration,
+            run.name(),
             run.committed_batches,
             run.planned_batches,
             holder.describe()
         ))
         .hint(format!(
-            "resolve it with `nes migrate repair {}` (it takes over the stale lock; \
+            "resolve it with `{}` (it takes over the stale lock; \
              `nes migrate status` shows the state)",
-            run.migration
+            run.repair_command()
         ));
     }
     NesError::usage(format!(

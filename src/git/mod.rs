@@ -8,16 +8,20 @@
 
 pub mod change;
 pub mod commit;
+pub mod crash_state;
 pub mod index;
 pub mod ledger;
 pub mod lock;
 pub mod message;
+pub mod own_lock;
 pub mod plumbing;
 pub mod preflight;
 pub mod push;
 pub mod recovery;
+pub mod ref_update;
 mod refs;
 pub mod repo;
 pub mod revert;
+pub mod run_record;
 pub mod submodule;
 pub mod sync;

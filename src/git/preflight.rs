@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
+use super::own_lock::{self, LockDirs};
+use super::ref_update;
 use super::repo::DataRepo;
 use crate::error::NesError;
 
@@ -22,22 +24,16 @@ pub const DISK_MARGIN: u64 = 64 << 20;
 pub fn check(repo: &DataRepo, needed: u64) -> Result<()> {
     let git_dir = repo.git_dir();
     let branch = repo.branch()?;
+    let dirs = LockDirs::of(repo.git());
     for lock in [
         git_dir.join("index.lock"),
         git_dir.join("HEAD.lock"),
-        git_dir.join(format!("refs/heads/{branch}.lock")),
-        git_dir.join("packed-refs.lock"),
+        ref_update::lock_path(&ref_update::ref_file(&dirs, &format!("refs/heads/{branch}"))),
+        dirs.common_dir.join("packed-refs.lock"),
     ] {
-        if lock.exists() {
-            return Err(NesError::busy(format!(
-                "{} exists: another git process is using the data repository",
-                lock.display()
-            ))
-            .hint(format!(
-                "wait for it to finish; if no git process is running, it crashed: remove {}",
-                lock.display()
-            ))
-            .into());
+        // One a stopped nes left is removed once the run lock is held.
+        if fs_exists(&lock) && !own_lock::is_own(&dirs, &lock) {
+            return Err(own_lock::held_by_other(&lock).into());
         }
     }
     for dir in [
@@ -123,4 +119,9 @@ pub fn written_bytes(root: &Path, paths: &[String]) -> u64 {
         .filter_map(|p| std::fs::metadata(p).ok())
         .map(|m| m.len())
         .sum()
+}
+
+/// Whether anything (even a dangling symlink) is at `path`.
+fn fs_exists(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok()
 }

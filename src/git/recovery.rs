@@ -1,176 +1,146 @@
 //! Crash safety: the pre-run ref, the run journal, restoring the working tree and repair.
 //!
-//! Before a run writes anything, `refs/nes/pre-run` records where HEAD was and
-//! `<gitdir>/nes/run.json` records the run (and, once planned, its batches and commit
-//! metadata). Both are removed when the run ends; finding them means the run was interrupted.
+//! Before a run writes anything, `<gitdir>/nes/run.json` records the run (and, once planned,
+//! its batches and commit metadata; [`super::run_record`]) and `refs/nes/pre-run` where HEAD
+//! was. Both are removed when the run ends; finding the ref means the run was interrupted.
+//! The refs are the truth: a record that cannot be read is rebuilt from the run's commits.
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 
 use super::commit::{commit_batch_range, FileChange};
 use super::index::{sync_index, BlobIds};
 use super::message::{parse_trailers, CommitMeta};
+use super::own_lock::{self, LockDirs};
+use super::ref_update;
 use super::repo::{DataRepo, Untracked};
+use super::run_record::{self, Journal};
 use crate::error::NesError;
-use crate::stats::Stats;
 
 pub use super::refs::PRE_RUN_REF;
 
-/// The run journal, `<gitdir>/nes/run.json`.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-struct Journal {
-    migration: String,
-    run_id: String,
-    pre_run_commit: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    meta: Option<JournalMeta>,
-    #[serde(default)]
-    batches: Vec<Vec<PlannedChange>>,
-}
-
-/// [`CommitMeta`] as stored in the journal.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-struct JournalMeta {
-    description: String,
-    author: String,
-    date: String,
-    stats: Stats,
-    duration_secs: f64,
-    checksum: String,
-}
-
-/// A [`FileChange`] as stored in the journal.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-#[serde(tag = "op", content = "path", rename_all = "kebab-case")]
-enum PlannedChange {
-    Write(String),
-    Delete(String),
-}
-
-impl From<&FileChange> for PlannedChange {
-    fn from(change: &FileChange) -> Self {
-        match change {
-            FileChange::Write(p) => PlannedChange::Write(p.clone()),
-            FileChange::Delete(p) => PlannedChange::Delete(p.clone()),
-        }
-    }
-}
-
-impl From<&PlannedChange> for FileChange {
-    fn from(change: &PlannedChange) -> Self {
-        match change {
-            PlannedChange::Write(p) => FileChange::Write(p.clone()),
-            PlannedChange::Delete(p) => FileChange::Delete(p.clone()),
-        }
-    }
-}
-
-impl Journal {
-    fn commit_meta(&self) -> Option<CommitMeta> {
-        let meta = self.meta.as_ref()?;
-        Some(CommitMeta {
-            migration: self.migration.clone(),
-            description: meta.description.clone(),
-            author: meta.author.clone(),
-            date: meta.date.clone(),
-            stats: meta.stats,
-            duration: Duration::from_secs_f64(meta.duration_secs.max(0.0)),
-            run_id: self.run_id.clone(),
-            checksum: meta.checksum.clone(),
-        })
-    }
-
-    fn file_batches(&self) -> Vec<Vec<FileChange>> {
-        self.batches
-            .iter()
-            .map(|b| b.iter().map(FileChange::from).collect())
-            .collect()
-    }
-}
-
-fn journal_path(repo: &DataRepo) -> Result<PathBuf> {
-    Ok(repo.nes_dir()?.join("run.json"))
-}
-
-fn read_journal(repo: &DataRepo) -> Result<Option<Journal>> {
-    let path = journal_path(repo)?;
-    match fs::read(&path) {
-        Ok(bytes) => Ok(Some(
-            serde_json::from_slice(&bytes).with_context(|| format!("cannot read {}", path.display()))?,
-        )),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
-    }
-}
-
-/// Writes the journal atomically (temp file + rename): a crash mid-write leaves the old one.
-fn write_journal(repo: &DataRepo, journal: &Journal) -> Result<()> {
-    let path = journal_path(repo)?;
-    let tmp = path.with_extension("json.tmp");
-    fs::write(&tmp, serde_json::to_vec_pretty(journal)?)
-        .with_context(|| format!("cannot write {}", tmp.display()))?;
-    fs::rename(&tmp, &path).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
-}
-
-/// Records the pre-run commit before anything is written.
+/// Records the run, then the pre-run commit, before anything is written. In that order: a
+/// pre-run ref always has its record beside it, and a record without the ref is the
+/// leftover of a run that wrote nothing ([`clear_leftovers`] removes it).
 pub fn record_pre_run(repo: &DataRepo, run_id: &str, migration: &str) -> Result<()> {
     let head = repo.head()?;
-    repo.git().reference(
+    run_record::write(repo, &run_record::new_run(migration, run_id, head.to_string()))?;
+    ref_update::update(
+        repo.git(),
         PRE_RUN_REF,
+        ref_update::Expect::Any,
         head,
-        true,
         &format!("nes: pre-run of {migration} ({run_id})"),
-    )?;
-    write_journal(
-        repo,
-        &Journal {
-            migration: migration.to_string(),
-            run_id: run_id.to_string(),
-            pre_run_commit: head.to_string(),
-            ..Journal::default()
-        },
     )
 }
 
 /// Saves the batch plan before the first commit, so `repair` can finish the remaining batches.
 pub fn save_plan(repo: &DataRepo, meta: &CommitMeta, batches: &[Vec<FileChange>]) -> Result<()> {
-    let mut journal = read_journal(repo)?.unwrap_or_else(|| Journal {
-        migration: meta.migration.clone(),
-        run_id: meta.run_id.clone(),
-        pre_run_commit: repo.head().map(|h| h.to_string()).unwrap_or_default(),
-        ..Journal::default()
+    let mut journal = run_record::read(repo)?.unwrap_or_else(|| {
+        run_record::new_run(
+            &meta.migration,
+            &meta.run_id,
+            repo.head().map(|h| h.to_string()).unwrap_or_default(),
+        )
     });
-    journal.meta = Some(JournalMeta {
-        description: meta.description.clone(),
-        author: meta.author.clone(),
-        date: meta.date.clone(),
-        stats: meta.stats,
-        duration_secs: meta.duration.as_secs_f64(),
-        checksum: meta.checksum.clone(),
-    });
-    journal.batches = batches
-        .iter()
-        .map(|b| b.iter().map(PlannedChange::from).collect())
-        .collect();
-    write_journal(repo, &journal)
+    journal.meta = Some(run_record::stored_meta(meta));
+    journal.batches = run_record::stored_batches(batches);
+    run_record::write(repo, &journal)
 }
 
-/// Clears the pre-run ref and plan after a run ended (committed, or restored).
+/// Clears the pre-run ref, then the run record, after a run ended (committed, or restored).
 pub fn finish_run(repo: &DataRepo) -> Result<()> {
-    if let Ok(mut reference) = repo.git().find_reference(PRE_RUN_REF) {
-        reference.delete()?;
-        // libgit2 leaves the emptied `refs/nes/` behind; a finished run leaves nothing.
-        let _ = fs::remove_dir(repo.git_dir().join("refs/nes"));
+    ref_update::delete(repo.git(), PRE_RUN_REF)?;
+    run_record::remove(repo)
+}
+
+/// Removes what a crashed run left that no interrupted run needs: nes's own stale lock files
+/// (a `<ref>.lock` or `index.lock` proved nes's, see [`super::own_lock`]), a run record
+/// without its pre-run ref, the blob spill, a half-built index, a half-written pack and a
+/// half-written ledger cache (a `status` racing this loses only its cache write, which it
+/// ignores). Returns a line per
+/// removal, to be said. Call it only holding the run lock (no nes runs).
+pub fn clear_leftovers(repo: &DataRepo) -> Result<Vec<String>> {
+    let mut said: Vec<String> = own_lock::clear_stale(&LockDirs::of(repo.git()))?
+        .into_iter()
+        .map(|lock| {
+            format!(
+                "removed {}, a lock file nes held when it was stopped",
+                lock.display()
+            )
+        })
+        .collect();
+    if pre_run_commit(repo)?.is_none() && run_record::exists(repo) {
+        let what = run_record::read(repo)?.map_or_else(
+            || "an unreadable run record".to_string(),
+            |j| {
+                format!(
+                    "the record of run {} of {}, which stopped before writing anything",
+                    j.run_id, j.migration
+                )
+            },
+        );
+        run_record::remove(repo)?;
+        said.push(format!("removed {what}"));
     }
-    match fs::remove_file(journal_path(repo)?) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(e.into()),
+    let nes = repo.nes_dir()?;
+    for (leftover, what) in [
+        ("spill", "the blob spill"),
+        ("index.new", "a half-built git index"),
+        ("ledger-cache.json.tmp", "a half-written ledger cache"),
+    ] {
+        let path = nes.join(leftover);
+        let removed = if path.is_dir() {
+            fs::remove_dir_all(&path).is_ok()
+        } else {
+            path.exists() && fs::remove_file(&path).is_ok()
+        };
+        if removed {
+            said.push(format!("removed {what} of a stopped run ({})", path.display()));
+        }
     }
+    // Only a run writes a pack, and none runs.
+    for pack in half_written_packs(repo) {
+        if fs::remove_file(&pack).is_ok() {
+            said.push(format!(
+                "removed a half-written pack of a stopped run ({})",
+                pack.display()
+            ));
+        }
+    }
+    Ok(said)
+}
+
+/// The packs nes was writing (`tmp_nes_<pid>_<n>.*`; git names its own `tmp_pack_*`).
+fn half_written_packs(repo: &DataRepo) -> Vec<PathBuf> {
+    let packs = repo.git().commondir().join("objects").join("pack");
+    let Ok(entries) = fs::read_dir(&packs) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("tmp_nes_"))
+        .map(|e| e.path())
+        .collect()
+}
+
+/// Whether a stopped run left a record or files under `.git/nes` that [`clear_leftovers`]
+/// would remove (besides lock files, see [`stale_locks`]).
+pub fn has_leftovers(repo: &DataRepo) -> Result<bool> {
+    let nes = repo.git_dir().join("nes");
+    Ok((pre_run_commit(repo)?.is_none() && run_record::exists(repo))
+        || nes.join("spill").exists()
+        || nes.join("index.new").exists()
+        || nes.join("ledger-cache.json.tmp").exists()
+        || nes.join("locks").exists()
+        || !half_written_packs(repo).is_empty())
+}
+
+/// The lock files a stopped nes left (nothing is removed: `status` takes no lock).
+pub fn stale_locks(repo: &DataRepo) -> Vec<PathBuf> {
+    own_lock::stale_locks(&LockDirs::of(repo.git()))
 }
 
 /// Puts the given repository-relative paths back as they are at HEAD (deleting those HEAD
@@ -261,12 +231,37 @@ pub struct Interrupted {
     pub planned_batches: usize,
 }
 
-/// The interrupted run, if a pre-run ref is present.
+impl Interrupted {
+    /// The migration, or what is known of it when its record is lost.
+    pub fn name(&self) -> &str {
+        if self.migration.is_empty() {
+            "an unknown migration (its run record is lost and it committed nothing)"
+        } else {
+            &self.migration
+        }
+    }
+
+    /// The one command that resolves it.
+    pub fn repair_command(&self) -> String {
+        if self.migration.is_empty() {
+            "nes migrate repair --rollback".to_string()
+        } else {
+            format!("nes migrate repair {}", self.migration)
+        }
+    }
+}
+
+/// The interrupted run, if a pre-run ref is present. Its migration and run id come from the
+/// run record or, when that is lost, from the trailers of the run's commits; both are empty
+/// when neither names them (nothing of the run was committed then).
 pub fn interrupted(repo: &DataRepo) -> Result<Option<Interrupted>> {
     let Some(pre_run) = pre_run_commit(repo)? else {
         return Ok(None);
     };
-    let journal = read_journal(repo)?.unwrap_or_default();
+    let journal = match run_record::read(repo)? {
+        Some(journal) => journal,
+        None => record_from_history(repo, pre_run)?,
+    };
     let committed = committed_batches(repo, pre_run, &journal.run_id)?;
     Ok(Some(Interrupted {
         migration: journal.migration,
@@ -275,6 +270,27 @@ pub fn interrupted(repo: &DataRepo) -> Result<Option<Interrupted>> {
         committed_batches: committed.len(),
         planned_batches: journal.batches.len(),
     }))
+}
+
+/// What the commits since `pre_run` say of the run that made them (no plan: a run whose
+/// record is lost can only be rolled back, or completed by running it again).
+fn record_from_history(repo: &DataRepo, pre_run: git2::Oid) -> Result<Journal> {
+    let mut journal = run_record::new_run("", "", pre_run.to_string());
+    if let Some(head) = repo.head_commit()? {
+        let git = repo.git();
+        let mut walk = git.revwalk()?;
+        walk.push(head.id())?;
+        walk.hide(pre_run)?;
+        for oid in walk {
+            let trailers = parse_trailers(&String::from_utf8_lossy(git.find_commit(oid?)?.message_bytes()));
+            if let (Some(migration), Some(run)) = (trailers.migration, trailers.run) {
+                journal.migration = migration;
+                journal.run_id = run;
+                break;
+            }
+        }
+    }
+    Ok(journal)
 }
 
 fn pre_run_commit(repo: &DataRepo) -> Result<Option<git2::Oid>> {
@@ -333,7 +349,10 @@ pub fn repair(repo: &DataRepo, mode: RepairMode, signature: &git2::Signature<'_>
 
 /// Commits the planned batches not yet committed, then syncs the index for the whole plan.
 fn complete(repo: &DataRepo, pre_run: git2::Oid, signature: &git2::Signature<'_>) -> Result<()> {
-    let journal = read_journal(repo)?.unwrap_or_default();
+    let journal = match run_record::read(repo)? {
+        Some(journal) => journal,
+        None => record_from_history(repo, pre_run)?,
+    };
     let Some(meta) = journal.commit_meta().filter(|_| !journal.batches.is_empty()) else {
         return Err(NesError::usage(format!(
             "the interrupted run of {} saved no batch plan, so it cannot be completed",
@@ -368,15 +387,45 @@ fn complete(repo: &DataRepo, pre_run: git2::Oid, signature: &git2::Signature<'_>
     sync_index(repo, batches.iter().flatten(), &blob_ids)
 }
 
-/// Hard-resets branch, index and working tree to `pre_run`.
+/// Returns working tree, branch and index to `pre_run`, in that order, as `git reset --hard`
+/// does but with the branch and the index written through nes's own locks (libgit2's reset
+/// left lock files a killed rollback could not get past). Killed part-way, the pre-run ref
+/// is still there and the rollback runs again.
 fn rollback(repo: &DataRepo, pre_run: git2::Oid) -> Result<()> {
     let git = repo.git();
-    let target = git.find_object(pre_run, Some(git2::ObjectType::Commit))?;
+    let target = git.find_commit(pre_run)?;
+    let tree = target.tree()?;
     let mut checkout = git2::build::CheckoutBuilder::new();
-    checkout.force();
-    git.reset(&target, git2::ResetType::Hard, Some(&mut checkout))
-        .with_context(|| format!("cannot reset the data repository to {pre_run}"))?;
-    Ok(())
+    checkout.force().update_index(false);
+    git.checkout_tree(target.as_object(), Some(&mut checkout))
+        .with_context(|| format!("cannot check out {pre_run} in the data repository"))?;
+    let branch = format!("refs/heads/{}", repo.branch()?);
+    ref_update::update(
+        git,
+        &branch,
+        ref_update::Expect::Any,
+        pre_run,
+        &format!("reset: moving to {pre_run}"),
+    )
+    .with_context(|| format!("cannot reset the data repository to {pre_run}"))?;
+    // The index entries that differ from the pre-run tree, rewritten from the working tree.
+    let index = git.index()?;
+    let diff = git.diff_tree_to_index(Some(&tree), Some(&index), None)?;
+    let mut changes = Vec::new();
+    let mut known = BlobIds::new();
+    for delta in diff.deltas() {
+        let old = delta.old_file();
+        let Some(path) = old.path().or(delta.new_file().path()).and_then(|p| p.to_str()) else {
+            continue;
+        };
+        if old.exists() && is_file_mode(i32::from(old.mode())) {
+            known.insert(path.to_string(), old.id());
+            changes.push(FileChange::Write(path.to_string()));
+        } else {
+            changes.push(FileChange::Delete(path.to_string()));
+        }
+    }
+    sync_index(repo, &changes, &known).context("cannot reset the git index")
 }
 
 /// Deletes untracked, non-ignored files and the directories they leave empty: the run

@@ -9,7 +9,6 @@ pub mod context;
 pub mod deps;
 pub mod discover;
 pub mod drift;
-pub mod fault;
 pub mod naming;
 pub mod preview;
 pub mod python_log;

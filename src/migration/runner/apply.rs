@@ -7,13 +7,13 @@ use anyhow::{Context as _, Result};
 
 use super::{guard, new_run_id, progress_bar, MigrationReport, Outcome, Phase, RunOptions, Runner};
 use crate::error::NesError;
+use crate::fault;
 use crate::git::commit::{consolidate_packs, prepare_batches};
 use crate::git::index::{sync_index, BlobIds};
 use crate::git::plumbing::blob_spill::BlobSpill;
 use crate::git::repo::DataRepo;
 use crate::git::{preflight, recovery};
 use crate::migration::checksum::folder_checksum;
-use crate::migration::fault;
 use crate::migration::registry::Migration;
 use crate::store::backend::WorkTree;
 

@@ -9,9 +9,9 @@ use anyhow::{Context as _, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::{changed_files, default_author, MigrationReport, Outcome, RunOptions, Runner};
+use crate::fault;
 use crate::git::repo::DataRepo;
 use crate::migration::context::Context;
-use crate::migration::fault;
 use crate::migration::registry::{Migration, MigrationFn};
 use crate::store::backend::Backend;
 use crate::store::clock::{Clock, ReproducibleClock, SystemClock};

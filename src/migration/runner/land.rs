@@ -16,7 +16,7 @@ use crate::git::ledger::{read_ledger, Recorded};
 use crate::git::push::{push, PushOutcome};
 use crate::git::repo::DataRepo;
 use crate::git::sync::{self, Upstream};
-use crate::migration::fault;
+use crate::fault;
 use crate::migration::registry::Migration;
 
 /// Replays after a rejected push before the run gives up (`--push-retries`).

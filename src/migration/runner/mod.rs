@@ -17,10 +17,10 @@ use std::time::Duration;
 use anyhow::{Context as _, Result};
 
 use super::discover;
-use super::fault;
 use super::registry::{Migration, Registry};
 use super::status::{self, MigrationStatus, Status};
 use crate::error::NesError;
+use crate::fault;
 use crate::git::ledger::read_ledger;
 use crate::git::push::{push, PushOutcome};
 use crate::git::repo::DataRepo;
@@ -165,15 +165,19 @@ impl<'a> Runner<'a> {
             Some(lock::acquire(repo, options.break_lock)?)
         };
         if !options.dry_run {
+            // Under the lock no nes runs: what a stopped one left of its own is removed.
+            for removed in recovery::clear_leftovers(repo)? {
+                eprintln!("note: {removed}");
+            }
             if let Some(run) = recovery::interrupted(repo)? {
                 return Err(NesError::failed(format!(
                     "run {} of {} was interrupted ({} of {} batches committed)",
-                    run.run_id, run.migration, run.committed_batches, run.planned_batches
+                    run.run_id,
+                    run.name(),
+                    run.committed_batches,
+                    run.planned_batches
                 ))
-                .hint(format!(
-                    "resolve it first with `nes migrate repair {}`",
-                    run.migration
-                ))
+                .hint(format!("resolve it first with `{}`", run.repair_command()))
                 .into());
             }
         }

@@ -1,9 +1,20 @@
-//! Fault injection for crash-safety tests: `NES_FAULT=<point>` stops the process there;
-//! `NES_HOOK_<POINT>` runs a command there instead (see [`hook`]).
+//! Fault injection for crash-safety tests: `NES_FAULT` stops the process at a named point or
+//! at one numbered filesystem step of the commit phase; `NES_HOOK_<POINT>` runs a command
+//! at a named point instead (see [`hook`]).
 //!
-//! Points: `during-migration` (after `migrate` wrote its files), `before-commit`,
+//! Named points: `during-migration` (after `migrate` wrote its files), `before-commit`,
 //! `between-batches` (after the first batch commit), `before-push`, and
 //! `hang-during-migration` (sleeps, for tests that kill the process for real).
+//!
+//! Steps: every lock file nes creates, every rename, unlink and fsync from recording the run
+//! to clearing its record calls [`step`] just before it happens. `NES_FAULT=steps` prints
+//! each as `nes: fault step N: <what>` on stderr and goes on; `NES_FAULT=step:N` aborts
+//! just before step N (1-based), as `kill -9` delivered at that system call would.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Steps taken so far by this process.
+static STEPS: AtomicUsize = AtomicUsize::new(0);
 
 /// Aborts the process (no cleanup, like a crash) when `NES_FAULT` names this point.
 pub fn point(name: &str) {
@@ -18,6 +29,20 @@ pub fn point(name: &str) {
     }
     if wanted == name {
         eprintln!("nes: fault injection: aborting at {name}");
+        std::process::abort();
+    }
+}
+
+/// One filesystem step of the commit phase, about to happen (`what` names it for the trace).
+pub fn step(what: impl FnOnce() -> String) {
+    let Ok(wanted) = std::env::var("NES_FAULT") else {
+        return;
+    };
+    let n = STEPS.fetch_add(1, Ordering::Relaxed) + 1;
+    if wanted == "steps" {
+        eprintln!("nes: fault step {n}: {}", what());
+    } else if wanted.strip_prefix("step:").and_then(|s| s.parse().ok()) == Some(n) {
+        eprintln!("nes: fault injection: aborting at step {n}: {}", what());
         std::process::abort();
     }
 }
