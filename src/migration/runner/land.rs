@@ -12,11 +12,11 @@ use serde::Serialize;
 
 use super::{MigrationReport, Outcome, RunOptions, RunReport, Runner};
 use crate::error::NesError;
+use crate::fault;
 use crate::git::ledger::{read_ledger, Recorded};
 use crate::git::push::{push, PushOutcome};
 use crate::git::repo::DataRepo;
 use crate::git::sync::{self, Upstream};
-use crate::fault;
 use crate::migration::registry::Migration;
 
 /// Replays after a rejected push before the run gives up (`--push-retries`).
