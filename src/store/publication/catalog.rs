@@ -14,68 +14,55 @@ use serde_json::Value;
 use super::document::{name_strings, normalise_name};
 use super::Doc;
 
-/// The index keys of one document, kept to take it out of the indexes again.
+/// Which index a key list or posting map belongs to.
+const NAMES: usize = 0;
+const LOOSE: usize = 1;
+const TAGS: usize = 2;
+const IDENTIFIERS: usize = 3;
+
+/// The index keys of one document (names, normalised names, tags, identifier values), kept
+/// to take it out of the indexes again.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-struct Keys {
-    names: Vec<String>,
-    loose: Vec<String>,
-    tags: Vec<String>,
-    identifiers: Vec<String>,
-}
+struct Keys([Vec<String>; 4]);
 
 impl Keys {
     fn of(doc: &Value) -> Self {
         let names: BTreeSet<&str> = name_strings(doc).into_iter().collect();
         let loose: BTreeSet<String> = names.iter().map(|n| normalise_name(n)).collect();
-        let tags = doc["tags"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .map(str::to_string)
-            .collect();
-        let identifiers = doc["identifiers"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|i| i["value"].as_str())
-            .map(str::to_string)
-            .collect();
-        Self {
-            names: names.into_iter().map(str::to_string).collect(),
-            loose: loose.into_iter().collect(),
-            tags,
-            identifiers,
-        }
+        let strings = |list: &Value, key: Option<&str>| -> Vec<String> {
+            list.as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|item| key.map_or(item, |k| &item[k]).as_str())
+                .map(str::to_string)
+                .collect()
+        };
+        let mut keys = Keys::default();
+        keys.0[NAMES] = names.into_iter().map(str::to_string).collect();
+        keys.0[LOOSE] = loose.into_iter().collect();
+        keys.0[TAGS] = strings(&doc["tags"], None);
+        keys.0[IDENTIFIERS] = strings(&doc["identifiers"], Some("value"));
+        keys
     }
 }
 
 /// Paths by key, sorted: results keep the listing order, so migrations stay reproducible.
-/// Every posting shares its entity's one path allocation.
-/// A sorted `Vec`, not a set: most keys have one or two paths, and a B-tree node per key
-/// tripled the index's memory.
+/// Every posting shares its entity's one path allocation. A sorted `Vec`, not a set: most
+/// keys have one or two paths, and a B-tree node per key tripled the index's memory.
 type Postings = HashMap<String, Vec<Arc<str>>>;
 
-/// The indexes of one entity type.
+/// The indexes of one prefix: a posting map per kind of key.
 #[derive(Debug, Default)]
 struct TypeIndex {
     keys: HashMap<Arc<str>, Keys>,
-    names: Postings,
-    loose: Postings,
-    tags: Postings,
-    identifiers: Postings,
+    postings: [Postings; 4],
 }
 
 impl TypeIndex {
     fn insert(&mut self, path: &str, doc: &Value) {
         let keys = Keys::of(doc);
         let path: Arc<str> = Arc::from(path);
-        for (postings, list) in [
-            (&mut self.names, &keys.names),
-            (&mut self.loose, &keys.loose),
-            (&mut self.tags, &keys.tags),
-            (&mut self.identifiers, &keys.identifiers),
-        ] {
+        for (postings, list) in self.postings.iter_mut().zip(&keys.0) {
             for key in list {
                 let paths = postings.entry(key.clone()).or_default();
                 if let Err(at) = paths.binary_search(&path) {
@@ -90,12 +77,7 @@ impl TypeIndex {
         let Some(keys) = self.keys.remove(path) else {
             return;
         };
-        for (postings, list) in [
-            (&mut self.names, &keys.names),
-            (&mut self.loose, &keys.loose),
-            (&mut self.tags, &keys.tags),
-            (&mut self.identifiers, &keys.identifiers),
-        ] {
+        for (postings, list) in self.postings.iter_mut().zip(&keys.0) {
             for key in list {
                 if let Some(paths) = postings.get_mut(key) {
                     if let Ok(at) = paths.binary_search_by(|p| (**p).cmp(path)) {
@@ -207,17 +189,17 @@ impl Catalog {
         };
         match query {
             Query::Name(name) => {
-                let mut out = hits(&index.names, name);
+                let mut out = hits(&index.postings[NAMES], name);
                 let exact: BTreeSet<&String> = out.iter().collect();
-                let loose: Vec<String> = hits(&index.loose, &normalise_name(name))
+                let loose: Vec<String> = hits(&index.postings[LOOSE], &normalise_name(name))
                     .into_iter()
                     .filter(|p| !exact.contains(p))
                     .collect();
                 out.extend(loose);
                 out
             }
-            Query::Tag(tag) => hits(&index.tags, tag),
-            Query::Identifier(value) => hits(&index.identifiers, value),
+            Query::Tag(tag) => hits(&index.postings[TAGS], tag),
+            Query::Identifier(value) => hits(&index.postings[IDENTIFIERS], value),
         }
     }
 
