@@ -12,6 +12,7 @@ pub mod git;
 pub mod memory;
 pub mod migration;
 pub mod prelude;
+pub mod privacy;
 pub mod stats;
 pub mod store;
 pub mod verify;

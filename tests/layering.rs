@@ -16,6 +16,7 @@ fn allowed() -> BTreeMap<&'static str, &'static [&'static str]> {
                 "migration",
                 "diff",
                 "verify",
+                "privacy",
                 "store",
                 "git",
                 "error",
@@ -26,11 +27,15 @@ fn allowed() -> BTreeMap<&'static str, &'static [&'static str]> {
         (
             "migration",
             &[
-                "diff", "verify", "store", "git", "error", "stats", "memory", "fault",
+                "diff", "verify", "privacy", "store", "git", "error", "stats", "memory", "fault",
             ][..],
         ),
         ("diff", &["store", "git", "error"][..]),
         ("verify", &["store", "error"][..]),
+        (
+            "privacy",
+            &["store", "git", "error", "stats", "memory", "fault"][..],
+        ),
         ("store", &["git", "stats", "error"][..]),
         ("git", &["error", "stats", "fault"][..]),
     ])

@@ -12,6 +12,7 @@ pub mod json;
 pub mod layout;
 pub mod model;
 pub mod nepali;
+pub mod privacy;
 pub mod publication;
 pub mod slug;
 pub mod values;

@@ -1,0 +1,1 @@
+//! `nes db audit`: for each policy path, the documents and version snapshots holding a value.
