@@ -12,6 +12,9 @@ pub struct Stats {
     pub relationships_updated: u64,
     pub relationships_deleted: u64,
     pub versions_created: u64,
+    /// Earlier version files rewritten by a redaction (their snapshots lost personal data).
+    #[serde(default)]
+    pub snapshots_redacted: u64,
 }
 
 impl Stats {

@@ -191,6 +191,9 @@ fn migration_summary(m: &MigrationReport, dry_run: bool, color: bool) {
         s.relationships_deleted,
         s.versions_created
     );
+    if s.snapshots_redacted > 0 {
+        println!("  snapshots redacted: {}", s.snapshots_redacted);
+    }
     if !m.commits.is_empty() {
         println!(
             "  {} commit(s), last {}",

@@ -50,6 +50,10 @@ pub fn batch_message(meta: &CommitMeta, batch: usize, total: usize) -> String {
     for (label, count) in meta.stats.labelled() {
         let _ = writeln!(msg, "{label}: {count}");
     }
+    // Only redactions rewrite earlier versions; other runs' messages keep their lines.
+    if meta.stats.snapshots_redacted > 0 {
+        let _ = writeln!(msg, "Snapshots redacted: {}", meta.stats.snapshots_redacted);
+    }
     let _ = writeln!(msg, "Duration: {:.1}s", meta.duration.as_secs_f64());
     msg.push('\n');
     let _ = writeln!(msg, "{TRAILER_MIGRATION}: {}", meta.migration);

@@ -22,8 +22,10 @@ mod document;
 mod evolve;
 mod paths;
 mod query;
+mod redact;
 mod shared_doc;
 pub use evolve::{BulkOutcome, MoveOutcome};
+pub use redact::RedactOutcome;
 pub use shared_doc::Doc;
 
 use document::{decided_sub_type, merge_patch, own_fields, same_content};
@@ -521,7 +523,19 @@ impl Publication {
     }
 
     /// Writes the object file and its next version file as one commit unit.
-    fn write_object(&mut self, id: ObjectId, mut doc: Value, old: Option<Value>, change: &str) -> Result<()> {
+    fn write_object(&mut self, id: ObjectId, doc: Value, old: Option<Value>, change: &str) -> Result<()> {
+        self.write_object_with(id, doc, old, change, Vec::new())
+    }
+
+    /// [`Self::write_object`], with `extra` files (rewritten earlier versions) in its unit.
+    fn write_object_with(
+        &mut self,
+        id: ObjectId,
+        mut doc: Value,
+        old: Option<Value>,
+        change: &str,
+        extra: Vec<(String, Option<Vec<u8>>)>,
+    ) -> Result<()> {
         if !self.author_saved {
             let author = self.author.clone();
             self.save_author(&author)?;
@@ -585,10 +599,12 @@ impl Publication {
                 None => fields.remove(&key),
             };
         }
-        self.write_unit(vec![
+        let mut files = vec![
             (object_path.clone(), Some(object_bytes)),
             (version_path, Some(version_bytes)),
-        ])?;
+        ];
+        files.extend(extra);
+        self.write_unit(files)?;
         self.catalog.wrote(&object_path, &doc);
         self.remember(object_path, doc);
 
