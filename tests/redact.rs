@@ -71,7 +71,10 @@ impl Db {
 
 fn redact_family(ctx: &mut Context) -> Result<()> {
     let outcome = ctx.redact("person", &FAMILY, REASON)?;
-    ctx.log(format!("{} entities, {} snapshots", outcome.entities, outcome.snapshots));
+    ctx.log(format!(
+        "{} entities, {} snapshots",
+        outcome.entities, outcome.snapshots
+    ));
     Ok(())
 }
 
@@ -101,7 +104,11 @@ fn holds_family(doc: &Value) -> bool {
 }
 
 fn without_family(mut doc: Value) -> Value {
-    let fields = if doc.get("snapshot").is_some() { &mut doc["snapshot"] } else { &mut doc };
+    let fields = if doc.get("snapshot").is_some() {
+        &mut doc["snapshot"]
+    } else {
+        &mut doc
+    };
     if let Some(details) = fields["personal_details"].as_object_mut() {
         for p in FAMILY {
             let key = p.rsplit('.').next().unwrap();
@@ -116,12 +123,18 @@ fn without_family(mut doc: Value) -> Value {
 #[test]
 fn every_person_and_every_snapshot_loses_family_names_and_a_rerun_is_a_no_op() {
     let Some(db) = Db::real() else { return };
-    let before: BTreeMap<String, Vec<u8>> = [json_files(db.root(), "v2/entity/person"), json_files(db.root(), "v2/version/entity/person")]
-        .into_iter()
-        .flatten()
-        .collect();
+    let before: BTreeMap<String, Vec<u8>> = [
+        json_files(db.root(), "v2/entity/person"),
+        json_files(db.root(), "v2/version/entity/person"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     let parsed = |bytes: &[u8]| -> Value { serde_json::from_slice(bytes).unwrap() };
-    let holding: Vec<&String> = before.keys().filter(|p| holds_family(&parsed(&before[*p]))).collect();
+    let holding: Vec<&String> = before
+        .keys()
+        .filter(|p| holds_family(&parsed(&before[*p])))
+        .collect();
     let snapshots_before = holding.iter().filter(|p| p.starts_with("v2/version/")).count();
     // Entities holding a name now or in any snapshot: each gets one new version.
     let mut entities: Vec<String> = holding
@@ -133,19 +146,65 @@ fn every_person_and_every_snapshot_loses_family_names_and_a_rerun_is_a_no_op() {
         .collect();
     entities.sort();
     entities.dedup();
-    assert!(snapshots_before > 5_000, "the bundle's persons hold family names ({snapshots_before})");
+    assert!(
+        snapshots_before > 5_000,
+        "the bundle's persons hold family names ({snapshots_before})"
+    );
 
-    let report = db.run(vec![common::migration("011-redact-family-info", redact_family)], false);
+    // The preview a maintainer reads before merging: counts per path, never a value.
+    let dry = db.run(
+        vec![common::migration("011-redact-family-info", redact_family)],
+        true,
+    );
+    let summary = &dry.migrations[0].diff.as_ref().expect("a dry run diffs").summary;
+    let father = &summary.personal["person: personal_details.father_name"];
+    let father_snapshots = holding
+        .iter()
+        .filter(|p| {
+            p.starts_with("v2/version/")
+                && !person_fields(&parsed(&before[p.as_str()]))["personal_details"]["father_name"].is_null()
+        })
+        .count();
+    assert_eq!(father.snapshots_redacted, father_snapshots);
+    assert_eq!((father.written, father.changed), (0, 0));
+    assert!(father.removed > 5_000, "{father:?}");
+    let markdown = nes::migration::preview::render_markdown(&dry, &[]);
+    assert!(markdown.contains("**Personal data**"), "{markdown}");
+    assert!(
+        markdown.contains(&format!(
+            "| `person: personal_details.father_name` | 0 | 0 | {} | {father_snapshots} |",
+            father.removed
+        )),
+        "{markdown}"
+    );
+    let a_name = holding
+        .iter()
+        .find_map(|p| {
+            person_fields(&parsed(&before[p.as_str()]))["personal_details"]["father_name"]["en"]["value"]
+                .as_str()
+                .map(str::to_string)
+        })
+        .unwrap();
+    assert!(!markdown.contains(&a_name), "the preview shows {a_name}");
+    assert!(markdown.contains("[redacted]"), "field changes show the marker");
+
+    let report = db.run(
+        vec![common::migration("011-redact-family-info", redact_family)],
+        false,
+    );
     let run = &report.migrations[0];
     assert_eq!(run.status, Outcome::Completed, "{:?}", run.error);
     assert_eq!(run.stats.entities_updated, entities.len() as u64);
     assert_eq!(run.stats.versions_created, entities.len() as u64);
     assert_eq!(run.stats.snapshots_redacted, snapshots_before as u64);
 
-    let after: BTreeMap<String, Vec<u8>> = [json_files(db.root(), "v2/entity/person"), json_files(db.root(), "v2/version/entity/person")]
-        .into_iter()
-        .flatten()
-        .collect();
+    let after: BTreeMap<String, Vec<u8>> = [
+        json_files(db.root(), "v2/entity/person"),
+        json_files(db.root(), "v2/version/entity/person"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     for (path, bytes) in &after {
         let doc = parsed(bytes);
         assert!(!holds_family(&doc), "{path} still holds a family name");
@@ -175,7 +234,10 @@ fn every_person_and_every_snapshot_loses_family_names_and_a_rerun_is_a_no_op() {
         let mut expected = without_family(old.clone());
         expected["version_summary"] = new["version_summary"].clone();
         expected["entity_prefix"] = new["entity_prefix"].clone();
-        assert_eq!(new, expected, "{path}: only the names and the new version changed");
+        assert_eq!(
+            new, expected,
+            "{path}: only the names and the new version changed"
+        );
         assert_eq!(
             new["version_summary"]["version_number"],
             old["version_summary"]["version_number"].as_u64().unwrap() + 1
@@ -184,16 +246,48 @@ fn every_person_and_every_snapshot_loses_family_names_and_a_rerun_is_a_no_op() {
     let added = after.keys().filter(|p| !before.contains_key(*p)).count();
     assert_eq!(added, entities.len(), "one new version file per entity");
     let message = common::git(db.root(), &["log", "-1", "--format=%B"]);
-    assert!(message.contains(&format!("Snapshots redacted: {snapshots_before}")), "{message}");
+    assert!(
+        message.contains(&format!("Snapshots redacted: {snapshots_before}")),
+        "{message}"
+    );
+
+    let diff = std::process::Command::new(env!("CARGO_BIN_EXE_nes"))
+        .arg("--db-repo")
+        .arg(db.root())
+        .args([
+            "--migrations-dir",
+            db.migrations.to_str().unwrap(),
+            "diff",
+            "011-redact-family-info",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&diff.stdout);
+    assert!(diff.status.success(), "{}", String::from_utf8_lossy(&diff.stderr));
+    assert!(
+        text.contains(&format!("person: personal_details.father_name: removed from {} document(s); [redacted] → null in {father_snapshots} snapshot(s)", father.removed)),
+        "{text}"
+    );
+    assert!(!text.contains(&a_name), "nes diff shows {a_name}");
 
     let head = common::git(db.root(), &["rev-parse", "HEAD"]);
     let report = db.run(vec![common::migration("012-redact-again", redact_family)], false);
     let again = &report.migrations[0];
     assert_eq!(again.status, Outcome::Completed, "{:?}", again.error);
-    assert_eq!((again.stats.versions_created, again.stats.snapshots_redacted), (0, 0));
-    assert_eq!(json_files(db.root(), "v2/version/entity/person").len() + json_files(db.root(), "v2/entity/person").len(), after.len());
+    assert_eq!(
+        (again.stats.versions_created, again.stats.snapshots_redacted),
+        (0, 0)
+    );
+    assert_eq!(
+        json_files(db.root(), "v2/version/entity/person").len()
+            + json_files(db.root(), "v2/entity/person").len(),
+        after.len()
+    );
     let changed = common::git(db.root(), &["diff", "--name-only", head.trim(), "HEAD"]);
-    assert!(changed.trim().is_empty() || !changed.contains("v2/"), "a rerun changed {changed}");
+    assert!(
+        changed.trim().is_empty() || !changed.contains("v2/"),
+        "a rerun changed {changed}"
+    );
 }
 
 fn hospital(ctx: &mut Context) -> Result<()> {
@@ -202,14 +296,30 @@ fn hospital(ctx: &mut Context) -> Result<()> {
         json!({"names": [{"kind": "PRIMARY", "en": {"full": "Bir Hospital"}}],
                "attributes": {"contact_mobile": mobile, "contact_person": "Sita", "beds": 400}})
     };
-    ctx.create_entity("entity:organization/hospital/bir-hospital", fields("9800000001"), "Add")?;
-    ctx.update_entity("entity:organization/hospital/bir-hospital", fields("9800000002"), "New number")?;
-    ctx.create_entity("entity:organization/hospital/patan-hospital", fields("9800000003"), "Add")?;
+    ctx.create_entity(
+        "entity:organization/hospital/bir-hospital",
+        fields("9800000001"),
+        "Add",
+    )?;
+    ctx.update_entity(
+        "entity:organization/hospital/bir-hospital",
+        fields("9800000002"),
+        "New number",
+    )?;
+    ctx.create_entity(
+        "entity:organization/hospital/patan-hospital",
+        fields("9800000003"),
+        "Add",
+    )?;
     Ok(())
 }
 
 fn redact_one_mobile(ctx: &mut Context) -> Result<()> {
-    ctx.redact("entity:organization/hospital/bir-hospital", &["attributes.contact_mobile"], "Private number")?;
+    ctx.redact(
+        "entity:organization/hospital/bir-hospital",
+        &["attributes.contact_mobile"],
+        "Private number",
+    )?;
     Ok(())
 }
 
@@ -218,23 +328,46 @@ fn one_entity_loses_one_path_in_every_version_and_others_keep_theirs() {
     let db = Db::fixture();
     db.run(vec![common::migration("001-hospitals", hospital)], false);
     let report = db.run(vec![common::migration("002-redact", redact_one_mobile)], false);
-    assert_eq!(report.migrations[0].status, Outcome::Completed, "{:?}", report.migrations[0].error);
+    assert_eq!(
+        report.migrations[0].status,
+        Outcome::Completed,
+        "{:?}",
+        report.migrations[0].error
+    );
     assert_eq!(report.migrations[0].stats.snapshots_redacted, 2);
-    let read = |rel: &str| -> Value { serde_json::from_slice(&std::fs::read(db.root().join(rel)).unwrap()).unwrap() };
+    let read = |rel: &str| -> Value {
+        serde_json::from_slice(&std::fs::read(db.root().join(rel)).unwrap()).unwrap()
+    };
     let dir = "v2/version/entity/organization/hospital/bir-hospital";
     for n in 1..=3 {
         let version = read(&format!("{dir}/{n}.json"));
-        assert_eq!(version["snapshot"]["attributes"]["contact_mobile"], Value::Null, "{n}");
-        assert_eq!(version["snapshot"]["attributes"]["contact_person"], "Sita", "other paths stay");
+        assert_eq!(
+            version["snapshot"]["attributes"]["contact_mobile"],
+            Value::Null,
+            "{n}"
+        );
+        assert_eq!(
+            version["snapshot"]["attributes"]["contact_person"], "Sita",
+            "other paths stay"
+        );
         assert_eq!(version["snapshot"]["attributes"]["beds"], 400);
     }
     let third = read(&format!("{dir}/3.json"));
-    assert_eq!(third["change_description"], "Redacted attributes.contact_mobile: Private number");
+    assert_eq!(
+        third["change_description"],
+        "Redacted attributes.contact_mobile: Private number"
+    );
     let other = read("v2/entity/organization/hospital/patan-hospital.json");
-    assert_eq!(other["attributes"]["contact_mobile"], "9800000003", "another entity is not touched");
+    assert_eq!(
+        other["attributes"]["contact_mobile"], "9800000003",
+        "another entity is not touched"
+    );
     for (path, bytes) in json_files(db.root(), "v2") {
         let text = String::from_utf8(bytes).unwrap();
-        assert!(!text.contains("9800000001") && !text.contains("9800000002"), "{path} holds a number");
+        assert!(
+            !text.contains("9800000001") && !text.contains("9800000002"),
+            "{path} holds a number"
+        );
     }
 }
 
@@ -243,7 +376,11 @@ fn delete_bir(ctx: &mut Context) -> Result<()> {
 }
 
 fn redact_hospitals(ctx: &mut Context) -> Result<()> {
-    let outcome = ctx.redact("organization", &["attributes.contact_mobile", "attributes.contact_person"], "Staff")?;
+    let outcome = ctx.redact(
+        "organization",
+        &["attributes.contact_mobile", "attributes.contact_person"],
+        "Staff",
+    )?;
     ctx.log(format!("{outcome:?}"));
     Ok(())
 }
@@ -257,20 +394,33 @@ fn versions_of_a_deleted_entity_are_cleaned_too_and_a_dry_run_writes_nothing() {
     db.run(vec![delete], false);
     let head = common::git(db.root(), &["rev-parse", "HEAD"]);
     let dry = db.run(vec![common::migration("003-redact", redact_hospitals)], true);
-    assert_eq!(dry.migrations[0].stats.snapshots_redacted, 3, "{:?}", dry.migrations[0].error);
+    assert_eq!(
+        dry.migrations[0].stats.snapshots_redacted, 3,
+        "{:?}",
+        dry.migrations[0].error
+    );
     assert_eq!(common::git(db.root(), &["rev-parse", "HEAD"]), head);
-    assert!(common::git(db.root(), &["status", "--porcelain"]).trim().is_empty());
+    assert!(common::git(db.root(), &["status", "--porcelain"])
+        .trim()
+        .is_empty());
 
     let report = db.run(vec![common::migration("003-redact", redact_hospitals)], false);
     let stats = report.migrations[0].stats;
     // patan: a new version, its 1.json rewritten; bir (deleted): its two versions rewritten.
     assert_eq!((stats.entities_updated, stats.snapshots_redacted), (1, 3));
     let orphan: Value = serde_json::from_slice(
-        &std::fs::read(db.root().join("v2/version/entity/organization/hospital/bir-hospital/2.json")).unwrap(),
+        &std::fs::read(
+            db.root()
+                .join("v2/version/entity/organization/hospital/bir-hospital/2.json"),
+        )
+        .unwrap(),
     )
     .unwrap();
     assert_eq!(orphan["snapshot"]["attributes"]["contact_person"], Value::Null);
-    assert!(!db.root().join("v2/entity/organization/hospital/bir-hospital.json").exists());
+    assert!(!db
+        .root()
+        .join("v2/entity/organization/hospital/bir-hospital.json")
+        .exists());
 }
 
 fn redact_undeclared(ctx: &mut Context) -> Result<()> {
@@ -289,8 +439,16 @@ fn a_path_outside_the_policy_or_a_missing_reason_fails_and_writes_nothing() {
     db.run(vec![common::migration("001-hospitals", hospital)], false);
     let head = common::git(db.root(), &["rev-parse", "HEAD"]);
     for (name, f, expected) in [
-        ("002-undeclared", redact_undeclared as fn(&mut Context) -> Result<()>, "is not personal data of `person` in the privacy policy"),
-        ("002-no-reason", redact_without_reason, "give the reason in one line"),
+        (
+            "002-undeclared",
+            redact_undeclared as fn(&mut Context) -> Result<()>,
+            "is not personal data of `person` in the privacy policy",
+        ),
+        (
+            "002-no-reason",
+            redact_without_reason,
+            "give the reason in one line",
+        ),
     ] {
         let report = db.run(vec![common::migration(name, f)], false);
         let error = format!("{:?}", report.migrations[0].error);

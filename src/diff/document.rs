@@ -217,10 +217,11 @@ pub fn moved(old: &Doc, new: &Doc, all_fields: bool) -> DocChange {
 }
 
 fn compared(old: &Doc, new: &Doc, all_fields: bool, implied: &[&str]) -> Option<DocChange> {
-    let changes = fields::diff(&old.value, &new.value);
+    let mut changes = fields::diff(&old.value, &new.value);
     if changes.is_empty() {
         return None;
     }
+    super::personal::hide(&new.value, &mut changes);
     let mut record = new.change(Status::Updated);
     for c in changes {
         let top = c.top_field();

@@ -10,6 +10,7 @@
 pub mod document;
 pub mod fields;
 pub mod history;
+pub mod personal;
 pub mod range;
 pub mod render;
 pub mod source;
@@ -66,6 +67,16 @@ where
         if document::document_kind(&path).is_none() {
             if document::version_number(&path).is_some() {
                 summary.add_version(before.is_some(), after.is_some());
+                // Only a redaction rewrites an earlier version: its snapshot is compared.
+                if let (Some(a), Some(b)) = (&before, &after) {
+                    if a != b {
+                        let old = serde_json::from_slice(a)
+                            .with_context(|| format!("{path} (old side) is not valid JSON"))?;
+                        let new = serde_json::from_slice(b)
+                            .with_context(|| format!("{path} (new side) is not valid JSON"))?;
+                        personal::count(&mut summary.personal, Some(&old), Some(&new));
+                    }
+                }
             } else if before != after {
                 summary.add_other(&path);
             }
@@ -73,6 +84,11 @@ where
         }
         let before = before.map(|b| parse(&path, &b, "old")).transpose()?;
         let after = after.map(|b| parse(&path, &b, "new")).transpose()?;
+        personal::count(
+            &mut summary.personal,
+            before.as_ref().map(|d| &d.value),
+            after.as_ref().map(|d| &d.value),
+        );
         let change = match (before, after) {
             (Some(a), Some(b)) => document::updated(&a, &b, options.all_fields),
             (Some(a), None) => {

@@ -6,8 +6,10 @@ use serde_json::Value;
 
 use super::document::{DocChange, Status};
 use super::fields::Change;
+use super::personal::{PersonalCounts, REDACTED};
 use super::summary::{Sample, Summary};
 use super::Diff;
+use crate::store::privacy;
 
 /// Longest value shown inline; longer ones end in `…` (the JSON output has them whole).
 pub const VALUE_CHARS: usize = 80;
@@ -121,6 +123,12 @@ pub fn summary_text(summary: &Summary, all_fields: bool) -> String {
         )
         .unwrap();
     }
+    if !summary.personal.is_empty() {
+        writeln!(out, "personal data ({}, values hidden):", privacy::SOURCE_PATH).unwrap();
+        for (path, c) in &summary.personal {
+            writeln!(out, "    {path}: {}", personal_counts(c)).unwrap();
+        }
+    }
     if !summary.bookkeeping.is_empty() {
         let fields: Vec<String> = summary
             .bookkeeping
@@ -144,6 +152,56 @@ pub fn summary_text(summary: &Summary, all_fields: bool) -> String {
         .unwrap();
     }
     writeln!(out, "{} document(s) changed", summary.documents).unwrap();
+    out
+}
+
+/// `removed from 12 documents; [redacted] → null in 30 snapshots`.
+fn personal_counts(c: &PersonalCounts) -> String {
+    let mut parts = Vec::new();
+    for (n, what) in [
+        (c.written, "written in"),
+        (c.changed, "changed in"),
+        (c.removed, "removed from"),
+    ] {
+        if n > 0 {
+            parts.push(format!("{what} {n} document(s)"));
+        }
+    }
+    if c.snapshots_redacted > 0 {
+        parts.push(format!(
+            "{REDACTED} → null in {} snapshot(s)",
+            c.snapshots_redacted
+        ));
+    }
+    parts.join("; ")
+}
+
+/// The "Personal data" section of a preview: counts per policy path, never values.
+pub fn personal_markdown(summary: &Summary) -> String {
+    let mut out = String::new();
+    if summary.personal.is_empty() {
+        return out;
+    }
+    writeln!(
+        out,
+        "**Personal data** (paths of `{}`; values are never shown)\n\n\
+         | Path | Written | Changed | Removed | Redacted in earlier versions |\n|---|---|---|---|---|",
+        privacy::SOURCE_PATH
+    )
+    .unwrap();
+    for (path, c) in &summary.personal {
+        writeln!(
+            out,
+            "| {} | {} | {} | {} | {} |",
+            code(path),
+            c.written,
+            c.changed,
+            c.removed,
+            c.snapshots_redacted
+        )
+        .unwrap();
+    }
+    out.push('\n');
     out
 }
 
@@ -185,6 +243,7 @@ pub fn markdown(diff: &Diff, full_report: &str) -> String {
     if s.is_empty() {
         return out;
     }
+    out.push_str(&personal_markdown(s));
     let mut rows: Vec<_> = s
         .by_kind
         .iter()
@@ -221,6 +280,9 @@ pub fn markdown(diff: &Diff, full_report: &str) -> String {
     let mut notes = Vec::new();
     if v.added + v.changed + v.deleted > 0 {
         notes.push(format!("{} version file(s) added", v.added));
+    }
+    if v.changed > 0 {
+        notes.push(format!("{} earlier version file(s) rewritten", v.changed));
     }
     for (field, n) in &s.bookkeeping {
         notes.push(format!("`{field}` updated on {n} document(s)"));

@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::document::{DocChange, Status};
 use super::fields::Change;
+use super::personal::PersonalCounts;
 
 /// Samples kept per field path and per kind.
 pub const SAMPLES: usize = 3;
@@ -28,6 +29,9 @@ pub struct Summary {
     pub other_files: usize,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub other_samples: Vec<String>,
+    /// Policy path (`person: personal_details.father_name`) → what the change did to it.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub personal: BTreeMap<String, PersonalCounts>,
 }
 
 /// Added, changed and deleted files.

@@ -230,6 +230,8 @@ fn head_and_sections(
             );
             if let Some(diff) = &m.diff {
                 compact.push_str(&diff::render::kinds_markdown(diff));
+                // The privacy impact is never cut for room.
+                compact.push_str(&diff::render::personal_markdown(&diff.summary));
             }
             compact.push_str("</details>\n");
             (m.name.clone(), full, compact)

@@ -51,7 +51,23 @@ impl FieldPath {
 
     /// Sets every value held at this path to null; returns how many there were.
     pub fn clear(&self, doc: &mut Value) -> usize {
-        clear(doc, &self.keys)
+        replace(doc, &self.keys, &Value::Null)
+    }
+
+    /// Hides what this path holds inside `value`, the value a diff shows at `field_path`:
+    /// all of it when the field path lies inside this one, the part below when it is an
+    /// ancestor (`personal_details` added whole). Null stays null. Returns whether it hid any.
+    pub fn hide_in(&self, field_path: &str, value: &mut Value, marker: &Value) -> bool {
+        if self.covers(field_path) {
+            if value.is_null() {
+                return false;
+            }
+            *value = marker.clone();
+            return true;
+        }
+        let above: Vec<&str> = field_keys(field_path).collect();
+        let inside = above.len() < self.keys.len() && above.iter().zip(&self.keys).all(|(a, k)| a == k);
+        inside && replace(value, &self.keys[above.len()..], marker) > 0
     }
 
     /// Whether a diff's field path (`personal_details.father_name.en.value`,
@@ -90,9 +106,18 @@ fn collect<'a>(value: &'a Value, keys: &[String], out: &mut Vec<&'a Value>) {
     }
 }
 
-fn clear(value: &mut Value, keys: &[String]) -> usize {
+/// The keys of a diff's field path, list indices dropped: `contacts[2].value` → contacts, value.
+fn field_keys(field_path: &str) -> impl Iterator<Item = &str> {
+    field_path
+        .split('.')
+        .map(|k| k.split('[').next().unwrap_or(k))
+        .filter(|k| !k.is_empty())
+}
+
+/// Replaces every non-null value at `keys` with `with`; returns how many there were.
+fn replace(value: &mut Value, keys: &[String], with: &Value) -> usize {
     match value {
-        Value::Array(items) => items.iter_mut().map(|item| clear(item, keys)).sum(),
+        Value::Array(items) => items.iter_mut().map(|item| replace(item, keys, with)).sum(),
         Value::Object(map) => {
             let Some(next) = map.get_mut(&keys[0]) else {
                 return 0;
@@ -101,11 +126,11 @@ fn clear(value: &mut Value, keys: &[String]) -> usize {
                 if next.is_null() {
                     0
                 } else {
-                    *next = Value::Null;
+                    *next = with.clone();
                     1
                 }
             } else {
-                clear(next, &keys[1..])
+                replace(next, &keys[1..], with)
             }
         }
         _ => 0,
@@ -152,6 +177,24 @@ mod tests {
         let list = FieldPath::parse("contacts.value").unwrap();
         assert!(list.covers("contacts[3].value"));
         assert!(!list.covers("contacts[3].type"));
+    }
+
+    #[test]
+    fn hides_values_inside_or_below_a_diff_path() {
+        let path = FieldPath::parse("personal_details.father_name").unwrap();
+        let marker = json!("[redacted]");
+        let mut whole = json!({"en": {"value": "Hari"}});
+        assert!(path.hide_in("personal_details.father_name", &mut whole, &marker));
+        assert_eq!(whole, marker);
+        let mut leaf = json!("Hari");
+        assert!(path.hide_in("personal_details.father_name.en.value", &mut leaf, &marker));
+        let mut details = json!({"father_name": {"en": {"value": "Hari"}}, "gender": "male"});
+        assert!(path.hide_in("personal_details", &mut details, &marker));
+        assert_eq!(details, json!({"father_name": "[redacted]", "gender": "male"}));
+        let mut null = Value::Null;
+        assert!(!path.hide_in("personal_details.father_name", &mut null, &marker));
+        let mut other = json!("male");
+        assert!(!path.hide_in("personal_details.gender", &mut other, &marker));
     }
 
     #[test]

@@ -76,18 +76,28 @@ impl Publication {
     }
 
     /// Entity paths (existing or not: orphaned version files count) and their version files.
-    fn redaction_scope(&mut self, prefix: &str, single: Option<&EntityId>) -> Result<BTreeMap<String, Files>> {
+    fn redaction_scope(
+        &mut self,
+        prefix: &str,
+        single: Option<&EntityId>,
+    ) -> Result<BTreeMap<String, Files>> {
         let mut scope: BTreeMap<String, Files> = BTreeMap::new();
         let (entity_dir, version_dir) = match single {
             Some(id) => {
                 let path = entity_path(id);
                 self.access.reads.insert(id.to_string());
                 scope.entry(path).or_default();
-                (None, format!("v2/version/{}", id.rel_path().trim_end_matches(".json")))
+                (
+                    None,
+                    format!("v2/version/{}", id.rel_path().trim_end_matches(".json")),
+                )
             }
             None => {
                 self.access.listings.insert(format!("entity:{prefix}"));
-                (Some(format!("v2/entity/{prefix}")), format!("v2/version/entity/{prefix}"))
+                (
+                    Some(format!("v2/entity/{prefix}")),
+                    format!("v2/version/entity/{prefix}"),
+                )
             }
         };
         if let Some(dir) = entity_dir {
@@ -188,7 +198,10 @@ impl Publication {
 /// `organization` takes in `organization/hospital`'s rules).
 fn select(policy: &Policy, prefix: &str, paths: &[&str]) -> Result<Vec<usize>> {
     if paths.is_empty() {
-        bail!("redact: name at least one path of the privacy policy ({})", privacy::SOURCE_PATH);
+        bail!(
+            "redact: name at least one path of the privacy policy ({})",
+            privacy::SOURCE_PATH
+        );
     }
     let mut selection = Vec::new();
     for path in paths {
