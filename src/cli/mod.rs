@@ -6,6 +6,7 @@
 
 mod completions;
 mod create;
+mod db_audit;
 mod db_init;
 mod db_verify;
 mod deps;
@@ -165,6 +166,8 @@ pub enum DbCommand {
     Init(db_init::Args),
     /// Check the data repository's integrity (parse, IDs, schemas, references, versions).
     Verify(db_verify::Args),
+    /// Where personal data is: per privacy-policy path, documents, snapshots, history.
+    Audit(db_audit::Args),
 }
 
 /// Runs the command line with the migrations compiled into the binary; returns the exit code.
@@ -201,6 +204,7 @@ fn dispatch(cli: Cli, builtin: Vec<Migration>) -> anyhow::Result<ExitCode> {
         },
         Command::Db(DbCommand::Init(args)) => db_init::exec(g, args),
         Command::Db(DbCommand::Verify(args)) => db_verify::exec(g, args),
+        Command::Db(DbCommand::Audit(args)) => db_audit::exec(g, args),
         Command::Diff(args) => diff::exec(g, args),
         Command::Log(args) => log::exec(g, args),
         Command::Model(ModelCommand::Show(args)) => model::exec(g, args),
