@@ -150,6 +150,25 @@ fn the_worked_example_is_the_tested_port() {
     );
 }
 
+/// The 007 port in the guide is the code `tests/redact.rs` runs, character for character.
+#[test]
+fn the_redaction_example_is_the_tested_port() {
+    let text = guide();
+    let example = section(&text, "### Worked example: the service's 007, done right");
+    let code = example
+        .split("```rust\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("a rust block");
+    let test =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/redact.rs")).unwrap();
+    assert!(code.contains("ctx.redact(\"person\""));
+    assert!(
+        test.contains(code),
+        "the guide's 007 port differs from tests/redact.rs: copy it again"
+    );
+}
+
 /// The builders example of the guide, as it is there (the guide's block is checked to be
 /// this code), builds values of the model's kinds.
 #[test]

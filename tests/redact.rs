@@ -14,12 +14,24 @@ use nes::prelude::*;
 use serde_json::Value;
 use tempfile::TempDir;
 
+// The contributor guide's worked example, character for character (tests/guide.rs).
+/// The fields the service's 007 set to null in entity files, leaving them in every version.
 const FAMILY: [&str; 3] = [
     "personal_details.father_name",
     "personal_details.mother_name",
     "personal_details.spouse_name",
 ];
 const REASON: &str = "Family members are not public figures (upstream 007, done right)";
+
+fn migrate(ctx: &mut Context) -> Result<()> {
+    let outcome = ctx.redact("person", &FAMILY, REASON)?;
+    ctx.log(format!(
+        "{} persons redacted, {} earlier versions cleaned",
+        outcome.entities, outcome.snapshots
+    ));
+    Ok(())
+}
+// End of the worked example.
 
 struct Db {
     _dir: TempDir,
@@ -67,15 +79,6 @@ impl Db {
             .run(&self.repo, &Target::AllPending, &options)
             .unwrap()
     }
-}
-
-fn redact_family(ctx: &mut Context) -> Result<()> {
-    let outcome = ctx.redact("person", &FAMILY, REASON)?;
-    ctx.log(format!(
-        "{} entities, {} snapshots",
-        outcome.entities, outcome.snapshots
-    ));
-    Ok(())
 }
 
 /// Every JSON file below `dir`, by repository-relative path.
@@ -152,10 +155,7 @@ fn every_person_and_every_snapshot_loses_family_names_and_a_rerun_is_a_no_op() {
     );
 
     // The preview a maintainer reads before merging: counts per path, never a value.
-    let dry = db.run(
-        vec![common::migration("011-redact-family-info", redact_family)],
-        true,
-    );
+    let dry = db.run(vec![common::migration("011-redact-family-info", migrate)], true);
     let summary = &dry.migrations[0].diff.as_ref().expect("a dry run diffs").summary;
     let father = &summary.personal["person: personal_details.father_name"];
     let father_snapshots = holding
@@ -188,10 +188,7 @@ fn every_person_and_every_snapshot_loses_family_names_and_a_rerun_is_a_no_op() {
     assert!(!markdown.contains(&a_name), "the preview shows {a_name}");
     assert!(markdown.contains("[redacted]"), "field changes show the marker");
 
-    let report = db.run(
-        vec![common::migration("011-redact-family-info", redact_family)],
-        false,
-    );
+    let report = db.run(vec![common::migration("011-redact-family-info", migrate)], false);
     let run = &report.migrations[0];
     assert_eq!(run.status, Outcome::Completed, "{:?}", run.error);
     assert_eq!(run.stats.entities_updated, entities.len() as u64);
@@ -271,7 +268,7 @@ fn every_person_and_every_snapshot_loses_family_names_and_a_rerun_is_a_no_op() {
     assert!(!text.contains(&a_name), "nes diff shows {a_name}");
 
     let head = common::git(db.root(), &["rev-parse", "HEAD"]);
-    let report = db.run(vec![common::migration("012-redact-again", redact_family)], false);
+    let report = db.run(vec![common::migration("012-redact-again", migrate)], false);
     let again = &report.migrations[0];
     assert_eq!(again.status, Outcome::Completed, "{:?}", again.error);
     assert_eq!(
