@@ -324,6 +324,16 @@ fn redact_one_mobile(ctx: &mut Context) -> Result<()> {
 fn one_entity_loses_one_path_in_every_version_and_others_keep_theirs() {
     let db = Db::fixture();
     db.run(vec![common::migration("001-hospitals", hospital)], false);
+    // Before the redaction, `nes log -p` shows that the number changed, not the numbers.
+    let log = std::process::Command::new(env!("CARGO_BIN_EXE_nes"))
+        .arg("--db-repo")
+        .arg(db.root())
+        .args(["log", "entity:organization/hospital/bir-hospital", "-p"])
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&log.stdout);
+    assert!(log.contains("attributes.contact_mobile") && log.contains("[redacted]"), "{log}");
+    assert!(!log.contains("9800000001") && !log.contains("9800000002"), "{log}");
     let report = db.run(vec![common::migration("002-redact", redact_one_mobile)], false);
     assert_eq!(
         report.migrations[0].status,

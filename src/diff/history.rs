@@ -88,8 +88,10 @@ pub fn history(repo: &DataRepo, id: &ObjectId, with_changes: bool) -> Result<His
             None => (None, None, None),
         };
         let changes = (with_changes && i > 0).then(|| {
-            let before = content(&files[i - 1].1);
-            fields::diff(&before, &content(value))
+            let (before, after) = (content(&files[i - 1].1), content(value));
+            let mut changes = fields::diff(&before, &after);
+            super::personal::hide(&after, &mut changes);
+            changes
         });
         versions.push(VersionEntry {
             number: *number,
