@@ -6,3 +6,4 @@
 //! `git`; it knows nothing of migrations or the command line.
 
 pub mod audit;
+pub mod purge;
