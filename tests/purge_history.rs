@@ -74,7 +74,10 @@ fn values_in_history(db: &Path) -> BTreeMap<String, usize> {
         let tree = repo.find_commit(commit.unwrap()).unwrap().tree().unwrap();
         tree.walk(git2::TreeWalkMode::PreOrder, |_, entry| {
             let name = entry.name().unwrap_or("");
-            if entry.kind() == Some(git2::ObjectType::Blob) && name.ends_with(".json") && seen.insert(entry.id()) {
+            if entry.kind() == Some(git2::ObjectType::Blob)
+                && name.ends_with(".json")
+                && seen.insert(entry.id())
+            {
                 let blob = repo.find_blob(entry.id()).unwrap();
                 for finding in policy.findings(&all, blob.content(), false).unwrap() {
                     *counts.entry(policy.rules[finding.rule].label()).or_insert(0) += finding.count;
@@ -106,17 +109,29 @@ fn fsck(db: &Path) {
 fn ledger(db: &Path) -> Vec<Value> {
     let repo = nes::git::repo::DataRepo::open(db).unwrap();
     let ledger = nes::git::ledger::read_ledger(&repo).unwrap();
-    ledger.entries.values().map(|e| serde_json::to_value(e).unwrap()).collect()
+    ledger
+        .entries
+        .values()
+        .map(|e| serde_json::to_value(e).unwrap())
+        .collect()
 }
 
 #[test]
 fn purges_the_2026_history_keeping_commits_ledger_and_clean_blobs() {
-    let Some(shared) = common::shared_dir() else { return };
+    let Some(shared) = common::shared_dir() else {
+        return;
+    };
     let tmp = common::fast_tempdir();
     let db = common::clone_bundle_named(&shared, "nes-database-2026.bundle", &tmp.path().join("db"));
     let before = values_in_history(&db);
-    for label in ["person: personal_details.father_name", "organization/hospital: attributes.contact_mobile"] {
-        assert!(before.get(label).copied().unwrap_or(0) > 0, "{label} holds values before: {before:?}");
+    for label in [
+        "person: personal_details.father_name",
+        "organization/hospital: attributes.contact_mobile",
+    ] {
+        assert!(
+            before.get(label).copied().unwrap_or(0) > 0,
+            "{label} holds values before: {before:?}"
+        );
     }
     let old_commits: Vec<String> = git(&db, &["rev-list", "--all", "--reverse", "--topo-order"])
         .lines()
@@ -131,25 +146,57 @@ fn purges_the_2026_history_keeping_commits_ledger_and_clean_blobs() {
     assert_eq!(dry["dry_run"], true);
 
     let done = purge(&db, &[]);
-    for key in ["commits", "commits_rewritten", "blobs_scanned", "blobs_changed", "first_changed_commit", "paths"] {
-        assert_eq!(dry[key], done[key], "the dry run reports what the run does: {key}");
+    for key in [
+        "commits",
+        "commits_rewritten",
+        "blobs_scanned",
+        "blobs_changed",
+        "first_changed_commit",
+        "paths",
+    ] {
+        assert_eq!(
+            dry[key], done[key],
+            "the dry run reports what the run does: {key}"
+        );
     }
-    assert_eq!(dry["refs"].as_array().unwrap().len(), done["refs"].as_array().unwrap().len());
+    assert_eq!(
+        dry["refs"].as_array().unwrap().len(),
+        done["refs"].as_array().unwrap().len()
+    );
     assert!(done["blobs_changed"].as_u64().unwrap() > 1000, "{done}");
-    assert!(values_in_history(&db).is_empty(), "no value left in any reachable blob");
+    assert!(
+        values_in_history(&db).is_empty(),
+        "no value left in any reachable blob"
+    );
     fsck(&db);
     assert_eq!(git(&db, &["status", "--porcelain"]), "", "working tree clean");
     assert_eq!(ledger(&db).len(), old_ledger.len());
     for (old, new) in old_ledger.iter().zip(ledger(&db)) {
-        for key in ["name", "recorded", "run_id", "date", "author", "checksum", "baseline", "python_log", "unpushed"] {
+        for key in [
+            "name",
+            "recorded",
+            "run_id",
+            "date",
+            "author",
+            "checksum",
+            "baseline",
+            "python_log",
+            "unpushed",
+        ] {
             assert_eq!(old[key], new[key], "ledger {key}");
         }
-        assert_eq!(old["commits"].as_array().unwrap().len(), new["commits"].as_array().unwrap().len());
+        assert_eq!(
+            old["commits"].as_array().unwrap().len(),
+            new["commits"].as_array().unwrap().len()
+        );
     }
 
     // The map: one line per old commit, to a commit with the same message, people and dates.
     let map = read_map(&db.join(".git/nes/purge/commit-map"));
-    assert_eq!(map.iter().map(|(o, _)| o.clone()).collect::<Vec<_>>(), old_commits);
+    assert_eq!(
+        map.iter().map(|(o, _)| o.clone()).collect::<Vec<_>>(),
+        old_commits
+    );
     let new_count = git(&db, &["rev-list", "--all"]).lines().count();
     assert_eq!(new_count, old_commits.len(), "as many commits (empty ones kept)");
     let repo = git2::Repository::open(&db).unwrap();
@@ -168,21 +215,39 @@ fn purges_the_2026_history_keeping_commits_ledger_and_clean_blobs() {
     let new_head_tree = git(&db, &["ls-tree", "-r", "HEAD"]);
     let new_by_path: HashMap<&str, &str> = new_head_tree
         .lines()
-        .map(|l| (l.split('\t').nth(1).unwrap(), l.split_whitespace().nth(2).unwrap()))
+        .map(|l| {
+            (
+                l.split('\t').nth(1).unwrap(),
+                l.split_whitespace().nth(2).unwrap(),
+            )
+        })
         .collect();
     let all = nes::store::privacy::policy().select(&[]).unwrap();
     let (mut same, mut changed) = (0, 0);
     for line in old_head_tree.lines() {
         let (meta, path) = line.split_once('\t').unwrap();
         let old_id = meta.split_whitespace().nth(2).unwrap();
-        let bytes = repo.find_blob(git2::Oid::from_str(old_id).unwrap()).unwrap().content().to_vec();
+        let bytes = repo
+            .find_blob(git2::Oid::from_str(old_id).unwrap())
+            .unwrap()
+            .content()
+            .to_vec();
         let held = path.ends_with(".json")
-            && !nes::store::privacy::policy().findings(&all, &bytes, false).unwrap().is_empty();
+            && !nes::store::privacy::policy()
+                .findings(&all, &bytes, false)
+                .unwrap()
+                .is_empty();
         if held {
             changed += 1;
-            let new = repo.find_blob(git2::Oid::from_str(new_by_path[path]).unwrap()).unwrap();
+            let new = repo
+                .find_blob(git2::Oid::from_str(new_by_path[path]).unwrap())
+                .unwrap();
             let parsed = nes::store::json::from_slice(new.content()).unwrap();
-            assert_eq!(nes::store::json::to_vec(&parsed), new.content(), "{path} is canonical");
+            assert_eq!(
+                nes::store::json::to_vec(&parsed),
+                new.content(),
+                "{path} is canonical"
+            );
         } else {
             same += 1;
             assert_eq!(new_by_path[path], old_id, "{path} kept its blob");
@@ -200,7 +265,9 @@ fn purges_the_2026_history_keeping_commits_ledger_and_clean_blobs() {
 
 #[test]
 fn one_path_only_touches_that_path() {
-    let Some(shared) = common::shared_dir() else { return };
+    let Some(shared) = common::shared_dir() else {
+        return;
+    };
     let tmp = common::fast_tempdir();
     let db = common::clone_bundle_named(&shared, "nes-database-2026.bundle", &tmp.path().join("db"));
     let before = values_in_history(&db);
@@ -235,7 +302,11 @@ fn small_repo(dir: &Path) -> PathBuf {
     std::fs::create_dir_all(&db).unwrap();
     git(&db, &["init", "--quiet", "-b", "main"]);
     common::set_identity(&db);
-    write(&db, "v2/entity/person/ram-kc.json", &person("ram-kc", Some("Hari")));
+    write(
+        &db,
+        "v2/entity/person/ram-kc.json",
+        &person("ram-kc", Some("Hari")),
+    );
     write(&db, "v2/entity/person/sita-kc.json", &person("sita-kc", None));
     write(&db, "README.md", "data\n");
     git(&db, &["add", "-A"]);
@@ -243,10 +314,18 @@ fn small_repo(dir: &Path) -> PathBuf {
     git(&db, &["tag", "-a", "v1", "-m", "Release one"]);
     git(&db, &["commit", "--quiet", "--allow-empty", "-m", "Empty"]);
     git(&db, &["branch", "other"]);
-    write(&db, "v2/entity/person/sita-kc.json", &person("sita-kc", Some("Gopal")));
+    write(
+        &db,
+        "v2/entity/person/sita-kc.json",
+        &person("sita-kc", Some("Gopal")),
+    );
     git(&db, &["commit", "--quiet", "-am", "Second"]);
     git(&db, &["switch", "--quiet", "other"]);
-    write(&db, "v2/entity/person/hari-kc.json", &person("hari-kc", Some("Shyam")));
+    write(
+        &db,
+        "v2/entity/person/hari-kc.json",
+        &person("hari-kc", Some("Shyam")),
+    );
     git(&db, &["add", "-A"]);
     git(&db, &["commit", "--quiet", "-m", "On other"]);
     git(&db, &["switch", "--quiet", "main"]);
@@ -265,25 +344,49 @@ fn rewrites_branches_and_annotated_tags() {
     let tag_message = git(&db, &["cat-file", "-p", "v1"]);
     let done = purge(&db, &[]);
     assert_eq!(done["commits"], 4, "{done}");
-    assert_eq!(done["commits_rewritten"], 4, "every commit descends from the first");
+    assert_eq!(
+        done["commits_rewritten"], 4,
+        "every commit descends from the first"
+    );
     assert!(values_in_history(&db).is_empty());
     fsck(&db);
-    let names: Vec<&str> = done["refs"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
-    for name in ["refs/heads/main", "refs/heads/other", "refs/tags/v1", "refs/remotes/origin/main"] {
+    let names: Vec<&str> = done["refs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    for name in [
+        "refs/heads/main",
+        "refs/heads/other",
+        "refs/tags/v1",
+        "refs/remotes/origin/main",
+    ] {
         assert!(names.contains(&name), "{name} moved: {names:?}");
     }
     let new_tag = git(&db, &["cat-file", "-p", "v1"]);
-    assert_eq!(new_tag.lines().skip(1).collect::<Vec<_>>(), tag_message.lines().skip(1).collect::<Vec<_>>());
+    assert_eq!(
+        new_tag.lines().skip(1).collect::<Vec<_>>(),
+        tag_message.lines().skip(1).collect::<Vec<_>>()
+    );
     assert_eq!(git(&db, &["cat-file", "-t", "v1"]).trim(), "tag");
     // The push commands lease each ref on the id the remote had.
-    let pushes: Vec<&str> = done["push_commands"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).collect();
+    let pushes: Vec<&str> = done["push_commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
     assert_eq!(pushes.len(), 3, "{pushes:?}");
     for command in pushes {
         let args: Vec<&str> = command.split_whitespace().skip(1).collect();
         git(&db, &args);
     }
     let remote = tmp.path().join("origin.git");
-    assert_eq!(git(&remote, &["rev-parse", "main"]), git(&db, &["rev-parse", "main"]));
+    assert_eq!(
+        git(&remote, &["rev-parse", "main"]),
+        git(&db, &["rev-parse", "main"])
+    );
     assert_eq!(git(&remote, &["rev-parse", "v1"]), git(&db, &["rev-parse", "v1"]));
 }
 
@@ -301,7 +404,11 @@ fn refuses_a_dirty_tree_unpushed_commits_and_a_held_lock() {
     git(&db, &["commit", "--quiet", "--allow-empty", "-m", "Local only"]);
     let out = nes(&db, &["db", "purge-history"], None);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("Local only"), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("Local only"),
+        "{}",
+        text(&out)
+    );
     git(&db, &["reset", "--quiet", "--keep", "origin/main"]);
 
     let lock = db.join(".git/nes/run.lock");
@@ -320,7 +427,12 @@ fn state(db: &Path) -> String {
     let mut files = String::new();
     for entry in walkdir::WalkDir::new(db).sort_by_file_name() {
         let entry = entry.unwrap();
-        let rel = entry.path().strip_prefix(db).unwrap().to_string_lossy().into_owned();
+        let rel = entry
+            .path()
+            .strip_prefix(db)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
         if rel.starts_with(".git") || !entry.file_type().is_file() {
             continue;
         }
@@ -328,7 +440,7 @@ fn state(db: &Path) -> String {
     }
     format!(
         "{}{}{}{}{}",
-        refs(&db),
+        refs(db),
         std::fs::read_to_string(db.join(".git/HEAD")).unwrap(),
         git(db, &["ls-files", "-s"]),
         git(db, &["status", "--porcelain"]),
@@ -367,13 +479,32 @@ fn an_interruption_at_each_point_is_undone_or_finished() {
             if !journal {
                 assert_eq!(state(&db), before, "{fault}: nothing moved before the journal");
                 let out = nes(&db, &["db", "purge-history", way], None);
-                assert_eq!(out.status.code(), Some(2), "{fault} {way}: nothing to recover: {}", text(&out));
+                assert_eq!(
+                    out.status.code(),
+                    Some(2),
+                    "{fault} {way}: nothing to recover: {}",
+                    text(&out)
+                );
                 continue;
             }
             // Every writing command refuses and names the way out.
-            let out = nes(&db, &["migrate", "mark-applied", "000-example-migration", "--reason", "x"], None);
+            let out = nes(
+                &db,
+                &[
+                    "migrate",
+                    "mark-applied",
+                    "000-example-migration",
+                    "--reason",
+                    "x",
+                ],
+                None,
+            );
             assert_eq!(out.status.code(), Some(1), "{fault}: {}", text(&out));
-            assert!(String::from_utf8_lossy(&out.stderr).contains("--resume"), "{}", text(&out));
+            assert!(
+                String::from_utf8_lossy(&out.stderr).contains("--resume"),
+                "{}",
+                text(&out)
+            );
             ok(nes(&db, &["db", "purge-history", way], None));
             assert!(!db.join(".git/nes/purge/journal").exists());
             let expected = if way == "--resume" { &finished } else { &before };
@@ -386,12 +517,25 @@ fn an_interruption_at_each_point_is_undone_or_finished() {
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for name in ["db", "origin.git"] {
-        let status = Command::new("cp").arg("-a").arg(from.join(name)).arg(to).status().unwrap();
+        let status = Command::new("cp")
+            .arg("-a")
+            .arg(from.join(name))
+            .arg(to)
+            .status()
+            .unwrap();
         assert!(status.success());
     }
     // The copy's remote is its own bare repository.
     let db = to.join("db");
-    git(&db, &["remote", "set-url", "origin", to.join("origin.git").to_str().unwrap()]);
+    git(
+        &db,
+        &[
+            "remote",
+            "set-url",
+            "origin",
+            to.join("origin.git").to_str().unwrap(),
+        ],
+    );
 }
 
 #[test]
@@ -404,24 +548,48 @@ fn remap_pointer_moves_the_parents_gitlink() {
     let db = small_repo(&parent);
     std::fs::write(parent.join("README.md"), "tool\n").unwrap();
     git(&parent, &["add", "README.md"]);
-    git(&parent, &["update-index", "--add", "--cacheinfo", &format!("160000,{},db", git(&db, &["rev-parse", "HEAD"]).trim())]);
+    git(
+        &parent,
+        &[
+            "update-index",
+            "--add",
+            "--cacheinfo",
+            &format!("160000,{},db", git(&db, &["rev-parse", "HEAD"]).trim()),
+        ],
+    );
     git(&parent, &["commit", "--quiet", "-m", "Add the data repository"]);
     let old = git(&db, &["rev-parse", "HEAD"]).trim().to_string();
     purge(&db, &[]);
     let new = git(&db, &["rev-parse", "HEAD"]).trim().to_string();
     assert_ne!(old, new);
     let out = ok(nes_in(&parent, Path::new("db"), &["db", "remap-pointer"], None));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("now points at"), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("now points at"),
+        "{}",
+        text(&out)
+    );
     let pointer = git(&parent, &["ls-tree", "HEAD", "db"]);
     assert!(pointer.contains(&format!("commit {new}")), "{pointer}");
     assert!(git(&parent, &["log", "-1", "--format=%s"]).starts_with("Point db at the purged history"));
     // Again: it already points there.
     let out = ok(nes_in(&parent, Path::new("db"), &["db", "remap-pointer"], None));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("already points"), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("already points"),
+        "{}",
+        text(&out)
+    );
     // A map that does not know the pointer is refused.
     let other = tmp.path().join("other-map");
     std::fs::write(&other, format!("{} {new}\n", "1".repeat(40))).unwrap();
-    git(&parent, &["update-index", "--cacheinfo", &format!("160000,{old},db")]);
-    let out = nes_in(&parent, Path::new("db"), &["db", "remap-pointer", "--map", other.to_str().unwrap()], None);
+    git(
+        &parent,
+        &["update-index", "--cacheinfo", &format!("160000,{old},db")],
+    );
+    let out = nes_in(
+        &parent,
+        Path::new("db"),
+        &["db", "remap-pointer", "--map", other.to_str().unwrap()],
+        None,
+    );
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
 }

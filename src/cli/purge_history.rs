@@ -42,9 +42,15 @@ pub fn exec(g: &GlobalArgs, args: Args) -> anyhow::Result<ExitCode> {
         if args.json {
             output::json(&serde_json::json!({"schema_version": 1, "recovered": recovered}))?;
         } else if args.resume {
-            println!("purge finished: {} ref(s) rewritten, checked out and verified", recovered.refs.len());
+            println!(
+                "purge finished: {} ref(s) rewritten, checked out and verified",
+                recovered.refs.len()
+            );
         } else {
-            println!("purge undone: {} ref(s) back at their ids before it", recovered.refs.len());
+            println!(
+                "purge undone: {} ref(s) back at their ids before it",
+                recovered.refs.len()
+            );
         }
         return Ok(ExitCode::Success);
     }
@@ -65,7 +71,11 @@ pub fn exec(g: &GlobalArgs, args: Args) -> anyhow::Result<ExitCode> {
 
 fn print_report(report: &PurgeReport, root: &str) {
     let c = &report.counts;
-    let verb = if report.dry_run { "would rewrite" } else { "rewrote" };
+    let verb = if report.dry_run {
+        "would rewrite"
+    } else {
+        "rewrote"
+    };
     println!(
         "{verb} {} of {} commit(s), {} of {} JSON blob(s)",
         c.commits_rewritten, c.commits, c.blobs_changed, c.blobs_scanned
@@ -94,15 +104,23 @@ fn print_report(report: &PurgeReport, root: &str) {
     println!("\nverified: no value left in any reachable blob, git fsck --strict clean, ledger unchanged.");
     println!("Next steps (the old history is still on the remote, in forks and in every clone):");
     if report.push_commands.is_empty() {
-        println!("  1. no remote is configured: publish the rewritten refs wherever copies of the old ones live");
+        println!(
+            "  1. no remote is configured: publish the rewritten refs wherever copies of the old ones live"
+        );
     } else {
-        println!("  1. force-push every rewritten ref (each fails if the remote moved since your last fetch):");
+        println!(
+            "  1. force-push every rewritten ref (each fails if the remote moved since your last fetch):"
+        );
         for command in &report.push_commands {
             println!("       git -C {root} {}", command.trim_start_matches("git "));
         }
     }
     println!("  2. drop the old objects here: git -C {root} reflog expire --expire=now --all && git -C {root} gc --prune=now");
-    println!("  3. in the tool repository, move the submodule pointer: nes db remap-pointer --map <the map above>");
+    println!(
+        "  3. in the tool repository, move the submodule pointer: nes db remap-pointer --map <the map above>"
+    );
     println!("  4. ask the host to purge what only it can: forks, pull-request refs (refs/pull/*) and cached views (GitHub support)");
-    println!("  5. everyone with a clone re-clones; a pull or push from an old clone brings the old history back");
+    println!(
+        "  5. everyone with a clone re-clones; a pull or push from an old clone brings the old history back"
+    );
 }

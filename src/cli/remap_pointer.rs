@@ -37,7 +37,11 @@ pub fn exec(g: &GlobalArgs, args: Args) -> anyhow::Result<ExitCode> {
             &commit[..12]
         );
     } else {
-        println!("{} already points at the purged history ({})", remapped.path, &remapped.new[..12]);
+        println!(
+            "{} already points at the purged history ({})",
+            remapped.path,
+            &remapped.new[..12]
+        );
     }
     Ok(ExitCode::Success)
 }

@@ -66,9 +66,12 @@ pub fn write(repo: &DataRepo, journal: &RewriteJournal) -> Result<()> {
 pub fn read(repo: &DataRepo) -> Result<Option<RewriteJournal>> {
     let path = path(repo)?;
     match fs::read(&path) {
-        Ok(bytes) => serde_json::from_slice(&bytes)
-            .map(Some)
-            .with_context(|| format!("{} is damaged; it lists the refs an interrupted `nes db purge-history` moved", path.display())),
+        Ok(bytes) => serde_json::from_slice(&bytes).map(Some).with_context(|| {
+            format!(
+                "{} is damaged; it lists the refs an interrupted `nes db purge-history` moved",
+                path.display()
+            )
+        }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
     }

@@ -40,15 +40,21 @@ pub(super) fn verify(
     head: Oid,
 ) -> Result<()> {
     no_values_left(repo, policy, selection)?;
-    run_git(repo.root(), &["fsck", "--strict", "--no-progress", "--no-dangling"])
-        .context("the rewritten history fails `git fsck --strict`")?;
+    run_git(
+        repo.root(),
+        &["fsck", "--strict", "--no-progress", "--no-dangling"],
+    )
+    .context("the rewritten history fails `git fsck --strict`")?;
     let ledger_after = ledger_value(repo, &HashMap::new())?;
     anyhow::ensure!(
         &ledger_after == ledger_before,
         "the ledger reads differently after the rewrite (which migrations ran, their runs, dates or authors)"
     );
     let at = repo.head()?;
-    anyhow::ensure!(at == head, "HEAD is {at} after the rewrite, not the rewritten {head}");
+    anyhow::ensure!(
+        at == head,
+        "HEAD is {at} after the rewrite, not the rewritten {head}"
+    );
     let dirty = repo.dirty_paths(5)?;
     anyhow::ensure!(
         dirty.is_empty(),

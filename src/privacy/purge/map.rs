@@ -21,8 +21,11 @@ pub fn default_path(repo: &DataRepo) -> Result<PathBuf> {
 /// [`DataRepo`] (the parent's command reads it from outside).
 pub fn default_for(db_repo: &Path) -> Result<PathBuf> {
     let git = git2::Repository::open(db_repo).map_err(|e| {
-        NesError::usage(format!("cannot open the data repository {}: {e}", db_repo.display()))
-            .hint("name the commit map with --map, or the data repository with --db-repo")
+        NesError::usage(format!(
+            "cannot open the data repository {}: {e}",
+            db_repo.display()
+        ))
+        .hint("name the commit map with --map, or the data repository with --db-repo")
     })?;
     Ok(git.path().join("nes").join("purge").join("commit-map"))
 }
@@ -59,7 +62,10 @@ pub fn read(path: &Path) -> Result<HashMap<Oid, Oid>> {
         if old == "old" && new == "new" {
             continue;
         }
-        let parse = |s: &str| Oid::from_str(s).with_context(|| format!("{}:{}: {s:?} is not a commit id", path.display(), n + 1));
+        let parse = |s: &str| {
+            Oid::from_str(s)
+                .with_context(|| format!("{}:{}: {s:?} is not a commit id", path.display(), n + 1))
+        };
         map.insert(parse(old)?, parse(new)?);
     }
     Ok(map)

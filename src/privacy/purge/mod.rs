@@ -117,14 +117,18 @@ pub fn purge(repo: &DataRepo, options: &PurgeOptions) -> Result<PurgeReport> {
     if options.dry_run {
         return Ok(report);
     }
-    sink.finish()?;
-    crate::fault::point("purge-objects-written");
     let map_path = options.map.clone().map_or_else(|| map::default_path(repo), Ok)?;
-    map::write(&map_path, &rewriter.order, &rewriter.commits)?;
-    report.map = Some(map_path.display().to_string());
     if report.refs.is_empty() {
+        // Nothing to move: the unfinished pack removes itself, the map says so (identity).
+        drop(sink);
+        map::write(&map_path, &rewriter.order, &rewriter.commits)?;
+        report.map = Some(map_path.display().to_string());
         return Ok(report);
     }
+    sink.finish()?;
+    crate::fault::point("purge-objects-written");
+    map::write(&map_path, &rewriter.order, &rewriter.commits)?;
+    report.map = Some(map_path.display().to_string());
     let journal = RewriteJournal {
         refs: report.refs.clone(),
         head_ref: git.head()?.name().unwrap_or("HEAD").to_string(),
@@ -211,7 +215,10 @@ fn progress_bar(enabled: bool, message: &str, len: Option<usize>) -> ProgressBar
         return ProgressBar::hidden();
     }
     let (bar, template) = match len {
-        Some(len) => (ProgressBar::new(len as u64), "{msg} [{bar:30}] {pos}/{len} ({per_sec})"),
+        Some(len) => (
+            ProgressBar::new(len as u64),
+            "{msg} [{bar:30}] {pos}/{len} ({per_sec})",
+        ),
         None => (ProgressBar::new_spinner(), "{spinner} {msg}: {pos} ({per_sec})"),
     };
     bar.set_style(

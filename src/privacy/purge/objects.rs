@@ -207,7 +207,10 @@ mod tests {
         let old = b"object 1111111111111111111111111111111111111111\ntype commit\ntag v1\ntagger T <t@x> 1 +0000\n\nRelease\n";
         assert_eq!(
             tag_target(old).unwrap(),
-            (Oid::from_str("1111111111111111111111111111111111111111").unwrap(), ObjectType::Commit)
+            (
+                Oid::from_str("1111111111111111111111111111111111111111").unwrap(),
+                ObjectType::Commit
+            )
         );
         let target = Oid::from_str("2222222222222222222222222222222222222222").unwrap();
         let new = rewrite_tag(old, target);

@@ -28,7 +28,9 @@ pub fn remap_pointer(data_repo: &Path, map: &HashMap<Oid, Oid>) -> Result<Remapp
     let data_repo = data_repo
         .canonicalize()
         .with_context(|| format!("{} not found", data_repo.display()))?;
-    let outer = data_repo.parent().context("the data repository has no parent directory")?;
+    let outer = data_repo
+        .parent()
+        .context("the data repository has no parent directory")?;
     let parent = git2::Repository::discover(outer).map_err(|_| {
         NesError::usage(format!("no repository contains {}", data_repo.display()))
             .hint("run it in the tool repository that has the data repository as a submodule")

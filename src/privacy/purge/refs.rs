@@ -65,7 +65,11 @@ pub(super) fn check_start(repo: &DataRepo) -> Result<()> {
             walk.hide(tracked)?;
             let ahead: Vec<Oid> = walk.collect::<Result<_, _>>()?;
             if !ahead.is_empty() {
-                let named: Vec<String> = ahead.iter().take(5).map(|&c| sync::describe_oid(repo, c)).collect();
+                let named: Vec<String> = ahead
+                    .iter()
+                    .take(5)
+                    .map(|&c| sync::describe_oid(repo, c))
+                    .collect();
                 return Err(NesError::usage(format!(
                     "branch {branch} has {} commit(s) {tracking} does not have: {}{}",
                     ahead.len(),
@@ -115,7 +119,11 @@ pub(super) fn move_all(repo: &DataRepo, journal: &RewriteJournal, forward: bool)
             .into());
         }
         crate::fault::step(|| format!("move {}", m.name));
-        let log = if forward { "nes db purge-history" } else { "nes db purge-history --abort" };
+        let log = if forward {
+            "nes db purge-history"
+        } else {
+            "nes db purge-history --abort"
+        };
         git.reference_matching(&m.name, to, true, from, log)
             .with_context(|| format!("cannot move {} to {to}", m.name))?;
         if i == 0 && forward {
@@ -180,7 +188,10 @@ pub(super) fn push_commands(git: &git2::Repository, moved: &[RefMove]) -> Result
     for m in moved {
         let lease = if let Some(branch) = m.name.strip_prefix("refs/heads/") {
             let tracking = format!("refs/remotes/{remote}/{branch}");
-            moved.iter().find(|t| t.name == tracking).map_or(m.old.as_str(), |t| t.old.as_str())
+            moved
+                .iter()
+                .find(|t| t.name == tracking)
+                .map_or(m.old.as_str(), |t| t.old.as_str())
         } else if m.name.starts_with("refs/tags/") {
             m.old.as_str()
         } else {

@@ -56,7 +56,11 @@ pub(super) struct Rewriter<'r> {
 }
 
 impl<'r> Rewriter<'r> {
-    pub(super) fn new(git: &'r git2::Repository, policy: &'static Policy, selection: Vec<usize>) -> Result<Self> {
+    pub(super) fn new(
+        git: &'r git2::Repository,
+        policy: &'static Policy,
+        selection: Vec<usize>,
+    ) -> Result<Self> {
         Ok(Self {
             git,
             odb: git.odb()?,
@@ -141,7 +145,8 @@ impl<'r> Rewriter<'r> {
                 .parent_ids()
                 .map(|p| self.commits.get(&p).copied().unwrap_or(p))
                 .collect();
-            let unchanged = tree == commit.tree_id() && parents.iter().eq(commit.parent_ids().collect::<Vec<_>>().iter());
+            let unchanged =
+                tree == commit.tree_id() && parents.iter().eq(commit.parent_ids().collect::<Vec<_>>().iter());
             let new = if unchanged {
                 old
             } else {
@@ -150,7 +155,9 @@ impl<'r> Rewriter<'r> {
             };
             if new != old {
                 self.counts.commits_rewritten += 1;
-                self.counts.first_changed_commit.get_or_insert_with(|| old.to_string());
+                self.counts
+                    .first_changed_commit
+                    .get_or_insert_with(|| old.to_string());
             }
             self.commits.insert(old, new);
             on_commit();
@@ -218,7 +225,12 @@ impl<'r> Rewriter<'r> {
 }
 
 /// Adds the `.json` blobs below `tree` to `blobs`, reading each tree not seen yet.
-pub(super) fn json_blobs(odb: &git2::Odb<'_>, tree: Oid, seen: &mut HashSet<Oid>, blobs: &mut HashSet<Oid>) -> Result<()> {
+pub(super) fn json_blobs(
+    odb: &git2::Odb<'_>,
+    tree: Oid,
+    seen: &mut HashSet<Oid>,
+    blobs: &mut HashSet<Oid>,
+) -> Result<()> {
     if !seen.insert(tree) {
         return Ok(());
     }
