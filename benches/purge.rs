@@ -133,9 +133,23 @@ fn bundle(cache: &Path) -> Result<PathBuf> {
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared"));
     let bundle = shared.join("nes-format/nes-database-2026.bundle");
-    ensure!(bundle.is_file(), "{} not found: set NES_SHARED_DIR", bundle.display());
+    ensure!(
+        bundle.is_file(),
+        "{} not found: set NES_SHARED_DIR",
+        bundle.display()
+    );
     let _ = std::fs::remove_dir_all(&dest);
-    git(cache, &["clone", "--quiet", "--branch", "main", bundle.to_str().unwrap(), dest.to_str().unwrap()])?;
+    git(
+        cache,
+        &[
+            "clone",
+            "--quiet",
+            "--branch",
+            "main",
+            bundle.to_str().unwrap(),
+            dest.to_str().unwrap(),
+        ],
+    )?;
     std::fs::write(dest.join(".git/nes-bench-complete"), "")?;
     Ok(dest)
 }
@@ -164,8 +178,15 @@ fn synthetic(cache: &Path, entities: usize) -> Result<PathBuf> {
         fields
     };
     let half = entities / 2;
-    for (range, message) in [(0..half, "Import persons, first half"), (half..entities, "Import persons, second half")] {
-        let mut publication = Publication::new(Box::new(WorkTree::new(&dest)), Box::new(SystemClock), bench_author());
+    for (range, message) in [
+        (0..half, "Import persons, first half"),
+        (half..entities, "Import persons, second half"),
+    ] {
+        let mut publication = Publication::new(
+            Box::new(WorkTree::new(&dest)),
+            Box::new(SystemClock),
+            bench_author(),
+        );
         publication.use_author("author:bench-author")?;
         for i in range {
             publication.create_entity(&Kind::Person.id("purge", i), fields(i), "Benchmark import")?;
@@ -174,11 +195,18 @@ fn synthetic(cache: &Path, entities: usize) -> Result<PathBuf> {
         git(&dest, &["add", "-A"])?;
         git(&dest, &["commit", "--quiet", "-m", message])?;
     }
-    let mut publication = Publication::new(Box::new(WorkTree::new(&dest)), Box::new(SystemClock), bench_author());
+    let mut publication = Publication::new(
+        Box::new(WorkTree::new(&dest)),
+        Box::new(SystemClock),
+        bench_author(),
+    );
     publication.use_author("author:bench-author")?;
     for i in (0..entities).step_by(10) {
         let id = Kind::Person.id("purge", i);
-        publication.update_entity(&id, json!({"short_description": {"en": {"provenance": "imported", "value": "Updated"}, "ne": null}}), "Benchmark update")?;
+        let mut updated = fields(i);
+        updated["short_description"] =
+            json!({"en": {"provenance": "imported", "value": "Updated"}, "ne": null});
+        publication.update_entity(&id, updated, "Benchmark update")?;
     }
     publication.flush()?;
     git(&dest, &["add", "-A"])?;
