@@ -163,7 +163,12 @@ fn synthetic(cache: &Path, entities: usize) -> Result<PathBuf> {
     let _ = std::fs::remove_dir_all(&dest);
     std::fs::create_dir_all(&dest)?;
     git(&dest, &["init", "--quiet", "--initial-branch=main"])?;
-    for (key, value) in [("user.name", "Bench"), ("user.email", "bench@example.org")] {
+    // No automatic gc behind a commit: it would hold gc.pid.lock when the explicit one runs.
+    for (key, value) in [
+        ("user.name", "Bench"),
+        ("user.email", "bench@example.org"),
+        ("gc.auto", "0"),
+    ] {
         git(&dest, &["config", key, value])?;
     }
     let started = std::time::Instant::now();
