@@ -18,7 +18,9 @@ mod model;
 mod output;
 mod pending;
 mod preview;
+mod purge_history;
 mod push;
+mod remap_pointer;
 mod repair;
 mod revert;
 mod run;
@@ -168,6 +170,10 @@ pub enum DbCommand {
     Verify(db_verify::Args),
     /// Where personal data is: per privacy-policy path, documents, snapshots, history.
     Audit(db_audit::Args),
+    /// Rewrite history so no commit holds personal data at the privacy policy's paths.
+    PurgeHistory(purge_history::Args),
+    /// After a purge, point the parent repository's submodule at the rewritten commit.
+    RemapPointer(remap_pointer::Args),
 }
 
 /// Runs the command line with the migrations compiled into the binary; returns the exit code.
@@ -205,6 +211,8 @@ fn dispatch(cli: Cli, builtin: Vec<Migration>) -> anyhow::Result<ExitCode> {
         Command::Db(DbCommand::Init(args)) => db_init::exec(g, args),
         Command::Db(DbCommand::Verify(args)) => db_verify::exec(g, args),
         Command::Db(DbCommand::Audit(args)) => db_audit::exec(g, args),
+        Command::Db(DbCommand::PurgeHistory(args)) => purge_history::exec(g, args),
+        Command::Db(DbCommand::RemapPointer(args)) => remap_pointer::exec(g, args),
         Command::Diff(args) => diff::exec(g, args),
         Command::Log(args) => log::exec(g, args),
         Command::Model(ModelCommand::Show(args)) => model::exec(g, args),

@@ -11,7 +11,7 @@ use anyhow::Result;
 /// A state a crash (or a run in progress) leaves, and its remedy.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct CrashState {
-    /// `running`, `foreign-lock`, `interrupted`, `partial`, `committed-unfinished`,
+    /// `running`, `foreign-lock`, `purge-interrupted`, `interrupted`, `partial`, `committed-unfinished`,
     /// `record-lost` or `leftovers`.
     pub state: &'static str,
     /// What is on disk, in a sentence.
@@ -48,6 +48,16 @@ pub fn crash_state(repo: &DataRepo) -> Result<Option<CrashState>> {
                 foreign.display()
             ),
             command: format!("rm '{}' (only once no git process is running)", foreign.display()),
+        }));
+    }
+    if let Some(journal) = super::rewrite_journal::read(repo)? {
+        return Ok(Some(CrashState {
+            state: "purge-interrupted",
+            detail: format!(
+                "a history rewrite (`nes db purge-history`) stopped part-way; its journal lists {} ref(s) to move",
+                journal.refs.len()
+            ),
+            command: super::rewrite_journal::RECOVER.into(),
         }));
     }
     let stale = recovery::stale_locks(repo);

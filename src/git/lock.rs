@@ -79,7 +79,21 @@ pub fn lock_path(repo: &DataRepo) -> Result<PathBuf> {
 /// fails at once with [`crate::error::ExitCode::Busy`] naming the holder (pid, host, start).
 /// A lock left by a process of this host that is gone, with no interrupted run, is taken
 /// over (said on stderr); any other stale lock is reported, and removed only when `break_lock`.
+///
+/// While an interrupted history rewrite's journal exists ([`super::rewrite_journal`]), the
+/// lock is taken and released again and the command refused with the way out.
 pub fn acquire(repo: &DataRepo, break_lock: bool) -> Result<RunLock> {
+    let lock = acquire_during_rewrite(repo, break_lock)?;
+    if let Some(refusal) = super::rewrite_journal::refusal(repo) {
+        drop(lock);
+        return Err(refusal.into());
+    }
+    Ok(lock)
+}
+
+/// [`acquire`] for the history rewrite itself, which must take the lock to finish or undo
+/// an interrupted rewrite.
+pub fn acquire_during_rewrite(repo: &DataRepo, break_lock: bool) -> Result<RunLock> {
     let path = lock_path(repo)?;
     // Another process may delete the file between our open and our lock; retry on a new one.
     for _ in 0..10 {

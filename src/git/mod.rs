@@ -22,6 +22,7 @@ pub mod ref_update;
 mod refs;
 pub mod repo;
 pub mod revert;
+pub mod rewrite_journal;
 pub mod run_record;
 pub mod submodule;
 pub mod sync;

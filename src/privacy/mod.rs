@@ -7,3 +7,4 @@
 
 pub mod audit;
 pub mod history;
+pub mod purge;
