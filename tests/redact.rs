@@ -332,8 +332,14 @@ fn one_entity_loses_one_path_in_every_version_and_others_keep_theirs() {
         .output()
         .unwrap();
     let log = String::from_utf8_lossy(&log.stdout);
-    assert!(log.contains("attributes.contact_mobile") && log.contains("[redacted]"), "{log}");
-    assert!(!log.contains("9800000001") && !log.contains("9800000002"), "{log}");
+    assert!(
+        log.contains("attributes.contact_mobile") && log.contains("[redacted]"),
+        "{log}"
+    );
+    assert!(
+        !log.contains("9800000001") && !log.contains("9800000002"),
+        "{log}"
+    );
     let report = db.run(vec![common::migration("002-redact", redact_one_mobile)], false);
     assert_eq!(
         report.migrations[0].status,

@@ -9,6 +9,7 @@ use git2::{ObjectType, Oid};
 use rayon::prelude::*;
 
 use super::audit::{AuditReport, ValueAt};
+use super::tree::json_blobs;
 use crate::store::privacy::{Finding, Policy};
 
 /// What a scan of history found.
@@ -49,10 +50,11 @@ pub fn scan(
     for &tip in tips {
         walk.push(tip)?;
     }
+    let odb = git.odb()?;
     let (mut trees, mut blobs) = (HashSet::new(), HashSet::new());
     for commit in walk {
         let commit = git.find_commit(commit?)?;
-        json_blobs(git, commit.tree_id(), &mut trees, &mut blobs)?;
+        json_blobs(&odb, commit.tree_id(), &mut trees, &mut blobs)?;
     }
     let mut blobs: Vec<Oid> = blobs.into_iter().collect();
     blobs.sort();
@@ -79,31 +81,6 @@ pub fn scan(
         blobs: blobs.len(),
         holding,
     })
-}
-
-/// Adds the `.json` blobs below `tree` to `blobs`, reading each tree not seen yet.
-fn json_blobs(
-    git: &git2::Repository,
-    tree: Oid,
-    seen: &mut HashSet<Oid>,
-    blobs: &mut HashSet<Oid>,
-) -> Result<()> {
-    if !seen.insert(tree) {
-        return Ok(());
-    }
-    let tree = git
-        .find_tree(tree)
-        .with_context(|| format!("reading tree {tree}"))?;
-    for entry in tree.iter() {
-        match entry.kind() {
-            Some(ObjectType::Tree) => json_blobs(git, entry.id(), seen, blobs)?,
-            Some(ObjectType::Blob) if entry.name_bytes().ends_with(b".json") => {
-                blobs.insert(entry.id());
-            }
-            _ => {}
-        }
-    }
-    Ok(())
 }
 
 /// `nes db audit --history`: fills each rule's `history_blobs` (values by blob id when

@@ -8,3 +8,4 @@
 pub mod audit;
 pub mod history;
 pub mod purge;
+pub mod tree;

@@ -2,16 +2,15 @@
 //! any blob reachable from any ref, `git fsck --strict` is clean, the ledger reads the same
 //! (commit ids mapped), and the working tree and index are the rewritten HEAD.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use anyhow::{Context as _, Result};
 use git2::Oid;
-use rayon::prelude::*;
 
 use super::refs::{self, run_git};
-use super::rewrite::json_blobs;
 use crate::git::ledger::read_ledger;
 use crate::git::repo::DataRepo;
+use crate::privacy::history;
 use crate::store::privacy::Policy;
 
 /// The ledger as a value to compare: every entry, its commits renamed through `map` (a
@@ -68,40 +67,17 @@ pub(super) fn verify(
 /// fails naming the first that still holds a value.
 fn no_values_left(repo: &DataRepo, policy: &'static Policy, selection: &[usize]) -> Result<()> {
     let git = repo.git();
-    let odb = git.odb()?;
     let mut tips = Vec::new();
     for (_, target) in refs::list(git)? {
         if let Ok(commit) = git.find_object(target, None).and_then(|o| o.peel_to_commit()) {
             tips.push(commit.id());
         }
     }
-    let mut walk = git.revwalk()?;
-    for tip in tips {
-        walk.push(tip)?;
-    }
-    let (mut seen, mut blobs) = (HashSet::new(), HashSet::new());
-    for commit in walk {
-        json_blobs(&odb, git.find_commit(commit?)?.tree_id(), &mut seen, &mut blobs)?;
-    }
-    let blobs: Vec<Oid> = blobs.into_iter().collect();
-    let git_dir = git.path().to_path_buf();
-    let holding: Vec<Oid> = blobs
-        .par_iter()
-        .map_init(
-            || git2::Repository::open(&git_dir),
-            |handle, &id| -> Result<Option<Oid>> {
-                let git = handle
-                    .as_ref()
-                    .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", git_dir.display()))?;
-                let object = git.find_blob(id)?;
-                let findings = policy
-                    .findings(selection, object.content(), false)
-                    .with_context(|| format!("blob {id} is not JSON"))?;
-                Ok((!findings.is_empty()).then_some(id))
-            },
-        )
-        .filter_map(Result::transpose)
-        .collect::<Result<_>>()?;
+    let holding: Vec<Oid> = history::scan(git, &tips, policy, selection, false, &|| {})?
+        .holding
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
     anyhow::ensure!(
         holding.is_empty(),
         "{} blob(s) reachable from the rewritten refs still hold personal data, e.g. {}",

@@ -1,64 +1,14 @@
-//! Git objects as the purge rewrites them: the entries of a raw tree, a commit or tag with
+//! Git objects as the purge rewrites them: a commit or tag with
 //! some ids replaced and every other byte kept, and where new objects go (a pack, or
 //! nowhere when a dry run only needs their ids).
 
 use std::sync::Arc;
 
-use anyhow::{bail, Context as _, Result};
+use anyhow::{Context as _, Result};
 use git2::{ObjectType, Oid};
 
 use crate::git::plumbing::object_id::object_id;
 use crate::git::plumbing::pack_file::{PackWriter, RawObject};
-
-/// Mode of a subdirectory in a raw tree (git writes it without a leading zero).
-const TREE_MODE: &[u8] = b"40000";
-/// Mode of a gitlink (a submodule's commit): not an object of this repository.
-const GITLINK_MODE: &[u8] = b"160000";
-
-/// What an entry of a tree points at.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum EntryKind {
-    Tree,
-    Gitlink,
-    Blob,
-}
-
-/// One entry of a raw tree: its kind, its name and where its 20-byte id is in the tree.
-pub(super) struct TreeEntry<'a> {
-    pub kind: EntryKind,
-    pub name: &'a [u8],
-    pub id: Oid,
-    /// Offset of the id's bytes in the tree.
-    pub id_at: usize,
-}
-
-/// The entries of a raw tree object, in order.
-pub(super) fn tree_entries(data: &[u8]) -> Result<Vec<TreeEntry<'_>>> {
-    let mut entries = Vec::new();
-    let mut at = 0;
-    while at < data.len() {
-        let space = memchr::memchr(b' ', &data[at..]).context("a tree entry has no mode")? + at;
-        let nul = memchr::memchr(0, &data[space..]).context("a tree entry has no name")? + space;
-        let id_at = nul + 1;
-        let Some(id) = data.get(id_at..id_at + 20) else {
-            bail!("a tree entry's id is cut short");
-        };
-        let mode = &data[at..space];
-        let kind = match mode {
-            TREE_MODE => EntryKind::Tree,
-            GITLINK_MODE => EntryKind::Gitlink,
-            _ => EntryKind::Blob,
-        };
-        entries.push(TreeEntry {
-            kind,
-            name: &data[space + 1..nul],
-            id: Oid::from_bytes(id)?,
-            id_at,
-        });
-        at = id_at + 20;
-    }
-    Ok(entries)
-}
 
 /// A commit with its tree and parents replaced; author, committer, encoding, every other
 /// header and the message byte for byte. A signature (`gpgsig`) is dropped: it signed the

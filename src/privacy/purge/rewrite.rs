@@ -15,7 +15,8 @@ use anyhow::{Context as _, Result};
 use git2::{ObjectType, Oid};
 use rayon::prelude::*;
 
-use super::objects::{rewrite_commit, rewrite_tag, tag_target, tree_entries, EntryKind, Sink};
+use super::objects::{rewrite_commit, rewrite_tag, tag_target, Sink};
+use crate::privacy::tree::{json_blobs, tree_entries, EntryKind};
 use crate::store::privacy::Policy;
 
 /// Blobs redacted per parallel round: bounds the redacted bytes held before they are packed.
@@ -222,27 +223,4 @@ impl<'r> Rewriter<'r> {
         self.trees.insert(old, new);
         Ok(new)
     }
-}
-
-/// Adds the `.json` blobs below `tree` to `blobs`, reading each tree not seen yet.
-pub(super) fn json_blobs(
-    odb: &git2::Odb<'_>,
-    tree: Oid,
-    seen: &mut HashSet<Oid>,
-    blobs: &mut HashSet<Oid>,
-) -> Result<()> {
-    if !seen.insert(tree) {
-        return Ok(());
-    }
-    let raw = odb.read(tree)?;
-    for entry in tree_entries(raw.data()).with_context(|| format!("tree {tree} is damaged"))? {
-        match entry.kind {
-            EntryKind::Tree => json_blobs(odb, entry.id, seen, blobs)?,
-            EntryKind::Blob if entry.name.ends_with(b".json") => {
-                blobs.insert(entry.id);
-            }
-            _ => {}
-        }
-    }
-    Ok(())
 }
