@@ -13,6 +13,7 @@ pub mod memory;
 pub mod migration;
 pub mod prelude;
 pub mod privacy;
+pub mod progress;
 pub mod stats;
 pub mod store;
 pub mod verify;

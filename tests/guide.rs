@@ -131,41 +131,39 @@ fn the_checker_sees_a_wrong_row() {
     );
 }
 
-/// The port in the guide is the code `tests/port_008.rs` runs, character for character.
-#[test]
-fn the_worked_example_is_the_tested_port() {
+/// The rust block under `heading` is in `test_file`, character for character.
+fn assert_block_is_tested(heading: &str, test_file: &str, must_contain: &str) {
     let text = guide();
-    let example = section(&text, "### Worked example: porting the service's 008");
-    let code = example
+    let code = section(&text, heading)
         .split("```rust\n")
         .nth(1)
         .and_then(|rest| rest.split("```").next())
         .expect("a rust block");
-    let test =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/port_008.rs")).unwrap();
-    assert!(code.contains("fn migrate(ctx: &mut Context)"));
+    let test = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(test_file)).unwrap();
+    assert!(code.contains(must_contain), "{heading}: no `{must_contain}`");
     assert!(
         test.contains(code),
-        "the guide's port differs from tests/port_008.rs: copy it again"
+        "the guide's block under {heading} differs from {test_file}: copy it again"
+    );
+}
+
+/// The port in the guide is the code `tests/port_008.rs` runs, character for character.
+#[test]
+fn the_worked_example_is_the_tested_port() {
+    assert_block_is_tested(
+        "### Worked example: porting the service's 008",
+        "tests/port_008.rs",
+        "fn migrate(ctx: &mut Context)",
     );
 }
 
 /// The 007 port in the guide is the code `tests/redact.rs` runs, character for character.
 #[test]
 fn the_redaction_example_is_the_tested_port() {
-    let text = guide();
-    let example = section(&text, "### Worked example: the service's 007, done right");
-    let code = example
-        .split("```rust\n")
-        .nth(1)
-        .and_then(|rest| rest.split("```").next())
-        .expect("a rust block");
-    let test =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/redact.rs")).unwrap();
-    assert!(code.contains("ctx.redact(\"person\""));
-    assert!(
-        test.contains(code),
-        "the guide's 007 port differs from tests/redact.rs: copy it again"
+    assert_block_is_tested(
+        "### Worked example: the service's 007, done right",
+        "tests/redact.rs",
+        "ctx.redact(\"person\"",
     );
 }
 

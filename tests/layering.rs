@@ -22,19 +22,20 @@ fn allowed() -> BTreeMap<&'static str, &'static [&'static str]> {
                 "error",
                 "stats",
                 "memory",
+                "progress",
             ][..],
         ),
         (
             "migration",
             &[
-                "diff", "verify", "privacy", "store", "git", "error", "stats", "memory", "fault",
+                "diff", "verify", "privacy", "store", "git", "error", "stats", "memory", "fault", "progress",
             ][..],
         ),
         ("diff", &["store", "git", "error"][..]),
         ("verify", &["store", "error"][..]),
         (
             "privacy",
-            &["store", "git", "error", "stats", "memory", "fault"][..],
+            &["store", "git", "error", "stats", "memory", "fault", "progress"][..],
         ),
         ("store", &["git", "stats", "error"][..]),
         ("git", &["error", "stats", "fault"][..]),

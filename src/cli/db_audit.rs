@@ -1,12 +1,9 @@
 //! `nes db audit`.
 
-use std::io::IsTerminal;
-
-use indicatif::{ProgressBar, ProgressStyle};
-
 use super::{output, read_repo, GlobalArgs};
 use crate::error::ExitCode;
 use crate::privacy::audit::{audit_worktree, AuditReport};
+use crate::progress;
 use crate::store::privacy;
 
 /// Where the data repository holds personal data: for each path of the privacy policy
@@ -35,14 +32,11 @@ pub fn exec(g: &GlobalArgs, args: Args) -> anyhow::Result<ExitCode> {
     let policy = privacy::policy();
     let mut report = AuditReport::new(policy, privacy::SOURCE_PATH, args.show_values);
     let started = std::time::Instant::now();
-    let bar = spinner(!g.quiet && !args.json, "audit: {human_pos} files ({per_sec})");
+    let bar = progress::bar(!g.quiet && !args.json, 0, "audit: files read");
     audit_worktree(repo.root(), policy, &mut report, &|| bar.inc(1))?;
     bar.finish_and_clear();
     if args.history {
-        let bar = spinner(
-            !g.quiet && !args.json,
-            "audit --history: {human_pos} blobs ({per_sec})",
-        );
+        let bar = progress::bar(!g.quiet && !args.json, 0, "audit --history: blobs read");
         crate::privacy::history::audit_history(repo.git(), policy, &mut report, &|| bar.inc(1))?;
         bar.finish_and_clear();
     }
@@ -92,17 +86,4 @@ fn print_table(report: &AuditReport, show_values: bool) {
             }
         }
     }
-}
-
-/// A spinner on stderr when enabled and stderr is a terminal; hidden otherwise.
-fn spinner(enabled: bool, template: &str) -> ProgressBar {
-    if !enabled || !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new_spinner();
-    if let Ok(style) = ProgressStyle::with_template(&format!("{{spinner}} {template}")) {
-        bar.set_style(style);
-    }
-    bar.enable_steady_tick(std::time::Duration::from_millis(120));
-    bar
 }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 
 use super::{changed_files, default_author, MigrationReport, Outcome, RunOptions, Runner};
 use crate::fault;
@@ -35,26 +35,7 @@ pub(super) fn run_step(m: &Migration, step: &str, f: Option<MigrationFn>, ctx: &
 }
 
 pub(super) fn progress_bar(enabled: bool, len: u64, message: &str) -> ProgressBar {
-    if !enabled {
-        return ProgressBar::hidden();
-    }
-    let bar = if len == 0 {
-        ProgressBar::new_spinner()
-    } else {
-        ProgressBar::new(len)
-    };
-    let template = if len == 0 {
-        "{spinner} {msg}: {pos} ({per_sec})"
-    } else {
-        "{msg} [{bar:30}] {pos}/{len}"
-    };
-    bar.set_style(
-        ProgressStyle::with_template(template)
-            .expect("valid template")
-            .progress_chars("=> "),
-    );
-    bar.set_message(message.to_string());
-    bar
+    crate::progress::bar(enabled, len, message)
 }
 
 impl<'a> Runner<'a> {

@@ -20,7 +20,6 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, Result};
 use git2::Oid;
-use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::error::NesError;
 use crate::git::lock;
@@ -88,11 +87,11 @@ pub fn purge(repo: &DataRepo, options: &PurgeOptions) -> Result<PurgeReport> {
         .filter_map(|(_, t)| git.find_object(*t, None).and_then(|o| o.peel_to_commit()).ok())
         .map(|c| c.id())
         .collect();
-    let bar = progress_bar(options.progress, "walking commits", None);
+    let bar = crate::progress::bar(options.progress, 0, "walking commits");
     let blobs = rewriter.walk(&tips, &|| bar.inc(1))?;
     bar.finish_and_clear();
     rewriter.redact_blobs(&blobs, git.path().to_path_buf(), &mut sink)?;
-    let bar = progress_bar(options.progress, "rewriting commits", Some(rewriter.order.len()));
+    let bar = crate::progress::bar(options.progress, rewriter.order.len() as u64, "rewriting commits");
     rewriter.rebuild_commits(&mut sink, &|| bar.inc(1))?;
     bar.finish_and_clear();
     let mut moves = Vec::new();
@@ -208,24 +207,4 @@ fn path_counts(policy: &Policy, selection: &[usize], counts: &RewriteCounts) -> 
             blobs: counts.per_rule[i].1,
         })
         .collect()
-}
-
-fn progress_bar(enabled: bool, message: &str, len: Option<usize>) -> ProgressBar {
-    if !enabled {
-        return ProgressBar::hidden();
-    }
-    let (bar, template) = match len {
-        Some(len) => (
-            ProgressBar::new(len as u64),
-            "{msg} [{bar:30}] {pos}/{len} ({per_sec})",
-        ),
-        None => (ProgressBar::new_spinner(), "{spinner} {msg}: {pos} ({per_sec})"),
-    };
-    bar.set_style(
-        ProgressStyle::with_template(template)
-            .expect("valid template")
-            .progress_chars("=> "),
-    );
-    bar.set_message(message.to_string());
-    bar
 }

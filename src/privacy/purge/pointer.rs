@@ -4,10 +4,11 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 use git2::Oid;
 
 use crate::error::NesError;
+use crate::git::submodule::ParentRepo;
 
 /// What the pointer was and became (`None`: it already pointed at the purged history).
 #[derive(Debug, Clone, serde::Serialize)]
@@ -25,25 +26,12 @@ pub struct Remapped {
 /// already a rewritten commit.
 /// The commit's identity is the parent's git config, else `nes <nes@localhost>`.
 pub fn remap_pointer(data_repo: &Path, map: &HashMap<Oid, Oid>) -> Result<Remapped> {
-    let data_repo = data_repo
-        .canonicalize()
-        .with_context(|| format!("{} not found", data_repo.display()))?;
-    let outer = data_repo
-        .parent()
-        .context("the data repository has no parent directory")?;
-    let parent = git2::Repository::discover(outer).map_err(|_| {
-        NesError::usage(format!("no repository contains {}", data_repo.display()))
-            .hint("run it in the tool repository that has the data repository as a submodule")
-    })?;
-    let workdir = parent
-        .workdir()
-        .context("the parent repository has no working tree")?
-        .canonicalize()?;
-    let rel = data_repo
-        .strip_prefix(&workdir)
-        .context("the data repository is outside its parent")?
-        .to_string_lossy()
-        .replace('\\', "/");
+    let ParentRepo {
+        git: parent,
+        workdir,
+        rel,
+        ..
+    } = ParentRepo::of(data_repo)?;
     let mut index = parent.index()?;
     let Some(mut entry) = index.get_path(Path::new(&rel), 0).filter(|e| e.mode == 0o160000) else {
         return Err(NesError::usage(format!("{rel} is not a submodule of {}", workdir.display()))
