@@ -22,16 +22,8 @@ const EXAMPLE: &str = "000-example-migration";
 const KEPT_IN_NES_DIR: &[&str] = &["ledger-cache.json"];
 
 fn nes(db: &Path, args: &[&str], fault: Option<&str>) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_nes"));
-    cmd.current_dir(db.parent().unwrap())
-        .env(
-            "NES_MIGRATIONS_DIR",
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations"),
-        )
-        .env("NES_GIT_AUTHOR", "Nes Test <t@example.org>")
-        .env("NES_DB_REPO", db)
-        .env_remove("NES_FAULT")
-        .args(args);
+    let mut cmd = common::nes_command(db.parent().unwrap(), db);
+    cmd.args(args);
     if let Some(fault) = fault {
         cmd.env("NES_FAULT", fault);
     }

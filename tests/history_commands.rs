@@ -14,16 +14,7 @@ const EXAMPLE: &str = "000-example-migration";
 
 /// `nes` in `dir`, on the data repository `dir/db` and the repository's migrations.
 fn nes_command(dir: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_nes"));
-    cmd.current_dir(dir)
-        .env(
-            "NES_MIGRATIONS_DIR",
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations"),
-        )
-        .env("NES_GIT_AUTHOR", "Nes Test <t@example.org>")
-        .env("NES_DB_REPO", dir.join("db"))
-        .env_remove("NES_FAULT");
-    cmd
+    common::nes_command(dir, &dir.join("db"))
 }
 
 fn nes(dir: &Path, args: &[&str]) -> Output {

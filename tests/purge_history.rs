@@ -13,16 +13,8 @@ use common::git;
 use serde_json::{json, Value};
 
 fn nes_in(dir: &Path, db: &Path, args: &[&str], fault: Option<&str>) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_nes"));
-    cmd.current_dir(dir)
-        .env(
-            "NES_MIGRATIONS_DIR",
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations"),
-        )
-        .env("NES_GIT_AUTHOR", "Nes Test <t@example.org>")
-        .env("NES_DB_REPO", db)
-        .env_remove("NES_FAULT")
-        .args(args);
+    let mut cmd = common::nes_command(dir, db);
+    cmd.args(args);
     if let Some(fault) = fault {
         cmd.env("NES_FAULT", fault);
     }

@@ -156,3 +156,19 @@ pub fn fixture(names: &[&str]) -> Fixture {
         migrations,
     }
 }
+
+/// The built `nes`, run in `dir` on the data repository `db` with this repository's
+/// migrations and a test identity; a fault injection of the test's environment is not
+/// inherited.
+pub fn nes_command(dir: &Path, db: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_nes"));
+    cmd.current_dir(dir)
+        .env(
+            "NES_MIGRATIONS_DIR",
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations"),
+        )
+        .env("NES_GIT_AUTHOR", "Nes Test <t@example.org>")
+        .env("NES_DB_REPO", db)
+        .env_remove("NES_FAULT");
+    cmd
+}
