@@ -122,10 +122,20 @@ fn audit_counts_documents_snapshots_and_history_blobs_and_hides_values() {
     }
     assert!(expected[0].1 > 5_000 && expected[3].0 > 50, "{expected:?}");
 
+    // The Python tool's text diffs are not JSON: named, not counted.
+    let diff = "v2/migration-logs/099-example/changes.diff";
+    std::fs::create_dir_all(db.join("v2/migration-logs/099-example")).unwrap();
+    std::fs::write(
+        db.join(diff),
+        "+    \"personal_details\": {\n+      \"father_name\": {\n",
+    )
+    .unwrap();
+
     let out = nes(&db, &["db", "audit", "--history", "--json"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["history_blobs_scanned"], blobs.len());
+    assert_eq!(report["unstructured"], serde_json::json!([diff]));
     for (i, (label, ..)) in RULES.iter().enumerate() {
         let row = &report["rules"][i];
         assert_eq!(row["label"], *label);
@@ -149,6 +159,12 @@ fn audit_counts_documents_snapshots_and_history_blobs_and_hides_values() {
         "{text}"
     );
     assert!(!text.contains(&value), "values are hidden by default");
+    assert!(
+        text.contains(&format!(
+            "1 other file(s) are not JSON but mention a field of the policy with a value (e.g. {diff})"
+        )),
+        "{text}"
+    );
     let shown = String::from_utf8(nes(&db, &["db", "audit", "--show-values"]).stdout).unwrap();
     assert!(shown.contains(&value), "--show-values prints them");
 }

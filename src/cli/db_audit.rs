@@ -54,6 +54,13 @@ pub fn exec(g: &GlobalArgs, args: Args) -> anyhow::Result<ExitCode> {
         report.files_scanned,
         started.elapsed().as_secs_f64()
     );
+    if let Some(first) = report.unstructured.first() {
+        println!(
+            "{} other file(s) are not JSON but mention a field of the policy with a value (e.g. {first}): \
+             nes cannot redact them field by field; see the maintainer guide, \"Taking personal data back\".",
+            report.unstructured.len()
+        );
+    }
     if report.found_any() && !args.show_values {
         println!("Values are hidden (--show-values prints them). To take them back: maintainer guide, \"Taking personal data back\".");
     }

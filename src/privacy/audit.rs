@@ -49,6 +49,10 @@ pub struct AuditReport {
     /// Distinct JSON blobs of history read (`--history`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub history_blobs_scanned: Option<usize>,
+    /// Files of the working tree that are not JSON but mention a policy field with a value
+    /// (the Python tool's `changes.diff` logs): nes cannot redact them field by field.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unstructured: Vec<String>,
     /// Whether values are collected (`--show-values`).
     #[serde(skip)]
     pub keep_values: bool,
@@ -91,9 +95,17 @@ pub fn audit_worktree(
     report: &mut AuditReport,
     tick: &(dyn Fn() + Sync),
 ) -> Result<()> {
-    let files = json_files(root)?;
+    let (files, others) = files(root)?;
     let show_values = report.keep_values;
     let all: Vec<usize> = (0..policy.rules.len()).collect();
+    report.unstructured = others
+        .par_iter()
+        .map(|rel| {
+            let bytes = std::fs::read(root.join(rel)).with_context(|| format!("reading {rel}"))?;
+            Ok(policy.may_hold(&all, &bytes).then(|| rel.clone()))
+        })
+        .filter_map(Result::transpose)
+        .collect::<Result<_>>()?;
     let found: Vec<(String, Vec<crate::store::privacy::Finding>)> = files
         .par_iter()
         .map(|rel| {
@@ -123,19 +135,26 @@ pub fn audit_worktree(
     Ok(())
 }
 
-/// Repository-relative paths of the `*.json` files below `root`, sorted, outside `.git`.
-fn json_files(root: &Path) -> Result<Vec<String>> {
-    let mut out = Vec::new();
+/// Repository-relative paths of the files below `root`, sorted, outside `.git`: the `*.json`
+/// ones, and the others.
+fn files(root: &Path) -> Result<(Vec<String>, Vec<String>)> {
+    let (mut json, mut others) = (Vec::new(), Vec::new());
     let walk = walkdir::WalkDir::new(root)
         .sort_by_file_name()
         .into_iter()
         .filter_entry(|e| e.depth() != 1 || e.file_name() != ".git");
     for entry in walk {
         let entry = entry.with_context(|| format!("listing {}", root.display()))?;
-        if entry.file_type().is_file() && entry.path().extension().is_some_and(|e| e == "json") {
-            let rel = entry.path().strip_prefix(root).expect("walk stays below root");
-            out.push(rel.to_string_lossy().replace('\\', "/"));
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let rel = entry.path().strip_prefix(root).expect("walk stays below root");
+        let rel = rel.to_string_lossy().replace('\\', "/");
+        if entry.path().extension().is_some_and(|e| e == "json") {
+            json.push(rel);
+        } else {
+            others.push(rel);
         }
     }
-    Ok(out)
+    Ok((json, others))
 }
