@@ -30,14 +30,7 @@ fn nes(db: &Path, args: &[&str], fault: Option<&str>) -> Output {
     cmd.output().expect("run nes")
 }
 
-fn text(out: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
+use common::output_text as text;
 
 /// The example in batches of 4 files (several commits), with reproducible timestamps so two
 /// runs write the same files.

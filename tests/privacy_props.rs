@@ -63,7 +63,7 @@ fn document() -> impl Strategy<Value = Value> {
 /// Values the policy covers in `doc`, found by walking it here.
 fn held(doc: &Value) -> usize {
     let policy = policy();
-    let all: Vec<usize> = (0..policy.rules.len()).collect();
+    let all = policy.all();
     match policy.subject(&all, doc) {
         Some((_, fields, rules)) => rules
             .iter()
@@ -77,7 +77,7 @@ proptest! {
     #[test]
     fn the_scan_never_misses_a_value_and_redaction_clears_exactly_them(doc in document()) {
         let policy = policy();
-        let all: Vec<usize> = (0..policy.rules.len()).collect();
+        let all = policy.all();
         let layouts = [
             canonical::to_vec(&doc),
             serde_json::to_vec(&doc).unwrap(),

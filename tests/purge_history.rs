@@ -25,14 +25,7 @@ fn nes(db: &Path, args: &[&str], fault: Option<&str>) -> Output {
     nes_in(db.parent().unwrap(), db, args, fault)
 }
 
-fn text(out: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
+use common::output_text as text;
 
 fn ok(out: Output) -> Output {
     assert!(out.status.success(), "{}", text(&out));

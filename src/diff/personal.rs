@@ -30,7 +30,7 @@ pub struct PersonalCounts {
 /// Hides personal values in the field changes of a document (`doc`: either side of it).
 pub fn hide(doc: &Value, changes: &mut [FieldChange]) {
     let policy = privacy::policy();
-    let all: Vec<usize> = (0..policy.rules.len()).collect();
+    let all = policy.all();
     let Some((Place::Document, _, rules)) = policy.subject(&all, doc) else {
         return;
     };
@@ -54,7 +54,7 @@ pub fn hide(doc: &Value, changes: &mut [FieldChange]) {
 /// (`None`: absent), entity files or version files.
 pub fn count(counts: &mut BTreeMap<String, PersonalCounts>, old: Option<&Value>, new: Option<&Value>) {
     let policy = privacy::policy();
-    let all: Vec<usize> = (0..policy.rules.len()).collect();
+    let all = policy.all();
     let before = old.and_then(|d| policy.subject(&all, d));
     let after = new.and_then(|d| policy.subject(&all, d));
     let place = match (&before, &after) {

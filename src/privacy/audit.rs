@@ -97,7 +97,7 @@ pub fn audit_worktree(
 ) -> Result<()> {
     let (files, others) = files(root)?;
     let show_values = report.keep_values;
-    let all: Vec<usize> = (0..policy.rules.len()).collect();
+    let all = policy.all();
     report.unstructured = others
         .par_iter()
         .map(|rel| {

@@ -91,7 +91,7 @@ pub fn audit_history(
     report: &mut AuditReport,
     tick: &(dyn Fn() + Sync),
 ) -> Result<()> {
-    let all: Vec<usize> = (0..policy.rules.len()).collect();
+    let all = policy.all();
     let with_values = report.keep_values;
     let found = scan(git, &ref_tips(git)?, policy, &all, with_values, tick)?;
     for row in &mut report.rules {

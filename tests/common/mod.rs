@@ -172,3 +172,13 @@ pub fn nes_command(dir: &Path, db: &Path) -> Command {
         .env_remove("NES_FAULT");
     cmd
 }
+
+/// A command's exit code, stdout and stderr, for assertion messages.
+pub fn output_text(out: &std::process::Output) -> String {
+    format!(
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}

@@ -75,6 +75,11 @@ pub fn policy() -> &'static Policy {
 }
 
 impl Policy {
+    /// Indices of every rule: the selection of audits, diffs and a purge without `--path`.
+    pub fn all(&self) -> Vec<usize> {
+        (0..self.rules.len()).collect()
+    }
+
     /// Indices of the rules covering entities of `prefix`.
     pub fn rules_for(&self, prefix: &str) -> Vec<usize> {
         (0..self.rules.len())
@@ -87,7 +92,7 @@ impl Policy {
     /// the space). An empty list of words names every rule.
     pub fn select(&self, words: &[String]) -> Result<Vec<usize>, String> {
         if words.is_empty() {
-            return Ok((0..self.rules.len()).collect());
+            return Ok(self.all());
         }
         let mut chosen = Vec::new();
         for word in words {
