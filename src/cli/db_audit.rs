@@ -6,10 +6,11 @@ use crate::privacy::audit::{audit_worktree, AuditReport};
 use crate::progress;
 use crate::store::privacy;
 
-/// Where the data repository holds personal data: for each path of the privacy policy
-/// (model/privacy.toml), how many documents and version snapshots hold a value, and with
-/// --history how many distinct blobs of its Git history do. Values are never printed unless
-/// --show-values is given.
+/// Where personal data is, per path of the privacy policy (model/privacy.toml).
+///
+/// For each path: how many documents and version snapshots of the working tree hold a value,
+/// and with --history how many distinct blobs of the Git history do. Values are never printed
+/// unless --show-values is given.
 ///
 /// Redact with a migration (`ctx.redact`, see the contributor guide); take values out of
 /// history with `nes db purge-history` (maintainer guide, "Taking personal data back").

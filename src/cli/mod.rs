@@ -168,11 +168,8 @@ pub enum DbCommand {
     Init(db_init::Args),
     /// Check the data repository's integrity (parse, IDs, schemas, references, versions).
     Verify(db_verify::Args),
-    /// Where personal data is: per privacy-policy path, documents, snapshots, history.
     Audit(db_audit::Args),
-    /// Rewrite history so no commit holds personal data at the privacy policy's paths.
     PurgeHistory(purge_history::Args),
-    /// After a purge, point the parent repository's submodule at the rewritten commit.
     RemapPointer(remap_pointer::Args),
 }
 

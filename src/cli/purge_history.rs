@@ -7,9 +7,10 @@ use super::{open_repo, output, GlobalArgs};
 use crate::error::ExitCode;
 use crate::privacy::purge::{self, PurgeOptions, PurgeReport};
 
-/// Rewrite every commit of the data repository so that no file in history holds personal
-/// data at the privacy policy's paths (model/privacy.toml).
+/// Rewrite history so no commit holds personal data at the privacy policy's paths.
 ///
+/// Every commit reachable from any ref is rewritten so that no file holds a value at the
+/// paths of model/privacy.toml (all of them, or those given with --path).
 /// Messages, authors, dates, trailers and empty commits are kept; the ledger must read the
 /// same. Writes the old → new commit map and prints what to do next (force-push, the parent's
 /// pointer, the host's copies, re-cloning). Run it with --dry-run first.

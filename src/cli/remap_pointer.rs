@@ -6,9 +6,11 @@ use super::{output, GlobalArgs};
 use crate::error::ExitCode;
 use crate::privacy::purge::{map, pointer};
 
-/// After `nes db purge-history`, point the parent (tool) repository's submodule at the
-/// rewritten commit: reads the gitlink of the data repository, maps it through the commit
-/// map, stages and commits it. Run it in the tool repository.
+/// After a purge, point the parent repository's submodule at the rewritten commit.
+///
+/// Reads the gitlink of the data repository in the parent (tool) repository, maps it through
+/// the commit map `nes db purge-history` wrote, stages and commits it. Run it in the tool
+/// repository.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The commit map the purge wrote (default: the data repository's .git/nes/purge/commit-map).
